@@ -1,0 +1,219 @@
+"""The declarative catalog: benchmarks (catalog/benchmarks/*.yaml) and models (catalog/models.yaml).
+
+YAML is parsed into frozen pydantic models; any error names the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rb_pipeline.paths import REPO_ROOT, mirror_root, rb_home
+
+CATALOG_DIR = REPO_ROOT / "catalog"
+SAMPLES_DIR = REPO_ROOT / "data" / "samples"
+
+
+class CatalogError(ValueError):
+    """A catalog file is wrong; the message names the file and the key."""
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HubSource(Frozen):
+    repo: str
+    split: str
+    revision: str = "main"
+    config: str | None = None
+    format: str
+
+
+class LocalSource(Frozen):
+    """A file or folder, relative to `$RB_MIRROR` when present there, else to `data/samples/`."""
+
+    format: str
+    path: str
+    subset: str | None = None  # every row of this file belongs to this subset
+    tree: bool = False  # a folder: each `<sub/path>.json` below it is subset `<sub/path>`
+
+    def resolve(self) -> tuple[Path, str]:
+        """The path to read and where it comes from: 'mirror' or 'sample'."""
+        mirror = mirror_root()
+        if mirror is not None and (mirror / self.path).exists():
+            return mirror / self.path, "mirror"
+        return SAMPLES_DIR / self.path, "sample"
+
+
+class Section(Frozen):
+    title: str
+    column: str  # its column in the `leaderboard` view
+    overall_weight: float = 1.0  # weight of this section in the benchmark's overall score
+    required: bool = True  # the overall is NULL until every required section is scored
+
+
+class Subset(Frozen):
+    section: str | None = None  # None: scored and shown, but in no section
+    weight: float | None = None  # default: the expected row count (RewardBench's prompt weighting)
+    expected_rows: int | None = None
+
+
+class Overall(Frozen):
+    name: str
+    column: str
+
+
+class TreeSubsets(Frozen):
+    """Generate subsets from folder trees: `Goal/task/scenario.json` -> subset `Goal/task/scenario`."""
+
+    roots: tuple[str, ...]
+    weight: float = 1.0
+
+
+class Benchmark(Frozen):
+    benchmark: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    title: str
+    kind: Literal["preference", "best-of-n", "messages"]
+    overall: Overall | None = None
+    hub: HubSource | None = None
+    local: tuple[LocalSource, ...] = ()
+    sections: dict[str, Section] = {}
+    subsets: dict[str, Subset] = {}
+    subsets_from_tree: TreeSubsets | None = None
+    source_file: str = ""
+
+    @model_validator(mode="after")
+    def _sections_exist(self) -> Benchmark:
+        for name, subset in self.subsets.items():
+            if subset.section is not None and subset.section not in self.sections:
+                raise ValueError(f"subsets.{name}.section: unknown section {subset.section!r}")
+        if not self.hub and not self.local:
+            raise ValueError("needs a `hub` or a `local` source")
+        return self
+
+    @cached_property
+    def all_subsets(self) -> dict[str, Subset]:
+        """Declared subsets plus those generated from the data's folder tree."""
+        if self.subsets_from_tree is None:
+            return dict(self.subsets)
+        generated: dict[str, Subset] = {}
+        for name in tree_subset_names(self.subsets_from_tree.roots):
+            goal = name.split("/", 1)[0].lower()
+            section = goal if goal in self.sections else None
+            generated[name] = Subset(section=section, weight=self.subsets_from_tree.weight)
+        return {**generated, **self.subsets}
+
+    def weight_of(self, subset: str) -> float | None:
+        """The subset's weight within its section (None when it is in no section)."""
+        entry = self.all_subsets.get(subset)
+        if entry is None or entry.section is None:
+            return None
+        if entry.weight is not None:
+            return entry.weight
+        if entry.expected_rows is None:
+            raise CatalogError(f"{self.source_file}: subsets.{subset}: needs a weight or expected_rows")
+        return float(entry.expected_rows)
+
+
+def tree_subset_names(roots: tuple[str, ...]) -> list[str]:
+    """Every `<relative path without .json>` under any of the roots (mirror first, else samples)."""
+    names: set[str] = set()
+    for root in roots:
+        base, _ = LocalSource(format="tree", path=root, tree=True).resolve()
+        if base.is_dir():
+            names.update(str(p.relative_to(base).with_suffix("")) for p in base.rglob("*.json"))
+    return sorted(names)
+
+
+class ModelEntry(Frozen):
+    id: str
+    source: str | None = None  # a local path or a Hub id; default: `id`
+    revision: str = "main"
+    type: Literal["classifier", "dpo", "pairwise-judge", "generative"] = "classifier"
+    chat_template: str | None = None  # None: the tokenizer's own template
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    max_length: int = 2048
+    batch_size: int = 8
+    ref_model: str | None = None
+    trust_remote_code: bool = False
+
+    @property
+    def location(self) -> str:
+        """Path or Hub id to load from, with `$RB_HOME` expanded."""
+        source = self.source or self.id
+        return source.replace("$RB_HOME", str(rb_home()))
+
+
+def _format_validation_error(file: Path, prefix: str, error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+    return f"{file}: {key}: {first['msg']}"
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: invalid YAML: {exc}") from exc
+
+
+def load_benchmarks(catalog_dir: Path | None = None) -> dict[str, Benchmark]:
+    """Every benchmark in `catalog/benchmarks/*.yaml` (a file holds one entry or `benchmarks: [...]`)."""
+    folder = (catalog_dir or CATALOG_DIR) / "benchmarks"
+    benchmarks: dict[str, Benchmark] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        document = _read_yaml(path)
+        if not isinstance(document, dict):
+            raise CatalogError(f"{path}: expected a mapping at the top level")
+        entries = document.get("benchmarks", [document])
+        for index, raw in enumerate(entries):
+            prefix = f"benchmarks.{index}" if "benchmarks" in document else ""
+            try:
+                benchmark = Benchmark.model_validate({**raw, "source_file": str(path)})
+            except ValidationError as exc:
+                raise CatalogError(_format_validation_error(path, prefix, exc)) from None
+            if benchmark.benchmark in benchmarks:
+                raise CatalogError(f"{path}: benchmark {benchmark.benchmark!r} is defined twice")
+            benchmarks[benchmark.benchmark] = benchmark
+    return benchmarks
+
+
+def user_models_path() -> Path:
+    """Models registered from the CLI (`rb-pipeline score --model PATH`) live in the lake."""
+    return rb_home() / "models.yaml"
+
+
+def load_models(catalog_dir: Path | None = None) -> dict[str, ModelEntry]:
+    """Models from `catalog/models.yaml` plus those registered in `$RB_HOME/models.yaml`."""
+    models: dict[str, ModelEntry] = {}
+    for path in ((catalog_dir or CATALOG_DIR) / "models.yaml", user_models_path()):
+        if not path.exists():
+            continue
+        document = _read_yaml(path) or {}
+        if not isinstance(document, dict) or not isinstance(document.get("models", []), list):
+            raise CatalogError(f"{path}: expected `models: [...]`")
+        for index, raw in enumerate(document.get("models", [])):
+            try:
+                entry = ModelEntry.model_validate(raw)
+            except ValidationError as exc:
+                raise CatalogError(_format_validation_error(path, f"models.{index}", exc)) from None
+            models[entry.id] = entry
+    return models
+
+
+def register_model(entry: ModelEntry) -> None:
+    """Add or replace a model in `$RB_HOME/models.yaml`."""
+    path = user_models_path()
+    document = (_read_yaml(path) or {}) if path.exists() else {}
+    kept = [m for m in document.get("models", []) if m.get("id") != entry.id]
+    kept.append(entry.model_dump(exclude_defaults=True) | {"id": entry.id})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(yaml.safe_dump({"models": kept}, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)

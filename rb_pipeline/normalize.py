@@ -1,0 +1,224 @@
+"""Normalize a catalog benchmark into the one shape every benchmark shares.
+
+`examples`: benchmark, subset, example_id, prompt (list of {role, content}), source_revision,
+source_file, source_row.  `responses`: benchmark, example_id, response_id, position, text, label,
+source_model.  Rows that cannot be normalized go to `rejects` (file, row, reason, excerpt):
+normalized rows + rejected rows = source rows, always.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from rb_pipeline.catalog import Benchmark, LocalSource
+from rb_pipeline.formats import (
+    VALID_ROLES,
+    RawExample,
+    RowError,
+    SourceError,
+    get_adapter,
+    read_records,
+)
+
+MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
+EXAMPLES_SCHEMA = {
+    "benchmark": pl.String,
+    "subset": pl.String,
+    "example_id": pl.String,
+    "prompt": pl.List(MESSAGE),
+    "source_revision": pl.String,
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+}
+RESPONSES_SCHEMA = {
+    "benchmark": pl.String,
+    "example_id": pl.String,
+    "response_id": pl.String,
+    "position": pl.Int32,
+    "text": pl.String,
+    "label": pl.String,
+    "source_model": pl.String,
+}
+REJECTS_SCHEMA = {
+    "benchmark": pl.String,
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+    "reason": pl.String,
+    "excerpt": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    origin: str  # "mirror", "sample" or "hub"
+    revision: str
+    subset: str | None
+    format: str
+
+
+@dataclass(frozen=True)
+class NormalizedBenchmark:
+    examples: pl.DataFrame
+    responses: pl.DataFrame
+    rejects: pl.DataFrame
+    source_rows: int
+    sources: tuple[SourceFile, ...]
+
+
+def content_hash(*parts: object) -> str:
+    """A stable 32-hex-digit id for JSON-serializable content."""
+    payload = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def response_id(prompt: list[dict[str, str]], text: str) -> str:
+    """Identical (prompt, response) texts share one id, so they are scored once."""
+    return content_hash([[m["role"], m["content"]] for m in prompt], text)
+
+
+def file_revision(path: Path) -> str:
+    """`sha256:<12 hex>` of a file (or of a folder's files), recorded as the source revision."""
+    digest = hashlib.sha256()
+    files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
+    for file in files:
+        digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
+        digest.update(file.read_bytes())
+    return f"sha256:{digest.hexdigest()[:12]}"
+
+
+def source_files(benchmark: Benchmark) -> list[SourceFile]:
+    """The files to read: local (mirror, else shipped sample) unless `RB_SOURCE=hub`."""
+    if (os.environ.get("RB_SOURCE") == "hub" and benchmark.hub is not None) or not benchmark.local:
+        return [_hub_snapshot(benchmark)]
+    files = []
+    for source in benchmark.local:
+        path, origin = source.resolve()
+        if not path.exists():
+            raise SourceError(f"{path}: not found ({benchmark.source_file}: local source {source.path})")
+        files.extend(_expand(source, path, origin))
+    return files
+
+
+def _expand(source: LocalSource, path: Path, origin: str) -> Iterator[SourceFile]:
+    if not source.tree:
+        yield SourceFile(path, origin, file_revision(path), source.subset, source.format)
+        return
+    for file in sorted(path.rglob("*.json")):
+        subset = str(file.relative_to(path).with_suffix(""))
+        yield SourceFile(file, origin, file_revision(file), subset, source.format)
+
+
+def _hub_snapshot(benchmark: Benchmark) -> SourceFile:
+    """Download the pinned Hub split once into the lake as Parquet, and read it from there."""
+    from datasets import load_dataset  # heavy import: only when a Hub source is used
+
+    from rb_pipeline.paths import atomic_path, lake_dir
+
+    hub = benchmark.hub
+    assert hub is not None
+    target = lake_dir("sources", benchmark.benchmark, f"{hub.split}@{hub.revision}.parquet")
+    if not target.exists():
+        dataset = load_dataset(hub.repo, hub.config, split=hub.split, revision=hub.revision)
+        with atomic_path(target) as tmp:
+            dataset.to_parquet(str(tmp))
+    return SourceFile(target, "hub", f"{hub.repo}@{hub.revision}", None, hub.format)
+
+
+def check_example(raw: RawExample) -> None:
+    """Row-level rules: valid roles, a prompt ending with the user, no empty texts."""
+    if not raw.prompt:
+        raise RowError("empty prompt")
+    for index, message in enumerate(raw.prompt):
+        if message["role"] not in VALID_ROLES:
+            raise RowError(f"prompt[{index}]: invalid role {message['role']!r}")
+        if not message["content"].strip():
+            raise RowError(f"prompt[{index}]: empty content")
+    if raw.prompt[-1]["role"] != "user":
+        raise RowError("prompt must end with a user turn")
+    if not raw.chosen:
+        raise RowError("no chosen response")
+    for label, answers in (("chosen", raw.chosen), ("rejected", raw.rejected)):
+        for index, answer in enumerate(answers):
+            if not answer.text.strip():
+                raise RowError(f"{label}[{index}]: empty text")
+            if "\ufffd" in answer.text:
+                raise RowError(f"{label}[{index}]: undecodable bytes (U+FFFD)")
+
+
+def normalize(benchmark: Benchmark, files: list[SourceFile] | None = None) -> NormalizedBenchmark:
+    """Read every source file of a benchmark into examples, responses and rejects."""
+    files = files if files is not None else source_files(benchmark)
+    examples: list[dict] = []
+    responses: list[dict] = []
+    rejects: list[dict] = []
+    first_seen: dict[str, str] = {}
+    source_rows = 0
+    for source in files:
+        adapter = get_adapter(source.format)
+        for row, record in read_records(source.path):
+            source_rows += 1
+            try:
+                raw = adapter(record, source.subset)
+                check_example(raw)
+                example_id = raw.source_id or content_hash(
+                    raw.subset,
+                    raw.prompt,
+                    [a.text for a in raw.chosen],
+                    [a.text for a in raw.rejected],
+                )
+                if example_id in first_seen:
+                    raise RowError(f"duplicate example_id {example_id!r} (first at {first_seen[example_id]})")
+            except RowError as exc:
+                rejects.append(_reject(benchmark, source, row, str(exc), record))
+                continue
+            first_seen[example_id] = f"{source.path.name} row {row}"
+            examples.append(
+                {
+                    "benchmark": benchmark.benchmark,
+                    "subset": raw.subset,
+                    "example_id": example_id,
+                    "prompt": raw.prompt,
+                    "source_revision": source.revision,
+                    "source_file": str(source.path),
+                    "source_row": row,
+                }
+            )
+            labelled = [("chosen", a) for a in raw.chosen] + [("rejected", a) for a in raw.rejected]
+            for position, (label, answer) in enumerate(labelled):
+                responses.append(
+                    {
+                        "benchmark": benchmark.benchmark,
+                        "example_id": example_id,
+                        "response_id": response_id(raw.prompt, answer.text),
+                        "position": position,
+                        "text": answer.text,
+                        "label": label,
+                        "source_model": answer.model,
+                    }
+                )
+    return NormalizedBenchmark(
+        examples=pl.DataFrame(examples, schema=EXAMPLES_SCHEMA),
+        responses=pl.DataFrame(responses, schema=RESPONSES_SCHEMA),
+        rejects=pl.DataFrame(rejects, schema=REJECTS_SCHEMA),
+        source_rows=source_rows,
+        sources=tuple(files),
+    )
+
+
+def _reject(benchmark: Benchmark, source: SourceFile, row: int, reason: str, record: object) -> dict:
+    excerpt = json.dumps(record, ensure_ascii=False, default=str)[:300]
+    return {
+        "benchmark": benchmark.benchmark,
+        "source_file": str(source.path),
+        "source_row": row,
+        "reason": reason,
+        "excerpt": excerpt,
+    }

@@ -1,0 +1,58 @@
+"""Where things live: the lake root, the repository root, and the model-id encoding."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def rb_home() -> Path:
+    """The lake and warehouse root: `$RB_HOME`, default `./data/lake`."""
+    return Path(os.environ.get("RB_HOME", "data/lake")).resolve()
+
+
+def mirror_root() -> Path | None:
+    """`$RB_MIRROR`, a folder of full local benchmark copies, if set."""
+    value = os.environ.get("RB_MIRROR")
+    return Path(value).resolve() if value else None
+
+
+def lake_dir(*parts: str) -> Path:
+    """A folder under the lake (`$RB_HOME/lake/...`)."""
+    return rb_home().joinpath("lake", *parts)
+
+
+def warehouse_path() -> Path:
+    """The DuckDB warehouse file."""
+    return rb_home() / "warehouse.duckdb"
+
+
+def encode_model_id(model_id: str) -> str:
+    """Model ids contain `/`; partition keys and folder names must not: `org/name` -> `org--name`."""
+    if "--" in model_id:
+        raise ValueError(f"model id {model_id!r} must not contain '--' (reserved for encoding '/')")
+    return model_id.replace("/", "--")
+
+
+def decode_model_key(key: str) -> str:
+    """Inverse of `encode_model_id`."""
+    return key.replace("--", "/")
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path next to `final`; rename it into place only if the block succeeds."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,3 @@
+"""Built-in scorers; importing this package registers them."""
+
+from rb_pipeline.scorers import classifier  # noqa: F401

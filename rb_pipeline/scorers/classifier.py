@@ -1,0 +1,105 @@
+"""Sequence classifiers (`AutoModelForSequenceClassification`): the reward is the first logit.
+
+The text is the chat template over [prompt..., assistant: response], tokenized with special tokens as
+rewardbench's pipeline does, truncated at `max_length` on the tokenizer's truncation side. Batches are
+padded on the tokenizer's padding side with an attention mask, so padding cannot change a score.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from rb_pipeline.catalog import ModelEntry
+from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
+from rb_pipeline.templates import resolve_template
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def torch_dtype(name: str, device: str) -> torch.dtype:
+    """`auto` is bf16 on a GPU that supports it, else float32."""
+    if name != "auto":
+        return DTYPES[name]
+    if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def load_tokenizer(entry: ModelEntry):
+    """The model's tokenizer, with the pad token falling back to eos (as rewardbench does)."""
+    tokenizer = AutoTokenizer.from_pretrained(
+        entry.location, revision=entry.revision, trust_remote_code=entry.trust_remote_code
+    )
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def truncate(ids: list[int], max_length: int, side: str) -> tuple[list[int], int]:
+    """Cut `ids` to `max_length` on `side`; return the kept ids and how many were cut."""
+    cut = max(len(ids) - max_length, 0)
+    if not cut:
+        return ids, 0
+    return (ids[cut:], cut) if side == "left" else (ids[:max_length], cut)
+
+
+def pad_batch(batch: list[Encoded], pad_id: int, side: str, device: str) -> dict[str, torch.Tensor]:
+    """Pad to the batch's longest member; build the attention mask."""
+    width = max(len(item.input_ids) for item in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, item in enumerate(batch):
+        n = len(item.input_ids)
+        span = slice(width - n, width) if side == "left" else slice(0, n)
+        ids[row, span] = torch.tensor(item.input_ids, dtype=torch.long)
+        mask[row, span] = 1
+    pin = device.startswith("cuda")
+    if pin:
+        ids, mask = ids.pin_memory(), mask.pin_memory()
+    return {
+        "input_ids": ids.to(device, non_blocking=pin),
+        "attention_mask": mask.to(device, non_blocking=pin),
+    }
+
+
+@register_scorer("classifier")
+class ClassifierScorer:
+    """Reward = logits[:, 0] of a sequence classifier (all logits kept as the score vector)."""
+
+    def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
+        self.entry, self.settings, self.device = entry, settings, device
+        self.tokenizer = load_tokenizer(entry)
+        self.template = resolve_template(settings.chat_template, self.tokenizer.chat_template)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            entry.location,
+            revision=entry.revision,
+            dtype=torch_dtype(settings.dtype, device),
+            trust_remote_code=entry.trust_remote_code,
+        ).to(device)
+        self.model.eval()
+        if self.model.config.pad_token_id is None:
+            self.model.config.pad_token_id = self.tokenizer.pad_token_id
+
+    def encode(self, prompts: list, texts: list[str], ids: list[str]) -> list[Encoded]:
+        conversations = [
+            [*prompt, {"role": "assistant", "content": text}]
+            for prompt, text in zip(prompts, texts, strict=True)
+        ]
+        rendered = self.tokenizer.apply_chat_template(
+            conversations, chat_template=self.template, tokenize=False
+        )
+        token_ids = self.tokenizer(rendered, add_special_tokens=True)["input_ids"]
+        side = self.tokenizer.truncation_side
+        encoded = []
+        for response_id, full in zip(ids, token_ids, strict=True):
+            kept, cut = truncate(full, self.settings.max_length, side)
+            encoded.append(Encoded(response_id, kept, cut))
+        return encoded
+
+    @torch.inference_mode()
+    def score(self, batch: list[Encoded]) -> list[tuple[float, list[float] | None]]:
+        inputs = pad_batch(batch, self.tokenizer.pad_token_id, self.tokenizer.padding_side, self.device)
+        logits = self.model(**inputs).logits.float().cpu()
+        vectors = logits.tolist() if logits.shape[1] > 1 else [None] * len(batch)
+        return [(float(row[0]), vector) for row, vector in zip(logits, vectors, strict=True)]

@@ -1,0 +1,171 @@
+"""The DuckDB warehouse: views over the Parquet lake, catalog tables, and one view per `sql/*.sql`.
+
+The file is rebuilt into a temporary name and renamed into place, so a reader never opens a
+half-built warehouse. Views read the lake's files at query time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from rb_pipeline.catalog import Benchmark
+from rb_pipeline.lake import DATASET_TABLES
+from rb_pipeline.normalize import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.paths import REPO_ROOT, lake_dir, warehouse_path
+from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA
+
+SQL_DIR = REPO_ROOT / "sql"
+LAKE_TABLES = {
+    "examples": ("examples/*/*.parquet", EXAMPLES_SCHEMA),
+    "responses": ("responses/*/*.parquet", RESPONSES_SCHEMA),
+    "rejects": ("rejects/*/*.parquet", REJECTS_SCHEMA),
+    "scores": ("scores/*/*/*.parquet", SCORES_SCHEMA),
+    "runs": ("runs/*.parquet", RUNS_SCHEMA),
+}
+assert set(DATASET_TABLES) <= set(LAKE_TABLES)
+
+
+class QueryError(ValueError):
+    """A user's SQL failed; the message is DuckDB's, on one line."""
+
+
+def catalog_tables(benchmarks: dict[str, Benchmark]) -> dict[str, pl.DataFrame]:
+    """`benchmarks`, `subset_weights` and `sections`, built from the catalog."""
+    weights, sections, rows = [], [], []
+    for bench in benchmarks.values():
+        rows.append({"benchmark": bench.benchmark, "title": bench.title, "kind": bench.kind})
+        for name, subset in bench.all_subsets.items():
+            weights.append(
+                {
+                    "benchmark": bench.benchmark,
+                    "subset": name,
+                    "section": subset.section,
+                    "weight": bench.weight_of(name),
+                    "expected_rows": subset.expected_rows,
+                }
+            )
+        for name, section in bench.sections.items():
+            sections.append(
+                {
+                    "benchmark": bench.benchmark,
+                    "section": name,
+                    "title": section.title,
+                    "column_name": section.column,
+                    "overall": bench.overall.name if bench.overall else None,
+                    "overall_column": bench.overall.column if bench.overall else None,
+                    "overall_weight": section.overall_weight,
+                    "required": section.required,
+                }
+            )
+    return {
+        "benchmarks": pl.DataFrame(
+            rows, schema={"benchmark": pl.String, "title": pl.String, "kind": pl.String}
+        ),
+        "subset_weights": pl.DataFrame(
+            weights,
+            schema={
+                "benchmark": pl.String,
+                "subset": pl.String,
+                "section": pl.String,
+                "weight": pl.Float64,
+                "expected_rows": pl.Int64,
+            },
+        ),
+        "sections": pl.DataFrame(
+            sections,
+            schema={
+                "benchmark": pl.String,
+                "section": pl.String,
+                "title": pl.String,
+                "column_name": pl.String,
+                "overall": pl.String,
+                "overall_column": pl.String,
+                "overall_weight": pl.Float64,
+                "required": pl.Boolean,
+            },
+        ),
+    }
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def create_lake_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """A view per lake table over its files, or an empty typed table while none exist."""
+    for name, (pattern, schema) in LAKE_TABLES.items():
+        if any(lake.glob(pattern)):
+            con.execute(
+                f"create view {name} as select * from read_parquet({_quote(lake / pattern)}, union_by_name = true)"
+            )
+        else:
+            empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
+            con.execute(f"create table {name} as select * from empty")
+
+
+def create_sql_views(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[str]:
+    """One view per `sql/<name>.sql`, created in dependency order (retrying those that need others)."""
+    pending = {path.stem: path.read_text(encoding="utf-8") for path in sorted(sql_dir.glob("*.sql"))}
+    created: list[str] = []
+    while pending:
+        errors: dict[str, duckdb.Error] = {}
+        created_before = len(created)
+        for name, body in list(pending.items()):
+            try:
+                con.execute(f"create view {name} as {body}")
+            except duckdb.Error as exc:  # maybe a view it reads is not created yet: retry
+                errors[name] = exc
+                continue
+            created.append(name)
+            del pending[name]
+        if errors and len(created) == created_before:
+            # nothing progressed: report an error that is not about a missing view, if any
+            name, exc = next(
+                ((n, e) for n, e in errors.items() if not isinstance(e, duckdb.CatalogException)),
+                next(iter(errors.items())),
+            )
+            raise RuntimeError(f"sql/{name}.sql: {exc}")
+    return created
+
+
+def build_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) -> Path:
+    """Rebuild the warehouse file (catalog tables, lake views, SQL views) and swap it into place."""
+    path = path or warehouse_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            for name, frame in catalog_tables(benchmarks).items():
+                arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
+                con.execute(f"create table {name} as select * from arrow")
+            create_lake_views(con, lake_dir())
+            create_sql_views(con)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return path
+
+
+def connect(read_only: bool = True, path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (read-only by default)."""
+    path = path or warehouse_path()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: no warehouse yet (run `rb-pipeline demo` or materialize the assets)"
+        )
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def query(sql: str, path: Path | None = None) -> pl.DataFrame:
+    """Run one read-only query; DuckDB's error comes back as a one-line QueryError."""
+    with connect(read_only=True, path=path) as con:
+        try:
+            return con.sql(sql).pl()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).splitlines()[0]) from None

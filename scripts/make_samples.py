@@ -1,0 +1,34 @@
+"""Cut the shipped samples in data/samples/ from full benchmark copies: the first rows of each file.
+
+Usage: python scripts/make_samples.py ../shared/data   (the layout under data/samples/ mirrors it)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROWS_PER_FILE = {"rmb": 2, "llmbar": 4}
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+
+def cut_json_list(source: Path, target: Path, rows: int) -> None:
+    records = json.loads(source.read_text(encoding="utf-8"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(records[:rows], ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def main(mirror: Path) -> None:
+    shutil.rmtree(SAMPLES, ignore_errors=True)
+    for source in sorted((mirror / "rmb" / "RMB_dataset").rglob("*.json")):
+        cut_json_list(source, SAMPLES / source.relative_to(mirror), ROWS_PER_FILE["rmb"])
+    for source in sorted((mirror / "rewardbench-sources" / "llmbar").glob("*.json")):
+        cut_json_list(source, SAMPLES / source.relative_to(mirror), ROWS_PER_FILE["llmbar"])
+    four_rows = mirror / "rewardbench-sources" / "rewardbench_sample_4rows.jsonl"
+    shutil.copy(four_rows, SAMPLES / four_rows.relative_to(mirror))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
