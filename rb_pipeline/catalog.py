@@ -165,9 +165,9 @@ def _read_yaml(path: Path) -> object:
 
 def load_benchmarks(catalog_dir: Path | None = None) -> dict[str, Benchmark]:
     """Every benchmark in `catalog/benchmarks/*.yaml` (a file holds one entry or `benchmarks: [...]`)."""
-    folder = (catalog_dir or CATALOG_DIR) / "benchmarks"
+    folders = [(catalog_dir or CATALOG_DIR) / "benchmarks", user_benchmarks_dir()]
     benchmarks: dict[str, Benchmark] = {}
-    for path in sorted(folder.glob("*.yaml")):
+    for path in [p for folder in folders for p in sorted(folder.glob("*.yaml"))]:
         document = _read_yaml(path)
         if not isinstance(document, dict):
             raise CatalogError(f"{path}: expected a mapping at the top level")
@@ -182,6 +182,11 @@ def load_benchmarks(catalog_dir: Path | None = None) -> dict[str, Benchmark]:
                 raise CatalogError(f"{path}: benchmark {benchmark.benchmark!r} is defined twice")
             benchmarks[benchmark.benchmark] = benchmark
     return benchmarks
+
+
+def user_benchmarks_dir() -> Path:
+    """Benchmarks registered from the CLI (`rb-pipeline score --dataset PATH`) live in the lake."""
+    return rb_home() / "catalog" / "benchmarks"
 
 
 def user_models_path() -> Path:

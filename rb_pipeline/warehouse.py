@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from rb_pipeline.catalog import Benchmark
+from rb_pipeline.importer import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHEMA
 from rb_pipeline.lake import DATASET_TABLES
 from rb_pipeline.normalize import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
 from rb_pipeline.paths import REPO_ROOT, lake_dir, warehouse_path
@@ -25,6 +26,8 @@ LAKE_TABLES = {
     "rejects": ("rejects/*/*.parquet", REJECTS_SCHEMA),
     "scores": ("scores/*/*/*.parquet", SCORES_SCHEMA),
     "runs": ("runs/*.parquet", RUNS_SCHEMA),
+    "imported_metrics": ("imported_metrics/*.parquet", IMPORTED_METRICS_SCHEMA),
+    "imported_outcomes": ("imported_outcomes/*.parquet", IMPORTED_OUTCOMES_SCHEMA),
 }
 assert set(DATASET_TABLES) <= set(LAKE_TABLES)
 
@@ -132,6 +135,22 @@ def create_sql_views(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) ->
     return created
 
 
+def populate(con: duckdb.DuckDBPyConnection, benchmarks: dict[str, Benchmark]) -> None:
+    """Catalog tables, lake views and SQL views into an open connection."""
+    for name, frame in catalog_tables(benchmarks).items():
+        arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
+        con.execute(f"create table {name} as select * from arrow")
+    create_lake_views(con, lake_dir())
+    create_sql_views(con)
+
+
+def in_memory(benchmarks: dict[str, Benchmark]) -> duckdb.DuckDBPyConnection:
+    """The warehouse's views in an in-memory database (for metadata, without locking the file)."""
+    con = duckdb.connect()
+    populate(con, benchmarks)
+    return con
+
+
 def build_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) -> Path:
     """Rebuild the warehouse file (catalog tables, lake views, SQL views) and swap it into place."""
     path = path or warehouse_path()
@@ -140,11 +159,7 @@ def build_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) 
     tmp.unlink(missing_ok=True)
     try:
         with duckdb.connect(str(tmp)) as con:
-            for name, frame in catalog_tables(benchmarks).items():
-                arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
-                con.execute(f"create table {name} as select * from arrow")
-            create_lake_views(con, lake_dir())
-            create_sql_views(con)
+            populate(con, benchmarks)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

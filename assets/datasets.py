@@ -1,0 +1,88 @@
+"""One asset per catalog benchmark: its normalized examples/responses, gated by quality checks."""
+
+from collections import Counter
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from rb_pipeline.catalog import Benchmark
+from rb_pipeline.datasets import materialize_benchmark
+
+
+def dataset_key(benchmark: str) -> AssetKey:
+    """`normalized/<benchmark>` with Dagster-safe characters."""
+    return AssetKey(["normalized", benchmark.replace("-", "_").replace(".", "_")])
+
+
+def dataset_asset(benchmark: Benchmark) -> AssetsDefinition:
+    """The normalized-data asset of one benchmark, with its blocking great-expectations checks."""
+    key = dataset_key(benchmark.benchmark)
+    checks = [
+        AssetCheckSpec("examples_quality", asset=key, blocking=True, description="GX suite on examples"),
+        AssetCheckSpec("responses_quality", asset=key, blocking=True, description="GX suite on responses"),
+        AssetCheckSpec("no_rejected_rows", asset=key, description="rows quarantined in `rejects`"),
+    ]
+
+    @asset(
+        key=key,
+        group_name="datasets",
+        check_specs=checks,
+        description=f"{benchmark.title}: normalized examples and responses ({benchmark.source_file}).",
+        kinds={"parquet", "polars"},
+    )
+    def _dataset(context) -> MaterializeResult:
+        data, (examples_verdict, responses_verdict) = materialize_benchmark(benchmark)
+        per_subset = Counter(data.examples["subset"].to_list())
+        context.log.info(
+            f"{benchmark.benchmark}: {data.examples.height} examples, {data.responses.height} responses, "
+            f"{data.rejects.height} rejected of {data.source_rows} source rows"
+        )
+        check_results = [
+            AssetCheckResult(
+                check_name=name,
+                passed=verdict.passed,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={**verdict.metadata, "summary": verdict.summary},
+                description=verdict.summary,
+            )
+            for name, verdict in (
+                ("examples_quality", examples_verdict),
+                ("responses_quality", responses_verdict),
+            )
+        ]
+        reasons = Counter(data.rejects["reason"].str.replace(r"\[\d+\]", "[i]").to_list())
+        check_results.append(
+            AssetCheckResult(
+                check_name="no_rejected_rows",
+                passed=data.rejects.height == 0,
+                severity=AssetCheckSeverity.WARN,
+                metadata={"rejects": data.rejects.height, "source_rows": data.source_rows},
+                description="; ".join(f"{n} x {reason}" for reason, n in reasons.most_common(5)) or "none",
+            )
+        )
+        origins = sorted({f"{s.origin}: {s.revision}" for s in data.sources})
+        return MaterializeResult(
+            metadata={
+                "examples": data.examples.height,
+                "responses": data.responses.height,
+                "rejects": data.rejects.height,
+                "source_rows": data.source_rows,
+                "subsets": len(per_subset),
+                "sources": MetadataValue.md("\n".join(f"- {o}" for o in origins[:20])),
+                "per_subset": MetadataValue.md(
+                    "| subset | examples |\n|---|---|\n"
+                    + "\n".join(f"| {name} | {n} |" for name, n in sorted(per_subset.items()))
+                ),
+            },
+            check_results=check_results,
+        )
+
+    return _dataset

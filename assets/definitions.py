@@ -1,0 +1,40 @@
+"""The one `Definitions` of the code location (named by workspace.yaml and pyproject's [tool.dagster])."""
+
+import os
+
+from dagster import AssetSelection, Definitions, define_asset_job
+
+from assets.datasets import dataset_asset
+from assets.partitions import models_partitions
+from assets.resources import ScoringResource
+from assets.scores import scores_asset
+from assets.sensors import model_catalog_sensor
+from assets.warehouse import warehouse
+from rb_pipeline.catalog import load_benchmarks
+
+
+def scoring_device() -> str:
+    """The one place the device is chosen: `RB_DEVICE`, else cuda when present, else cpu."""
+    if os.environ.get("RB_DEVICE"):
+        return os.environ["RB_DEVICE"]
+    from rb_pipeline.scoring import default_device
+
+    return default_device()
+
+
+benchmarks = load_benchmarks()
+dataset_assets = [dataset_asset(bench) for bench in benchmarks.values()]
+scores = scores_asset(list(benchmarks))
+
+datasets_job = define_asset_job("materialize_datasets", selection=AssetSelection.groups("datasets"))
+score_model_job = define_asset_job(
+    "score_model", selection=AssetSelection.assets(scores), partitions_def=models_partitions
+)
+warehouse_job = define_asset_job("build_warehouse", selection=AssetSelection.assets(warehouse))
+
+defs = Definitions(
+    assets=[*dataset_assets, scores, warehouse],
+    jobs=[datasets_job, score_model_job, warehouse_job],
+    sensors=[model_catalog_sensor],
+    resources={"scoring": ScoringResource(device=scoring_device())},
+)

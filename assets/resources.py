@@ -1,0 +1,9 @@
+"""Resources, chosen in one place by environment (see `definitions.py`)."""
+
+from dagster import ConfigurableResource
+
+
+class ScoringResource(ConfigurableResource):
+    """Where scoring runs: `cpu`, `cuda` or `cuda:N`."""
+
+    device: str = "cpu"

@@ -1,0 +1,35 @@
+"""The DuckDB warehouse asset: rebuilt after scores; shows the leaderboard as metadata."""
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from assets.scores import SCORES_KEY
+from rb_pipeline.catalog import load_benchmarks
+from rb_pipeline.evaluation import markdown_table
+from rb_pipeline.warehouse import build_warehouse, query
+
+
+@asset(
+    deps=[SCORES_KEY],
+    group_name="warehouse",
+    kinds={"duckdb"},
+    description="$RB_HOME/warehouse.duckdb: lake views, catalog tables and the sql/*.sql views.",
+)
+def warehouse(context: AssetExecutionContext) -> MaterializeResult:
+    path = build_warehouse(load_benchmarks())
+    leaderboard = query("select * from leaderboard", path)
+    counts = query(
+        "select (select count(*) from examples) as examples, (select count(*) from responses) as responses,"
+        " (select count(*) from scores) as scores, (select count(*) from runs) as runs,"
+        " (select count(*) from rejects) as rejects",
+        path,
+    ).row(0, named=True)
+    context.log.info(f"warehouse {path}: {counts}")
+    non_empty = [c for c in leaderboard.columns if leaderboard[c].null_count() < leaderboard.height]
+    return MaterializeResult(
+        metadata={
+            "path": str(path),
+            "models": leaderboard.height,
+            **counts,
+            "leaderboard": MetadataValue.md(markdown_table(leaderboard.select(non_empty))),
+        }
+    )

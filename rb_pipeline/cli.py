@@ -1,0 +1,276 @@
+"""`rb-pipeline`: demo, catalog, score, sql, import, push.
+
+Exit code 0 on success; on a user error, one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from rb_pipeline.paths import rb_home
+
+DEMO_MODEL_ID = "rb-demo/tiny-classifier"
+
+
+class UserError(Exception):
+    """Anything the user can fix; printed as one line."""
+
+
+# ---------------------------------------------------------------- output
+
+
+def render(frame: pl.DataFrame, fmt: str = "table") -> str:
+    """A frame as an aligned text table, CSV or JSON records."""
+    if fmt == "csv":
+        return frame.write_csv().rstrip("\n")
+    if fmt == "json":
+        return json.dumps(frame.to_dicts(), default=str, indent=1)
+    cells = [[_cell(v) for v in row] for row in frame.iter_rows()]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(frame.columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(frame.columns, widths, strict=True))
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join([line, rule, *body, f"({frame.height} rows)"])
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def print_leaderboard(model_id: str | None = None) -> None:
+    """The leaderboard (or one model's row), dropping columns that are empty for everyone."""
+    from rb_pipeline.warehouse import query
+
+    frame = query("select * from leaderboard")
+    if model_id is not None:
+        frame = frame.filter(pl.col("model") == model_id)
+    always = ("model", "rewardbench", "rmb")
+    keep = [c for c in frame.columns if frame[c].null_count() < frame.height or c in always]
+    print(render(frame.select(keep)))
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Build a tiny classifier offline, materialize everything on the shipped samples, print the leaderboard."""
+    from assets.launch import materialize_datasets, materialize_scores, materialize_warehouse
+    from rb_pipeline.catalog import ModelEntry, load_benchmarks, register_model
+    from rb_pipeline.normalize import normalize
+    from rb_pipeline.tiny_models import build_tiny_classifier
+
+    print(f"RB_HOME={rb_home()}")
+    texts = []
+    for bench in load_benchmarks().values():
+        texts += normalize(bench).responses["text"].to_list()[:200]
+    path = build_tiny_classifier(rb_home() / "models" / "tiny-classifier", texts=texts, seed=0)
+    register_model(ModelEntry(id=DEMO_MODEL_ID, source="$RB_HOME/models/tiny-classifier", max_length=1024))
+    print(f"built tiny classifier: {path}")
+    materialize_datasets()
+    materialize_scores(DEMO_MODEL_ID, {})
+    materialize_warehouse()
+    print_leaderboard()
+    print(
+        "Overall scores need every required section: the shipped RewardBench sample has no Safety rows,"
+        " so `rewardbench` stays empty until the full set is loaded (RB_SOURCE=hub)."
+    )
+
+
+def cmd_catalog(args: argparse.Namespace) -> None:
+    """Benchmarks, subsets and counts."""
+    from rb_pipeline.catalog import load_benchmarks
+    from rb_pipeline.inventory import catalog_summary
+
+    summary = catalog_summary(load_benchmarks())
+    if args.json:
+        print(json.dumps(summary, indent=1, default=str))
+        return
+    rows = [
+        {
+            "benchmark": b["benchmark"],
+            "kind": b["kind"],
+            "subsets": len(b["subsets"]),
+            "expected": sum(s.get("expected_rows") or 0 for s in b["subsets"]) or None,
+            "local": sum(s.get("actual_rows") or 0 for s in b["subsets"]),
+            "absent": sum(1 for s in b["subsets"] if s.get("availability") != "present"),
+            "source": b.get("local_origin"),
+        }
+        for b in summary
+    ]
+    print(render(pl.DataFrame(rows)))
+
+
+def resolve_model(name: str, ref_model: str | None):
+    """A registered model id, a local folder (registered as `local/<folder>`), or a Hub id."""
+    from rb_pipeline.catalog import ModelEntry, load_models, register_model
+
+    models = load_models()
+    if name in models:
+        entry = models[name]
+        if ref_model:
+            entry = entry.model_copy(update={"ref_model": ref_model, "type": "dpo"})
+            register_model(entry)
+        return entry
+    path = Path(name)
+    model_type = "dpo" if ref_model else "classifier"
+    if path.exists():
+        entry = ModelEntry(
+            id=f"local/{path.resolve().name}",
+            source=str(path.resolve()),
+            type=model_type,
+            ref_model=ref_model,
+        )
+    else:
+        entry = ModelEntry(id=name, type=model_type, ref_model=ref_model)
+    register_model(entry)
+    return entry
+
+
+def register_dataset(path: Path) -> str:
+    """Register a user's preference file as a benchmark named after the file; return its name."""
+    import yaml
+
+    from rb_pipeline.catalog import dataset_benchmark, user_benchmarks_dir
+
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    bench = dataset_benchmark(path)
+    target = user_benchmarks_dir() / f"{bench.benchmark}.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    document = bench.model_dump(mode="json", exclude={"source_file"}, exclude_defaults=True)
+    target.write_text(
+        yaml.safe_dump(document | {"benchmark": bench.benchmark, "kind": bench.kind}, sort_keys=False)
+    )
+    return bench.benchmark
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    """Materialize one model's scores through Dagster and print its leaderboard row."""
+    from assets.launch import materialize_datasets, materialize_scores, materialize_warehouse
+    from rb_pipeline.catalog import load_benchmarks
+    from rb_pipeline.datasets import quality_path
+    from rb_pipeline.warehouse import query
+
+    benchmarks = list(args.benchmark or [])
+    if args.dataset:
+        benchmarks.append(register_dataset(Path(args.dataset)))
+    catalog = load_benchmarks()
+    unknown = sorted(set(benchmarks) - set(catalog))
+    if unknown:
+        raise UserError(f"unknown benchmark(s) {unknown}; known: {', '.join(sorted(catalog))}")
+    entry = resolve_model(args.model, args.ref_model)
+    chosen = benchmarks or list(catalog)
+    missing = [name for name in chosen if not quality_path(name).exists() or name in (args.benchmark or [])]
+    if args.dataset or missing:
+        materialize_datasets(sorted(set(missing) | set(benchmarks)))
+    config = {
+        "benchmarks": benchmarks,
+        "batch_size": args.batch_size,
+        "dtype": args.dtype,
+        "max_length": args.max_length,
+    }
+    materialize_scores(entry.id, {k: v for k, v in config.items() if v not in (None, [])})
+    materialize_warehouse()
+    print_leaderboard(entry.id)
+    if args.dataset:
+        accuracy = query("select * from subset_accuracy order by benchmark, subset").filter(
+            (pl.col("model") == entry.id) & (pl.col("benchmark") == benchmarks[-1])
+        )
+        print(render(accuracy))
+
+
+def cmd_sql(args: argparse.Namespace) -> None:
+    """Run a read-only query over the warehouse."""
+    from rb_pipeline.warehouse import query
+
+    print(render(query(args.query), args.format))
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    """Import rewardbench / RMB result files as runs, then rebuild the warehouse."""
+    from assets.launch import materialize_warehouse
+    from rb_pipeline.importer import import_path
+
+    imported = import_path(Path(args.path))
+    materialize_warehouse()
+    for run in imported:
+        print(run)
+    print_leaderboard()
+
+
+def cmd_push(args: argparse.Namespace) -> None:
+    """Upload (or, with --dry-run, write) the model's score dataset."""
+    from rb_pipeline.hub import push_score_dataset
+
+    where = push_score_dataset(
+        args.model,
+        args.repo_id,
+        private=args.private,
+        dry_run_dir=Path(args.dry_run) if args.dry_run else None,
+    )
+    print(where)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rb-pipeline", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help=cmd_demo.__doc__).set_defaults(func=cmd_demo)
+    catalog = sub.add_parser("catalog", help=cmd_catalog.__doc__)
+    catalog.add_argument("--json", action="store_true")
+    catalog.set_defaults(func=cmd_catalog)
+    score = sub.add_parser("score", help=cmd_score.__doc__)
+    score.add_argument("--model", required=True, help="registered id, local folder or Hub id")
+    score.add_argument("--ref-model", help="reference model for DPO implicit rewards")
+    score.add_argument("--benchmark", action="append", help="benchmark to score (repeatable); default all")
+    score.add_argument("--dataset", help="a local preference file (json, jsonl, parquet)")
+    score.add_argument("--batch-size", type=int)
+    score.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"])
+    score.add_argument("--max-length", type=int)
+    score.set_defaults(func=cmd_score)
+    sql = sub.add_parser("sql", help=cmd_sql.__doc__)
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.set_defaults(func=cmd_sql)
+    imp = sub.add_parser("import", help=cmd_import.__doc__)
+    imp.add_argument("path")
+    imp.set_defaults(func=cmd_import)
+    push = sub.add_parser("push", help=cmd_push.__doc__)
+    push.add_argument("--model", required=True)
+    push.add_argument("--repo-id", required=True)
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--dry-run", metavar="DIR")
+    push.set_defaults(func=cmd_push)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `rb-pipeline` console script."""
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("RB_HOME", str(rb_home()))
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        print("rb-pipeline: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line, never a traceback, for anything a user can cause
+        if os.environ.get("RB_DEBUG"):
+            raise
+        exc = getattr(exc, "user_exception", None) or exc  # unwrap Dagster's step error
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"rb-pipeline: error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

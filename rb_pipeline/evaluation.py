@@ -1,0 +1,75 @@
+"""Score one model on the catalog's benchmarks and report its numbers (what the scores asset runs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from rb_pipeline.catalog import Benchmark, ModelEntry
+from rb_pipeline.datasets import quality_failure
+from rb_pipeline.lake import read_dataset
+from rb_pipeline.scoring import RunResult, ScorerSettings, score_model
+from rb_pipeline.warehouse import in_memory
+
+
+def settings_for(entry: ModelEntry, **overrides: object) -> ScorerSettings:
+    """The model entry's settings, with the non-None overrides (from the CLI or run config) applied."""
+    base = {
+        "dtype": entry.dtype,
+        "max_length": entry.max_length,
+        "chat_template": entry.chat_template,
+        "batch_size": entry.batch_size,
+    }
+    return ScorerSettings(**(base | {k: v for k, v in overrides.items() if v is not None}))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    run: RunResult
+    scored_benchmarks: list[str]
+    skipped: dict[str, str]  # benchmark -> why it was not scored
+
+
+def evaluate(
+    entry: ModelEntry,
+    benchmarks: dict[str, Benchmark],
+    settings: ScorerSettings,
+    device: str,
+    log: Callable[[str], None] = print,
+) -> Evaluation:
+    """Score every benchmark whose normalized data passed its quality gate."""
+    skipped = {name: why for name in benchmarks if (why := quality_failure(name))}
+    for name, why in skipped.items():
+        log(f"skipped {name}: {why}")
+    chosen = [name for name in benchmarks if name not in skipped]
+    if not chosen:
+        raise ValueError("no benchmark can be scored: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    responses = pl.concat([read_dataset("responses", name) for name in chosen])
+    examples = pl.concat([read_dataset("examples", name) for name in chosen])
+    run = score_model(entry, responses, examples, settings, chosen, device=device, log=log)
+    return Evaluation(run, chosen, skipped)
+
+
+def model_report(model_id: str, benchmarks: dict[str, Benchmark]) -> tuple[dict, pl.DataFrame]:
+    """The model's leaderboard row and its per-subset accuracies, from the views."""
+    with in_memory(benchmarks) as con:
+        row = con.sql("select * from leaderboard where model = $1", params=[model_id]).pl()
+        subsets = con.sql(
+            "select benchmark, subset, n, accuracy from subset_accuracy where model = $1 order by 1, 2",
+            params=[model_id],
+        ).pl()
+    return (row.row(0, named=True) if row.height else {}), subsets
+
+
+def markdown_table(frame: pl.DataFrame, digits: int = 4) -> str:
+    """A small frame as a markdown table (floats rounded)."""
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "—"
+        return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+    return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows())
