@@ -83,7 +83,7 @@ class ScorerSettings:
             self.dtype,
             self.max_length,
             self.chat_template,
-            self.ref_free_type if entry.type == "dpo" else None,
+            self.ref_free_type if entry.type == "dpo" and entry.ref_model is None else None,
         )
 
 

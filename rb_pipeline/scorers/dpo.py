@@ -1,0 +1,192 @@
+"""DPO models (`AutoModelForCausalLM`): the implicit reward, as rewardbench's `DPOInference` computes it.
+
+Per response, the tokens are the chat template over [prompt..., assistant: response]; the prompt
+tokens are the template over the prompt alone with the generation prompt, and every token after them
+is a response token (the prompt is masked). `log p(response | prompt)` is the sum over response
+positions t of `log_softmax(logits[t - 1])[token t]`.
+
+- With a reference model (`entry.ref_model`): reward = Σ log p_policy − Σ log p_ref (beta only scales
+  it, so it is not applied). The policy's tokenizer is used for both models, as rewardbench does.
+- Reference-free, by `settings.ref_free_type`: `sum` = Σ log p, `avg` = Σ log p / n_response_tokens,
+  `norm` = −‖per-token log p‖₂ (rewardbench's `-torch.norm(per_token_logps * loss_mask, p=2)`).
+
+Like rewardbench, a BOS token (the EOS token when the tokenizer has none) starts the sequence; unlike
+it, none is added when the template already renders one (no double BOS), and no EOS is appended
+after the template's own end of turn. Truncation follows rewardbench's `tokenize_row`
+(`truncation_mode="keep_end"`): when prompt + response exceed `max_length`, the prompt keeps its last
+`min(128, max_length // 2)` tokens; if still too long, the response keeps its first
+`max_length - that` tokens. (rewardbench decides this on the longer response of a chosen/rejected
+pair; here each response is scored alone, so it is decided per response.)
+
+The score vector is `[policy Σ log p, reference Σ log p (NaN without one), n_response_tokens]`.
+Batches are right-padded with an attention mask and only real response positions are gathered, so
+padding cannot change a score.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM
+
+from rb_pipeline.catalog import ModelEntry
+from rb_pipeline.paths import rb_home
+from rb_pipeline.scorers.classifier import load_tokenizer, pad_batch, torch_dtype
+from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
+from rb_pipeline.templates import resolve_template
+
+REF_FREE_TYPES = ("sum", "avg", "norm")
+MAX_PROMPT_KEEP = 128  # rewardbench DPOInference.max_prompt_length
+POSITION_CHUNK = 1024  # response positions per log-softmax (bounds the float32 copy of the logits)
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    """Length of the longest common prefix (where the prompt's tokens end inside the full sequence)."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def truncate_pair(
+    prompt: list[int], response: list[int], max_length: int
+) -> tuple[list[int], list[int], int]:
+    """rewardbench's DPO truncation: cut the prompt to its end, then the response's tail; count the cuts."""
+    if len(prompt) + len(response) <= max_length:
+        return prompt, response, 0
+    keep = min(MAX_PROMPT_KEEP, max_length // 2)
+    kept_prompt = prompt[max(len(prompt) - keep, 0) :]
+    kept_response = response
+    if len(kept_prompt) + len(response) > max_length:
+        kept_response = response[: max_length - keep]
+    cut = len(prompt) - len(kept_prompt) + len(response) - len(kept_response)
+    return kept_prompt, kept_response, cut
+
+
+def ref_location(ref_model: str) -> tuple[str, str]:
+    """A reference model as a path, a Hub id, or `hub/id@revision`; `$RB_HOME` is expanded."""
+    ref = ref_model.replace("$RB_HOME", str(rb_home()))
+    if "@" in ref and not Path(ref).exists():
+        location, revision = ref.rsplit("@", 1)
+        return location, revision
+    return ref, "main"
+
+
+def load_causal_lm(location: str, revision: str, trust_remote_code: bool, dtype: torch.dtype, device: str):
+    model = AutoModelForCausalLM.from_pretrained(
+        location, revision=revision, dtype=dtype, trust_remote_code=trust_remote_code
+    ).to(device)
+    model.eval()
+    return model
+
+
+def _keep_logits_arg(model) -> str | None:
+    """The forward argument that limits the logits to the last k positions, if the model has one."""
+    parameters = inspect.signature(model.forward).parameters
+    for name in ("logits_to_keep", "num_logits_to_keep"):
+        if name in parameters:
+            return name
+    return None
+
+
+@register_scorer("dpo")
+class DPOScorer:
+    """Implicit DPO reward (policy − reference log-likelihood of the response), or reference-free."""
+
+    def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
+        self.entry, self.settings, self.device = entry, settings, device
+        if entry.ref_model is None and settings.ref_free_type not in REF_FREE_TYPES:
+            raise ValueError(f"unknown ref_free_type {settings.ref_free_type!r} (known: {REF_FREE_TYPES})")
+        if settings.max_length < 2:
+            raise ValueError(f"max_length must be at least 2, got {settings.max_length}")
+        self.tokenizer = load_tokenizer(entry)
+        self.template = resolve_template(settings.chat_template, self.tokenizer.chat_template)
+        bos = self.tokenizer.bos_token_id
+        self.bos_id = bos if bos is not None else self.tokenizer.eos_token_id
+        dtype = torch_dtype(settings.dtype, device)
+        self.policy = load_causal_lm(entry.location, entry.revision, entry.trust_remote_code, dtype, device)
+        self.ref = None
+        if entry.ref_model is not None:
+            location, revision = ref_location(entry.ref_model)
+            self.ref = load_causal_lm(location, revision, entry.trust_remote_code, dtype, device)
+
+    def encode(self, prompts: list, texts: list[str], ids: list[str]) -> list[Encoded]:
+        if not texts:
+            return []
+        prompts = [list(prompt) for prompt in prompts]
+        conversations = [
+            [*prompt, {"role": "assistant", "content": text}]
+            for prompt, text in zip(prompts, texts, strict=True)
+        ]
+        full_texts = self.tokenizer.apply_chat_template(
+            conversations, chat_template=self.template, tokenize=False
+        )
+        prompt_texts = self.tokenizer.apply_chat_template(
+            prompts, chat_template=self.template, tokenize=False, add_generation_prompt=True
+        )
+        full_ids = self.tokenizer(full_texts, add_special_tokens=False)["input_ids"]
+        prompt_ids = self.tokenizer(prompt_texts, add_special_tokens=False)["input_ids"]
+        encoded = []
+        for response_id, full, prompt in zip(ids, full_ids, prompt_ids, strict=True):
+            if self.bos_id is not None and (not full or full[0] != self.bos_id):
+                full, prompt = [self.bos_id, *full], [self.bos_id, *prompt]
+            split = common_prefix(full, prompt)
+            kept_prompt, kept_response, cut = truncate_pair(
+                full[:split], full[split:], self.settings.max_length
+            )
+            encoded.append(
+                Encoded(response_id, kept_prompt + kept_response, cut, {"prompt_length": len(kept_prompt)})
+            )
+        return encoded
+
+    def _response_logps(self, model, inputs: dict[str, torch.Tensor], batch: list[Encoded]) -> list:
+        """Per-token log p of each item's response tokens (float32, on the model's device)."""
+        width = inputs["input_ids"].shape[1]
+        starts = [max(item.extra["prompt_length"], 1) for item in batch]
+        offset = 0
+        kwargs = {}
+        keep_arg = _keep_logits_arg(model)
+        if keep_arg is not None:  # the prompt's logits are never used: skip computing them
+            offset = min(starts) - 1
+            kwargs[keep_arg] = width - offset
+        logits = model(**inputs, **kwargs).logits
+        ids = inputs["input_ids"]
+        out = []
+        for row, (item, start) in enumerate(zip(batch, starts, strict=True)):
+            n = len(item.input_ids)
+            positions = torch.arange(start - 1, n - 1, device=logits.device)
+            targets = ids[row, start:n]
+            parts = [
+                logits[row, pos - offset].float().log_softmax(-1).gather(-1, tgt.unsqueeze(-1)).squeeze(-1)
+                for pos, tgt in zip(
+                    positions.split(POSITION_CHUNK), targets.split(POSITION_CHUNK), strict=True
+                )
+            ]
+            out.append(torch.cat(parts) if parts else logits.new_zeros(0, dtype=torch.float32))
+        return out
+
+    @torch.inference_mode()
+    def score(self, batch: list[Encoded]) -> list[tuple[float, list[float] | None]]:
+        inputs = pad_batch(batch, self.tokenizer.pad_token_id, "right", self.device)
+        policy = self._response_logps(self.policy, inputs, batch)
+        ref = self._response_logps(self.ref, inputs, batch) if self.ref is not None else None
+        results = []
+        for index, logps in enumerate(policy):
+            n = int(logps.numel())
+            policy_sum = float(logps.double().sum())
+            ref_sum = float(ref[index].double().sum()) if ref is not None else math.nan
+            if ref is not None:
+                reward = policy_sum - ref_sum
+            elif self.settings.ref_free_type == "sum":
+                reward = policy_sum
+            elif self.settings.ref_free_type == "avg":
+                reward = policy_sum / max(n, 1)
+            else:  # norm
+                reward = -float(logps.double().norm(p=2))
+            results.append((reward, [policy_sum, ref_sum, float(n)]))
+        return results

@@ -1,0 +1,255 @@
+"""The SQL views on a hand-made lake, against numbers computed by hand.
+
+Hand-made catalog: benchmark `hm` with sections A (subsets a1 weight 3, a2 weight 1, column `chat`)
+and B (subset b1 weight 1, column `safety`); benchmark `hm-prior` with section P (subset p1, column
+`prior_sets`, overall weight 0.5, not required) and subset p2 in no section. All roll up into the
+overall `hm-all` shown as column `rewardbench`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import polars as pl
+import pytest
+
+from rb_pipeline.catalog import Benchmark
+from rb_pipeline.lake import dataset_path, scores_dir, write_parquet
+from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.scoring import SCORES_SCHEMA, write_run
+from rb_pipeline.warehouse import build_warehouse, query
+
+HAND_MADE_CATALOG = {
+    "hm": {
+        "benchmark": "hm",
+        "title": "hand-made",
+        "kind": "preference",
+        "overall": {"name": "hm-all", "column": "rewardbench"},
+        "local": [{"format": "rewardbench", "path": "unused.jsonl"}],
+        "sections": {"A": {"title": "A", "column": "chat"}, "B": {"title": "B", "column": "safety"}},
+        "subsets": {
+            "a1": {"section": "A", "weight": 3},
+            "a2": {"section": "A", "weight": 1},
+            "b1": {"section": "B", "expected_rows": 2},  # weight defaults to expected_rows: 2
+        },
+    },
+    "hm-prior": {
+        "benchmark": "hm-prior",
+        "title": "hand-made prior",
+        "kind": "preference",
+        "overall": {"name": "hm-all", "column": "rewardbench"},
+        "local": [{"format": "rewardbench", "path": "unused.jsonl"}],
+        "sections": {"P": {"title": "P", "column": "prior_sets", "overall_weight": 0.5, "required": False}},
+        "subsets": {"p1": {"section": "P", "weight": 1}, "p2": {}},
+    },
+}
+
+# (benchmark, subset, example_id, chosen scores, rejected scores) for the run that counts.
+HAND_MADE_EXAMPLES = [
+    ("hm", "a1", "e1", [2.0], [1.0]),  # correct, margin 1
+    ("hm", "a1", "e2", [1.0], [1.0]),  # tie: wrong, margin 0
+    ("hm", "a2", "e3", [3.0], [1.0, 2.9]),  # best-of-3: beats every loser
+    ("hm", "b1", "e5", [0.0], [-1.0]),  # correct
+    ("hm", "b1", "e6", [5.0, 1.0], [2.0]),  # two chosen: the worse chosen loses: wrong
+    ("hm-prior", "p1", "e7", [1.0], [0.5]),  # correct
+    ("hm-prior", "p1", "e8", [0.5], [1.0]),  # wrong
+    ("hm-prior", "p2", "e9", [1.0], [0.0]),  # correct, in no section
+]
+
+
+def write_hand_made_lake(models: dict[str, dict[str, tuple[str, float]]]) -> None:
+    """Examples/responses for HAND_MADE_EXAMPLES, and per model: {run_id: (status, score offset)}."""
+    examples, responses = [], []
+    for bench, subset, example_id, chosen, rejected in HAND_MADE_EXAMPLES:
+        examples.append(
+            {
+                "benchmark": bench,
+                "subset": subset,
+                "example_id": example_id,
+                "prompt": [{"role": "user", "content": f"prompt {example_id}"}],
+                "source_revision": "hand-made",
+                "source_file": "hand-made",
+                "source_row": 0,
+            }
+        )
+        labelled = [("chosen", s) for s in chosen] + [("rejected", s) for s in rejected]
+        for position, (label, _) in enumerate(labelled):
+            responses.append(
+                {
+                    "benchmark": bench,
+                    "example_id": example_id,
+                    "response_id": f"{example_id}-{position}",
+                    "position": position,
+                    "text": f"answer {position}",
+                    "label": label,
+                    "source_model": None,
+                }
+            )
+    for bench in HAND_MADE_CATALOG:
+        write_parquet(
+            pl.DataFrame([e for e in examples if e["benchmark"] == bench], schema=EXAMPLES_SCHEMA),
+            dataset_path("examples", bench),
+        )
+        write_parquet(
+            pl.DataFrame([r for r in responses if r["benchmark"] == bench], schema=RESPONSES_SCHEMA),
+            dataset_path("responses", bench),
+        )
+    score_of = {
+        f"{example_id}-{position}": score
+        for _, _, example_id, chosen, rejected in HAND_MADE_EXAMPLES
+        for position, score in enumerate(chosen + rejected)
+    }
+    for model, runs in models.items():
+        for order, (run_id, (status, benchmarks, flip)) in enumerate(runs.items()):
+            rows = [
+                {
+                    "model": model,
+                    "run_id": run_id,
+                    "settings_key": "k",
+                    "response_id": rid,
+                    "score": -score if flip else score,
+                    "score_vector": None,
+                    "n_tokens": 1,
+                    "truncated_tokens": 0,
+                    "reused": False,
+                }
+                for rid, score in score_of.items()
+            ]
+            write_parquet(pl.DataFrame(rows, schema=SCORES_SCHEMA), scores_dir(model, run_id) / "part-00000.parquet")
+            ended = datetime(2026, 1, 1 + order, tzinfo=timezone.utc)
+            write_run(
+                {
+                    "run_id": run_id,
+                    "model": model,
+                    "benchmarks": benchmarks,
+                    "status": status,
+                    "started_at": ended,
+                    "ended_at": ended,
+                    "provenance": "computed",
+                }
+            )
+
+
+@pytest.fixture
+def warehouse(rb_home):
+    catalog = {name: Benchmark.model_validate(raw) for name, raw in HAND_MADE_CATALOG.items()}
+    write_hand_made_lake(
+        {
+            # an older complete run with flipped scores, the run that counts, then a failed newer run
+            "m1": {
+                "r1-old": ("complete", ["hm", "hm-prior"], True),
+                "r2": ("complete", ["hm", "hm-prior"], False),
+                "r3-failed": ("failed", ["hm", "hm-prior"], True),
+            },
+            # scored on `hm` only: no prior sets, so the overall is the mean of A and B
+            "m2": {"r4": ("complete", ["hm"], False)},
+        }
+    )
+    return build_warehouse(catalog)
+
+
+def one(sql: str, path) -> dict:
+    frame = query(sql, path)
+    assert frame.height == 1, frame
+    return frame.row(0, named=True)
+
+
+def test_example_outcomes_strict_every_chosen_beats_every_rejected(warehouse):
+    outcomes = query("select example_id, correct, margin from example_outcomes where model='m1' order by 1", warehouse)
+    assert outcomes.to_dicts() == [
+        {"example_id": "e1", "correct": True, "margin": 1.0},
+        {"example_id": "e2", "correct": False, "margin": 0.0},
+        {"example_id": "e3", "correct": True, "margin": pytest.approx(0.1)},
+        {"example_id": "e5", "correct": True, "margin": 1.0},
+        {"example_id": "e6", "correct": False, "margin": -1.0},
+        {"example_id": "e7", "correct": True, "margin": 0.5},
+        {"example_id": "e8", "correct": False, "margin": -0.5},
+        {"example_id": "e9", "correct": True, "margin": 1.0},
+    ]
+
+
+def test_subset_accuracy_uses_latest_complete_run(warehouse):
+    accuracy = query("select subset, n, accuracy from subset_accuracy where model='m1' order by 1", warehouse)
+    assert accuracy.to_dicts() == [
+        {"subset": "a1", "n": 2, "accuracy": 0.5},
+        {"subset": "a2", "n": 1, "accuracy": 1.0},
+        {"subset": "b1", "n": 2, "accuracy": 0.5},
+        {"subset": "p1", "n": 2, "accuracy": 0.5},
+        {"subset": "p2", "n": 1, "accuracy": 1.0},
+    ]
+
+
+def test_section_scores_are_catalog_weighted(warehouse):
+    sections = query(
+        "select section, score, item_level_score, n_subsets from section_scores where model='m1' order by 1",
+        warehouse,
+    )
+    assert sections.to_dicts() == [
+        # A = (0.5 x 3 + 1.0 x 1) / 4 = 0.625; item level = 2 correct / 3 examples
+        {"section": "A", "score": 0.625, "item_level_score": pytest.approx(2 / 3), "n_subsets": 2},
+        # B = 0.5 (one subset, weight = its expected_rows)
+        {"section": "B", "score": 0.5, "item_level_score": 0.5, "n_subsets": 1},
+        # P = p1 only; p2 is in no section
+        {"section": "P", "score": 0.5, "item_level_score": 0.5, "n_subsets": 1},
+    ]
+
+
+def test_leaderboard_overall_with_and_without_prior_sets(warehouse):
+    m1 = one("select * from leaderboard where model='m1'", warehouse)
+    # (A + B + 0.5 x P) / 2.5 = (0.625 + 0.5 + 0.25) / 2.5 = 0.55
+    assert m1["rewardbench"] == pytest.approx(0.55)
+    assert (m1["chat"], m1["safety"], m1["prior_sets"]) == (0.625, 0.5, 0.5)
+    m2 = one("select * from leaderboard where model='m2'", warehouse)
+    # no prior sets scored: the plain mean (0.625 + 0.5) / 2
+    assert m2["rewardbench"] == pytest.approx(0.5625)
+    assert m2["prior_sets"] is None
+
+
+def test_overall_is_null_when_a_required_section_is_missing(rb_home):
+    catalog = {name: Benchmark.model_validate(raw) for name, raw in HAND_MADE_CATALOG.items()}
+    write_hand_made_lake({"m3": {"r5": ("complete", ["hm-prior"], False)}})
+    path = build_warehouse(catalog)
+    row = one("select * from leaderboard where model='m3'", path)
+    assert row["prior_sets"] == 0.5
+    assert row["rewardbench"] is None
+
+
+def test_subset_weights_table_comes_from_the_catalog(warehouse):
+    weights = query("select subset, section, weight from subset_weights order by 1", warehouse)
+    assert weights.to_dicts() == [
+        {"subset": "a1", "section": "A", "weight": 3.0},
+        {"subset": "a2", "section": "A", "weight": 1.0},
+        {"subset": "b1", "section": "B", "weight": 2.0},
+        {"subset": "p1", "section": "P", "weight": 1.0},
+        {"subset": "p2", "section": None, "weight": None},
+    ]
+
+
+def test_real_catalog_weights_follow_rewardbench():
+    from rb_pipeline.catalog import load_benchmarks
+
+    rewardbench = load_benchmarks()["rewardbench"]
+    assert rewardbench.weight_of("math-prm") == 984
+    assert rewardbench.weight_of("hep-go") == 164
+    counts = [s.expected_rows for s in rewardbench.all_subsets.values()]
+    assert len(counts) == 23 and sum(counts) == 2985
+    sections = {name: [k for k, s in rewardbench.all_subsets.items() if s.section == name] for name in rewardbench.sections}
+    assert {k: len(v) for k, v in sections.items()} == {"chat": 5, "chat_hard": 6, "safety": 5, "reasoning": 7}
+    assert sum(rewardbench.weight_of(s) for s in sections["reasoning"]) == 984 + 6 * 164
+
+
+def test_sql_is_read_only(warehouse):
+    from rb_pipeline.warehouse import QueryError
+
+    with pytest.raises(QueryError, match="read-only"):
+        query("drop view leaderboard", warehouse)
+
+
+def test_no_view_names_a_subset():
+    from rb_pipeline.catalog import load_benchmarks
+    from rb_pipeline.warehouse import SQL_DIR
+
+    names = {s for b in load_benchmarks().values() for s in b.all_subsets}
+    for path in SQL_DIR.glob("*.sql"):
+        text = path.read_text()
+        assert not [n for n in names if f"'{n}'" in text], path
