@@ -5,7 +5,6 @@ import os
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from assets.datasets import dataset_asset
-from assets.partitions import models_partitions
 from assets.resources import ScoringResource
 from assets.scores import scores_asset
 from assets.sensors import model_catalog_sensor
@@ -27,9 +26,7 @@ dataset_assets = [dataset_asset(bench) for bench in benchmarks.values()]
 scores = scores_asset(list(benchmarks))
 
 datasets_job = define_asset_job("materialize_datasets", selection=AssetSelection.groups("datasets"))
-score_model_job = define_asset_job(
-    "score_model", selection=AssetSelection.assets(scores), partitions_def=models_partitions
-)
+score_model_job = define_asset_job("score_model", selection=AssetSelection.assets(scores))
 warehouse_job = define_asset_job("build_warehouse", selection=AssetSelection.assets(warehouse))
 
 defs = Definitions(
