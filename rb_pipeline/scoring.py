@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Protocol
 
@@ -183,7 +183,7 @@ def git_hash() -> str:
 
 def new_run_id() -> str:
     """Sortable by start time, unique across processes."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
 def write_run(record: dict) -> None:
@@ -236,7 +236,7 @@ def score_model(
     device = device or default_device()
     run_id = run_id or new_run_id()
     settings_key = settings.key(entry)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     record = {
         "run_id": run_id,
         "model": entry.id,
@@ -281,7 +281,7 @@ def score_model(
             else {}
         )
     except BaseException:
-        write_run(record | {"status": "failed", "ended_at": datetime.now(timezone.utc)})
+        write_run(record | {"status": "failed", "ended_at": datetime.now(UTC)})
         raise
     result = RunResult(
         run_id=run_id,
@@ -298,7 +298,7 @@ def score_model(
         record
         | {
             "status": "complete",
-            "ended_at": datetime.now(timezone.utc),
+            "ended_at": datetime.now(UTC),
             "n_responses": result.n_responses,
             "n_scored": result.n_scored,
             "n_reused": result.n_reused,

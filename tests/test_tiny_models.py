@@ -85,9 +85,7 @@ def test_classifier_reload_and_forward(clf_dir: Path) -> None:
     tok = AutoTokenizer.from_pretrained(clf_dir, local_files_only=True)
     model = AutoModelForSequenceClassification.from_pretrained(clf_dir, local_files_only=True)
     assert model.config.pad_token_id == tok.pad_token_id
-    batch = tok(
-        ["A short one.", "A somewhat longer text to pad."], padding=True, return_tensors="pt"
-    )
+    batch = tok(["A short one.", "A somewhat longer text to pad."], padding=True, return_tensors="pt")
     with torch.no_grad():
         logits = model(**batch).logits
     assert logits.shape == (2, 1)

@@ -8,7 +8,7 @@ overall `hm-all` shown as column `rewardbench`.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -115,8 +115,10 @@ def write_hand_made_lake(models: dict[str, dict[str, tuple[str, float]]]) -> Non
                 }
                 for rid, score in score_of.items()
             ]
-            write_parquet(pl.DataFrame(rows, schema=SCORES_SCHEMA), scores_dir(model, run_id) / "part-00000.parquet")
-            ended = datetime(2026, 1, 1 + order, tzinfo=timezone.utc)
+            write_parquet(
+                pl.DataFrame(rows, schema=SCORES_SCHEMA), scores_dir(model, run_id) / "part-00000.parquet"
+            )
+            ended = datetime(2026, 1, 1 + order, tzinfo=UTC)
             write_run(
                 {
                     "run_id": run_id,
@@ -155,7 +157,9 @@ def one(sql: str, path) -> dict:
 
 
 def test_example_outcomes_strict_every_chosen_beats_every_rejected(warehouse):
-    outcomes = query("select example_id, correct, margin from example_outcomes where model='m1' order by 1", warehouse)
+    outcomes = query(
+        "select example_id, correct, margin from example_outcomes where model='m1' order by 1", warehouse
+    )
     assert outcomes.to_dicts() == [
         {"example_id": "e1", "correct": True, "margin": 1.0},
         {"example_id": "e2", "correct": False, "margin": 0.0},
@@ -233,8 +237,16 @@ def test_real_catalog_weights_follow_rewardbench():
     assert rewardbench.weight_of("hep-go") == 164
     counts = [s.expected_rows for s in rewardbench.all_subsets.values()]
     assert len(counts) == 23 and sum(counts) == 2985
-    sections = {name: [k for k, s in rewardbench.all_subsets.items() if s.section == name] for name in rewardbench.sections}
-    assert {k: len(v) for k, v in sections.items()} == {"chat": 5, "chat_hard": 6, "safety": 5, "reasoning": 7}
+    sections = {
+        name: [k for k, s in rewardbench.all_subsets.items() if s.section == name]
+        for name in rewardbench.sections
+    }
+    assert {k: len(v) for k, v in sections.items()} == {
+        "chat": 5,
+        "chat_hard": 6,
+        "safety": 5,
+        "reasoning": 7,
+    }
     assert sum(rewardbench.weight_of(s) for s in sections["reasoning"]) == 984 + 6 * 164
 
 
