@@ -201,10 +201,8 @@ def cmd_import(args: argparse.Namespace) -> None:
     from assets.launch import materialize_warehouse
     from rb_pipeline.importer import import_path
 
-    imported = import_path(Path(args.path))
+    import_path(Path(args.path))  # prints one summary line per imported run
     materialize_warehouse()
-    for run in imported:
-        print(run)
     print_leaderboard()
 
 

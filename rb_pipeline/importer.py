@@ -1,0 +1,656 @@
+"""Import result files written by other tools into the lake as runs (`provenance = 'imported'`).
+
+Recognised shapes (detected from the content, not the file name):
+
+* rewardbench per-subset metrics: `eval-set/<org>/<model>.json` (and `pref-sets/...`), a JSON object
+  {subset: accuracy, ..., model, model_type, chat_template} written by `scripts/run_rm.py`;
+* the `rewardbench` CLI's metrics: `results/<org>/<model>.json`, {accuracy, num_prompts, model,
+  ref_model, tokenizer, chat_template, extra_results: {subset: accuracy} | null};
+* rewardbench per-example scores: `eval-set-scores/<org>/<model>.json` (a column-wise object {id: [...],
+  subset: [...], results: [...], scores_chosen: [...], scores_rejected: [...], model, ...}), a list of
+  such rows, or the CLI's `<model>_outputs.jsonl` (one row per line);
+* RMB result files (`my_run_rm.py`): a JSON list of {pair_uid, category_path, chosen_reward,
+  reject_reward, is_correct}; `category_path` starts with the set folder (`Pairwise_set/`, `BoN_set/`).
+
+Metrics go to `lake/imported_metrics/<run_id>.parquet` (model, run_id, benchmark, subset, n,
+accuracy): for a metrics file n is the catalog's expected_rows of the subset (the files carry no
+counts); for a per-example file n is its row count and accuracy the mean of its `results` /
+`is_correct` (ties scored 0.5 by generative judges count 0.5). Per-example rows also go to
+`lake/imported_outcomes/<run_id>.parquet` (model, run_id, benchmark, subset, example_id, correct,
+margin). The run's row is written last, with status `complete`: views only read imported rows of
+complete runs, so an import that dies leaves nothing a view would read.
+
+Subsets are looked up in the catalog (`load_benchmarks()`); subset keys the catalog does not know
+are reported (returned, logged, and kept in the run's `settings`), never silently dropped. Every file
+is read and checked before anything is written: one bad file fails the whole import, naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from rb_pipeline.catalog import Benchmark, load_benchmarks
+from rb_pipeline.lake import write_parquet
+from rb_pipeline.normalize import content_hash
+from rb_pipeline.paths import lake_dir
+from rb_pipeline.scoring import RUNS_SCHEMA, git_hash, new_run_id, package_versions, write_run
+
+IMPORTED_METRICS_SCHEMA = {
+    "model": pl.String,
+    "run_id": pl.String,
+    "benchmark": pl.String,
+    "subset": pl.String,
+    "n": pl.Int64,
+    "accuracy": pl.Float64,
+}
+IMPORTED_OUTCOMES_SCHEMA = {
+    "model": pl.String,
+    "run_id": pl.String,
+    "benchmark": pl.String,
+    "subset": pl.String,
+    "example_id": pl.String,
+    "correct": pl.Boolean,
+    "margin": pl.Float64,
+}
+
+# Folders of rewardbench's results layout: the path below one of them is `<org>/<model>`.
+LAYOUT_ROOTS = ("eval-set", "eval-set-scores", "pref-sets", "pref-sets-scores", "results")
+# Name endings that are not part of the model name (`<model>_outputs.jsonl`, `<model>_result.json`).
+NAME_SUFFIXES = ("_outputs", "_results", "_result")
+RESULT_SUFFIXES = (".json", ".jsonl")
+# Non-numeric fields of a metrics file (kept as metadata, never read as subsets).
+METADATA_KEYS = ("model", "model_type", "chat_template", "ref_model", "tokenizer", "revision")
+MAX_LISTED = 20  # ids / keys named in a message before "..."
+
+
+class ResultFileError(ValueError):
+    """A result file cannot be imported; the message names the file (and the row or key)."""
+
+
+@dataclass
+class ImportedRun:
+    """What one imported file became."""
+
+    run_id: str
+    model: str
+    source: Path
+    format: str
+    benchmarks: list[str]
+    n_subsets: int
+    n_examples: int  # per-example rows written to imported_outcomes (0 for metrics files)
+    unknown_subsets: dict[str, float | int] = field(default_factory=dict)  # key -> accuracy or rows
+    mismatches: list[str] = field(default_factory=list)  # ids where results != (chosen > rejected)
+    notes: list[str] = field(default_factory=list)
+    already_imported: bool = False  # the same file was imported for this model before: not re-written
+
+    def summary(self) -> str:
+        """One line for the user."""
+        what = f"{self.n_subsets} subsets" + (f", {self.n_examples} examples" if self.n_examples else "")
+        state = "already imported as run" if self.already_imported else "run"
+        line = f"{self.source}: {self.model} -> {state} {self.run_id} ({self.format}; {', '.join(self.benchmarks)}; {what})"
+        if self.unknown_subsets:
+            line += f"; {len(self.unknown_subsets)} subset keys not in the catalog: {_listing(self.unknown_subsets)}"
+        if self.mismatches:
+            line += f"; {len(self.mismatches)} rows where results != (chosen > rejected)"
+        return line
+
+    __str__ = summary
+
+
+@dataclass
+class _Parsed:
+    path: Path
+    format: str
+    model: str
+    metadata: dict
+    metrics: list[dict]  # benchmark, subset, n, accuracy
+    outcomes: list[dict]  # benchmark, subset, example_id, correct, margin
+    unknown: dict[str, float | int]
+    mismatches: list[str]
+    notes: list[str]
+    digest: str
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def import_path(
+    path: Path,
+    log: Callable[[str], None] = print,
+    model: str | None = None,
+    benchmarks: dict[str, Benchmark] | None = None,
+) -> list[ImportedRun]:
+    """Import one result file, or every `.json` / `.jsonl` file under a folder, as runs.
+
+    `model` overrides the model id (default: the file's `model` field, else `<org>/<model>` of its
+    path below a rewardbench layout folder, else the file name)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    benchmarks = benchmarks if benchmarks is not None else load_benchmarks()
+    files = _result_files(path, log)
+    parsed = [_parse(file, benchmarks, model) for file in files]  # all checked before any write
+    imported = [_write(item) for item in parsed]
+    for run in imported:
+        log(run.summary())
+        for note in run.notes:
+            log(f"  note: {note}")
+    return imported
+
+
+def _result_files(path: Path, log: Callable[[str], None]) -> list[Path]:
+    if path.is_file():
+        return [path]
+    files, ignored = [], []
+    for file in sorted(path.rglob("*")):
+        relative = file.relative_to(path)
+        if not file.is_file() or any(part.startswith(".") for part in relative.parts):
+            continue
+        (files if file.name.lower().endswith(RESULT_SUFFIXES) else ignored).append(file)
+    if ignored:
+        log(
+            f"{path}: ignored {len(ignored)} files that are not .json/.jsonl: {_listing([str(f) for f in ignored])}"
+        )
+    if not files:
+        raise ResultFileError(f"{path}: no .json or .jsonl result files in this folder")
+    return files
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _read_json(path: Path) -> object:
+    """A JSON document; a file of several JSON values (JSON Lines, or objects written one after
+    another as rewardbench's `save_to_hub` does for lists) becomes the list of those values."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultFileError(f"{path}: not UTF-8 at byte {exc.start}") from None
+    except OSError as exc:
+        raise ResultFileError(f"{path}: cannot read: {exc}") from None
+    if not text.strip():
+        raise ResultFileError(f"{path}: empty file")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            raise ResultFileError(
+                f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
+    decoder = json.JSONDecoder()
+    values, position = [], 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            return values
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            raise ResultFileError(
+                f"{path}: invalid JSON value #{len(values) + 1} at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
+        values.append(value)
+
+
+def _columns_to_rows(path: Path, document: dict) -> tuple[list[dict], dict]:
+    """A column-wise object ({column: [values]} plus scalar metadata) as rows and metadata."""
+    columns = {key: value for key, value in document.items() if isinstance(value, list)}
+    lengths = {len(value) for value in columns.values()}
+    if len(lengths) != 1:
+        detail = ", ".join(f"{key}: {len(value)}" for key, value in columns.items())
+        raise ResultFileError(f"{path}: column lists have different lengths ({detail})")
+    (length,) = lengths
+    rows = [{key: value[index] for key, value in columns.items()} for index in range(length)]
+    metadata = {key: value for key, value in document.items() if key not in columns}
+    return rows, metadata
+
+
+def _detect(path: Path, document: object) -> tuple[str, list[dict] | dict, dict]:
+    """(format, rows or metrics object, metadata) of a result document."""
+    if isinstance(document, dict):
+        if "extra_results" in document and "num_prompts" in document:
+            return "rewardbench-cli-metrics", document, {}
+        if isinstance(document.get("results"), list) and isinstance(document.get("subset"), list):
+            rows, metadata = _columns_to_rows(path, document)
+            return "rewardbench-scores", rows, metadata
+        values = [value for key, value in document.items() if key not in METADATA_KEYS]  # accuracies
+        plain = all(_is_number(v) or v is None or isinstance(v, str) for v in values)
+        if plain and any(_is_number(v) for v in values):
+            return "rewardbench-metrics", document, {}
+    if isinstance(document, list) and document and all(isinstance(row, dict) for row in document):
+        first = document[0]
+        if "category_path" in first and "is_correct" in first:
+            return "rmb-results", document, {}
+        if "subset" in first and "results" in first:
+            return "rewardbench-scores", document, {}
+    keys = sorted(document)[:12] if isinstance(document, dict) else None
+    got = f"an object with keys {keys}" if keys is not None else f"a {type(document).__name__}"
+    if isinstance(document, list) and document:
+        got += f" whose first item is {_describe(document[0])}"
+    raise ResultFileError(
+        f"{path}: unrecognised result file (got {got}); expected a rewardbench metrics JSON "
+        "({subset: accuracy, model, ...}), the rewardbench CLI's results JSON (accuracy, num_prompts, "
+        "extra_results), rewardbench per-example scores (id, subset, results, scores_chosen, "
+        "scores_rejected) or an RMB result file ([{pair_uid, category_path, ..., is_correct}])"
+    )
+
+
+def _describe(value: object) -> str:
+    return f"an object with keys {sorted(value)[:12]}" if isinstance(value, dict) else type(value).__name__
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _parse(path: Path, benchmarks: dict[str, Benchmark], model: str | None) -> _Parsed:
+    document = _read_json(path)
+    fmt, body, metadata = _detect(path, document)
+    if isinstance(body, dict):
+        metadata = {key: value for key, value in body.items() if key in METADATA_KEYS}
+    elif "model" not in metadata:
+        row_models = {row.get("model") for row in body if isinstance(row.get("model"), str)}
+        if len(row_models) == 1:
+            metadata["model"] = row_models.pop()
+    model_id = _model_id(path, model, metadata)
+    parsed = _Parsed(
+        path=path,
+        format=fmt,
+        model=model_id,
+        metadata={key: value for key, value in metadata.items() if not isinstance(value, (list, dict))},
+        metrics=[],
+        outcomes=[],
+        unknown={},
+        mismatches=[],
+        notes=[],
+        digest=hashlib.sha256(path.read_bytes()).hexdigest(),
+    )
+    if fmt == "rewardbench-metrics":
+        accuracies = {
+            key: value for key, value in body.items() if key not in METADATA_KEYS and _is_number(value)
+        }
+        _parse_metrics(parsed, accuracies, benchmarks)
+    elif fmt == "rewardbench-cli-metrics":
+        extra = body.get("extra_results")
+        if not isinstance(extra, dict) or not extra:
+            raise ResultFileError(
+                f"{path}: the rewardbench CLI's results hold no per-subset accuracies (`extra_results` is "
+                f"{extra!r}: a run on a custom dataset); nothing can be mapped to a catalog benchmark"
+            )
+        bad = sorted(key for key, value in extra.items() if not _is_number(value))
+        if bad:
+            raise ResultFileError(f"{path}: extra_results: non-numeric accuracy for {_listing(bad)}")
+        _parse_metrics(parsed, extra, benchmarks)
+    elif fmt == "rewardbench-scores":
+        _parse_rewardbench_rows(parsed, body, benchmarks)
+    else:
+        _parse_rmb_rows(parsed, body, benchmarks)
+    if not parsed.metrics:
+        raise ResultFileError(
+            f"{path}: none of its subsets is in the catalog (unknown: {_listing(parsed.unknown)}); nothing imported"
+        )
+    return parsed
+
+
+def _model_id(path: Path, override: str | None, metadata: dict) -> str:
+    if override:
+        return override
+    named = metadata.get("model")
+    if isinstance(named, str) and named.strip():
+        return named.strip()
+    name = path.name
+    for suffix in RESULT_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    for suffix in NAME_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    parts = path.parent.parts
+    for index in range(len(parts) - 1, -1, -1):
+        if parts[index] in LAYOUT_ROOTS:
+            return "/".join((*parts[index + 1 :], name))
+    if name.count("__") == 1:  # a flattened `<org>__<model>` file name
+        return name.replace("__", "/")
+    return name
+
+
+def _subset_index(benchmarks: dict[str, Benchmark]) -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for bench in benchmarks.values():
+        for subset in bench.all_subsets:
+            index.setdefault(subset, []).append(bench.benchmark)
+    return index
+
+
+def _benchmark_of(path: Path, subset: str, index: dict[str, list[str]]) -> str | None:
+    owners = index.get(subset, [])
+    if len(owners) > 1:
+        raise ResultFileError(
+            f"{path}: subset {subset!r} is in several catalog benchmarks ({', '.join(owners)}); "
+            "cannot tell which one this file is for"
+        )
+    return owners[0] if owners else None
+
+
+def _parse_metrics(parsed: _Parsed, accuracies: dict, benchmarks: dict[str, Benchmark]) -> None:
+    """Per-subset accuracies: n = the catalog's expected row count of the subset."""
+    index = _subset_index(benchmarks)
+    for subset, accuracy in accuracies.items():
+        accuracy = float(accuracy)
+        if not 0.0 <= accuracy <= 1.0:
+            raise ResultFileError(f"{parsed.path}: {subset}: accuracy {accuracy} is not a fraction in [0, 1]")
+        bench_name = _benchmark_of(parsed.path, subset, index)
+        if bench_name is None:
+            parsed.unknown[subset] = accuracy
+            continue
+        expected = benchmarks[bench_name].all_subsets[subset].expected_rows
+        if expected is None:
+            parsed.notes.append(
+                f"{bench_name}/{subset}: the catalog has no expected_rows, so n is NULL and section scores skip it"
+            )
+        elif abs(accuracy * expected - round(accuracy * expected)) > 1e-6:
+            parsed.notes.append(
+                f"{bench_name}/{subset}: accuracy {accuracy} x {expected} rows is not a whole count "
+                "(was it run on a different number of rows?)"
+            )
+        parsed.metrics.append(
+            {"benchmark": bench_name, "subset": subset, "n": expected, "accuracy": accuracy}
+        )
+    _note_missing_subsets(parsed, benchmarks)
+
+
+def _note_missing_subsets(parsed: _Parsed, benchmarks: dict[str, Benchmark]) -> None:
+    seen: dict[str, set[str]] = {}
+    for row in parsed.metrics:
+        seen.setdefault(row["benchmark"], set()).add(row["subset"])
+    for bench_name, subsets in seen.items():
+        missing = sorted(set(benchmarks[bench_name].subsets) - subsets)  # declared (not generated) subsets
+        if missing:
+            parsed.notes.append(
+                f"{bench_name}: the file has no result for {len(missing)} subsets: {_listing(missing)}"
+            )
+
+
+def _scalar(parsed: _Parsed, row: int, name: str, value: object) -> float | None:
+    """A score: a number, or a number wrapped in one-element lists ([[0.3]]); None when absent."""
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if value is None:
+        return None
+    if not _is_number(value):
+        raise ResultFileError(
+            f"{parsed.path}: row {row}: {name} must be a number, got {json.dumps(value)[:80]}"
+        )
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _result(parsed: _Parsed, row: int, name: str, value: object) -> float:
+    """1 (correct), 0 (wrong) or 0.5 (a generative judge's tie)."""
+    if isinstance(value, bool) or value in (0, 1, 0.5):
+        return float(value)
+    raise ResultFileError(
+        f"{parsed.path}: row {row}: {name} must be 0, 1 or 0.5, got {json.dumps(value)[:80]}"
+    )
+
+
+def _add_outcome(
+    parsed: _Parsed,
+    row: int,
+    bench_name: str,
+    subset: str,
+    example_id: str,
+    result: float,
+    chosen: float | None,
+    rejected: float | None,
+    seen: dict[tuple[str, str], int],
+) -> None:
+    key = (bench_name, example_id)
+    if key in seen:
+        raise ResultFileError(
+            f"{parsed.path}: row {row}: duplicate id {example_id!r} (first at row {seen[key]})"
+        )
+    seen[key] = row
+    margin = chosen - rejected if chosen is not None and rejected is not None else None
+    if margin is not None and result != 0.5 and (result == 1.0) != (chosen > rejected):
+        parsed.mismatches.append(example_id)
+    parsed.outcomes.append(
+        {
+            "benchmark": bench_name,
+            "subset": subset,
+            "example_id": example_id,
+            "correct": None if result == 0.5 else result == 1.0,
+            "margin": margin,
+            "result": result,
+        }
+    )
+
+
+def _parse_rewardbench_rows(parsed: _Parsed, rows: list[dict], benchmarks: dict[str, Benchmark]) -> None:
+    index = _subset_index(benchmarks)
+    unknown: Counter[str] = Counter()
+    seen: dict[tuple[str, str], int] = {}
+    for number, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ResultFileError(
+                f"{parsed.path}: row {number}: expected an object, got {type(row).__name__}"
+            )
+        for name in ("id", "subset", "results"):
+            if row.get(name) is None:
+                raise ResultFileError(f"{parsed.path}: row {number}: missing field {name!r}")
+        subset = str(row["subset"])
+        bench_name = _benchmark_of(parsed.path, subset, index)
+        result = _result(parsed, number, "results", row["results"])
+        chosen = _scalar(parsed, number, "scores_chosen", row.get("scores_chosen"))
+        rejected = _scalar(parsed, number, "scores_rejected", row.get("scores_rejected"))
+        if bench_name is None:
+            unknown[subset] += 1
+            continue
+        _add_outcome(parsed, number, bench_name, subset, str(row["id"]), result, chosen, rejected, seen)
+    parsed.unknown.update(unknown)
+    _aggregate_outcomes(parsed, benchmarks)
+
+
+def _set_benchmarks(benchmarks: dict[str, Benchmark]) -> dict[str, str]:
+    """RMB set folder (`Pairwise_set`, `BoN_set`) -> the catalog benchmark that reads it."""
+    owners: dict[str, str] = {}
+    for bench in benchmarks.values():
+        for source in bench.local:
+            if source.tree:
+                owners.setdefault(Path(source.path).name, bench.benchmark)
+    return owners
+
+
+def _parse_rmb_rows(parsed: _Parsed, rows: list[dict], benchmarks: dict[str, Benchmark]) -> None:
+    """RMB's `my_run_rm.py` output; the set comes from `category_path` (else the file's path)."""
+    owners = _set_benchmarks(benchmarks)
+    path_sets = [part for part in parsed.path.parts if part in owners]
+    default_set = path_sets[-1] if path_sets else "Pairwise_set"  # RMB's result script is pairwise
+    unknown: Counter[str] = Counter()
+    seen: dict[tuple[str, str], int] = {}
+    for number, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ResultFileError(
+                f"{parsed.path}: row {number}: expected an object, got {type(row).__name__}"
+            )
+        category = row.get("category_path")
+        example_id = row.get("pair_uid", row.get("bon_uid"))
+        if not isinstance(category, str) or not category.strip():
+            raise ResultFileError(f"{parsed.path}: row {number}: missing field 'category_path'")
+        if example_id is None:
+            raise ResultFileError(f"{parsed.path}: row {number}: missing field 'pair_uid' (or 'bon_uid')")
+        if row.get("is_correct") is None:
+            raise ResultFileError(f"{parsed.path}: row {number}: missing field 'is_correct'")
+        head, _, rest = category.strip("/").partition("/")
+        set_name, subset = (head, rest) if head in owners else (default_set, category.strip("/"))
+        if set_name not in owners:
+            raise ResultFileError(f"{parsed.path}: row {number}: no catalog benchmark reads RMB's {set_name}")
+        bench_name = owners[set_name]
+        result = _result(parsed, number, "is_correct", row["is_correct"])
+        chosen = _scalar(parsed, number, "chosen_reward", row.get("chosen_reward"))
+        rejected = _scalar(parsed, number, "reject_reward", row.get("reject_reward"))
+        if subset not in benchmarks[bench_name].all_subsets:
+            unknown[f"{bench_name}:{subset}"] += 1
+            continue
+        _add_outcome(parsed, number, bench_name, subset, str(example_id), result, chosen, rejected, seen)
+    parsed.unknown.update(unknown)
+    _aggregate_outcomes(parsed, benchmarks)
+
+
+def _aggregate_outcomes(parsed: _Parsed, benchmarks: dict[str, Benchmark]) -> None:
+    """Per subset: n = rows, accuracy = mean(results); notes on ties, unscored rows, row counts."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for outcome in parsed.outcomes:
+        groups.setdefault((outcome["benchmark"], outcome["subset"]), []).append(outcome)
+    for (bench_name, subset), outcomes in groups.items():
+        results = [outcome["result"] for outcome in outcomes]
+        parsed.metrics.append(
+            {
+                "benchmark": bench_name,
+                "subset": subset,
+                "n": len(results),
+                "accuracy": sum(results) / len(results),
+            }
+        )
+        expected = benchmarks[bench_name].all_subsets[subset].expected_rows
+        if expected is not None and expected != len(results):
+            parsed.notes.append(f"{bench_name}/{subset}: {len(results)} rows, the catalog expects {expected}")
+    ties = sum(1 for outcome in parsed.outcomes if outcome["result"] == 0.5)
+    if ties:
+        parsed.notes.append(
+            f"{ties} rows scored 0.5 (ties): counted 0.5 in accuracy, correct = NULL in imported_outcomes"
+        )
+    unscored = sum(1 for outcome in parsed.outcomes if outcome["margin"] is None)
+    if unscored:
+        parsed.notes.append(
+            f"{unscored} rows carry no scores: their results could not be checked against the scores"
+        )
+    if parsed.mismatches:
+        parsed.notes.append(
+            f"{len(parsed.mismatches)} rows where results != (chosen > rejected) (the file's results are kept): "
+            f"ids {_listing(parsed.mismatches)}"
+        )
+    _note_missing_subsets(parsed, benchmarks)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _settings_key(parsed: _Parsed) -> str:
+    return "imported-" + content_hash("imported", parsed.format, parsed.model, parsed.digest)
+
+
+def _previous_import(model: str, settings_key: str) -> str | None:
+    """The run id of a complete import of the same file for the same model, if any."""
+    files = sorted(lake_dir("runs").glob("*.parquet"))
+    if not files:
+        return None
+    runs = (
+        pl.scan_parquet(files)
+        .filter(
+            (pl.col("model") == model)
+            & (pl.col("settings_key") == settings_key)
+            & (pl.col("provenance") == "imported")
+            & (pl.col("status") == "complete")
+        )
+        .select("run_id")
+        .collect()
+    )
+    return runs["run_id"].max() if runs.height else None
+
+
+def _write(parsed: _Parsed) -> ImportedRun:
+    settings_key = _settings_key(parsed)
+    bench_names = sorted({row["benchmark"] for row in parsed.metrics})
+    previous = _previous_import(parsed.model, settings_key)
+    run = ImportedRun(
+        run_id=previous or new_run_id(),
+        model=parsed.model,
+        source=parsed.path,
+        format=parsed.format,
+        benchmarks=bench_names,
+        n_subsets=len(parsed.metrics),
+        n_examples=len(parsed.outcomes),
+        unknown_subsets=dict(parsed.unknown),
+        mismatches=list(parsed.mismatches),
+        notes=list(parsed.notes),
+        already_imported=previous is not None,
+    )
+    if previous is not None:
+        return run
+    started = datetime.now(UTC)
+    metrics = pl.DataFrame(
+        [{"model": parsed.model, "run_id": run.run_id, **row} for row in parsed.metrics],
+        schema=IMPORTED_METRICS_SCHEMA,
+    )
+    if parsed.outcomes:
+        outcomes = pl.DataFrame(
+            [
+                {
+                    "model": parsed.model,
+                    "run_id": run.run_id,
+                    **{k: v for k, v in row.items() if k != "result"},
+                }
+                for row in parsed.outcomes
+            ],
+            schema=IMPORTED_OUTCOMES_SCHEMA,
+        )
+        write_parquet(outcomes, lake_dir("imported_outcomes", f"{run.run_id}.parquet"))
+    write_parquet(metrics, lake_dir("imported_metrics", f"{run.run_id}.parquet"))
+    settings = {
+        "source_file": str(parsed.path.resolve()),
+        "sha256": parsed.digest,
+        "format": parsed.format,
+        "metadata": parsed.metadata,
+        "unknown_subsets": parsed.unknown,
+        "n_mismatches": len(parsed.mismatches),
+        "mismatch_ids": parsed.mismatches[:MAX_LISTED],
+        "notes": parsed.notes,
+    }
+    model_type = parsed.metadata.get("model_type")
+    record = {
+        "run_id": run.run_id,
+        "model": parsed.model,
+        "model_revision": None,
+        "model_type": model_type if isinstance(model_type, str) else None,
+        "settings": json.dumps(settings, sort_keys=True, default=str),
+        "settings_key": settings_key,
+        "benchmarks": bench_names,
+        "device": None,
+        "started_at": started,
+        "ended_at": datetime.now(UTC),
+        "status": "complete",
+        "provenance": "imported",
+        "n_responses": None,
+        "n_scored": None,
+        "n_reused": None,
+        "n_truncated": None,
+        "responses_per_s": None,
+        "tokens_per_s": None,
+        "padding_overhead": None,
+        "package_versions": json.dumps(package_versions(), sort_keys=True),
+        "git_hash": git_hash(),
+    }
+    assert set(record) == set(RUNS_SCHEMA)
+    write_run(record)  # last: until this row exists, no view reads the tables written above
+    return run
+
+
+def _listing(items: object) -> str:
+    names = [str(item) for item in items]
+    shown = ", ".join(names[:MAX_LISTED])
+    return shown + (f", ... ({len(names) - MAX_LISTED} more)" if len(names) > MAX_LISTED else "")
