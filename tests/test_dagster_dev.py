@@ -94,3 +94,20 @@ def test_dagster_dev_serves_assets_partitions_and_leaderboard(dagster_dev):
     }
     assert "test-org/tiny" in warehouse_md["leaderboard"]
     assert "rmb_helpfulness_bon" in warehouse_md["leaderboard"]
+
+
+def test_model_catalog_sensor_adds_new_models_and_removes_none(rb_home):
+    from dagster import DagsterInstance, build_sensor_context
+
+    from assets.sensors import model_catalog_sensor
+    from rb_pipeline.catalog import ModelEntry, load_models, register_model
+
+    register_model(ModelEntry(id="test-org/new-model", source="/nowhere"))
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("models", ["gone--model"])
+        result = model_catalog_sensor(build_sensor_context(instance=instance))
+        (request,) = result.dynamic_partitions_requests
+        assert set(request.partition_keys) == {m.replace("/", "--") for m in load_models()}
+        assert "test-org--new-model" in request.partition_keys
+        assert "gone--model" not in request.partition_keys  # kept: no delete request is made
+        assert len(result.dynamic_partitions_requests) == 1
