@@ -6,6 +6,7 @@ YAML is parsed into frozen pydantic models; any error names the file and the key
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -29,10 +30,17 @@ class Frozen(BaseModel):
 
 class HubSource(Frozen):
     repo: str
-    split: str
+    split: str | None = None  # one split whose rows name their subset
+    splits: tuple[str, ...] = ()  # or several splits, each one subset named after it
     revision: str = "main"
     config: str | None = None
     format: str
+
+    @model_validator(mode="after")
+    def _one_split_field(self) -> HubSource:
+        if (self.split is None) == (not self.splits):
+            raise ValueError("give either `split` or `splits`")
+        return self
 
 
 class LocalSource(Frozen):
@@ -42,9 +50,12 @@ class LocalSource(Frozen):
     path: str
     subset: str | None = None  # every row of this file belongs to this subset
     tree: bool = False  # a folder: each `<sub/path>.json` below it is subset `<sub/path>`
+    sample: bool = False  # a few rows of a larger source: origin `sample` even in the mirror
 
     def resolve(self) -> tuple[Path, str]:
-        """The path to read and where it comes from: 'mirror' or 'sample'."""
+        """The path to read and where it comes from: 'mirror' or 'sample' ('local': a user's file)."""
+        if Path(self.path).is_absolute():
+            return Path(self.path), "local"
         mirror = mirror_root()
         if mirror is not None and (mirror / self.path).exists():
             return mirror / self.path, "mirror"
@@ -74,6 +85,8 @@ class TreeSubsets(Frozen):
 
     roots: tuple[str, ...]
     weight: float = 1.0
+    # `{benchmark: {subset: rows}}` written by scripts/count_expected_rows.py, relative to the YAML file
+    expected_rows_file: str | None = None
 
 
 class Benchmark(Frozen):
@@ -95,7 +108,26 @@ class Benchmark(Frozen):
                 raise ValueError(f"subsets.{name}.section: unknown section {subset.section!r}")
         if not self.hub and not self.local:
             raise ValueError("needs a `hub` or a `local` source")
+        _ = self.tree_expected_rows  # a broken counts file fails here, naming it
         return self
+
+    @cached_property
+    def tree_expected_rows(self) -> dict[str, int]:
+        """Expected rows of generated subsets, from `subsets_from_tree.expected_rows_file`."""
+        if self.subsets_from_tree is None or self.subsets_from_tree.expected_rows_file is None:
+            return {}
+        path = Path(self.source_file).parent / self.subsets_from_tree.expected_rows_file
+        if not path.is_file():
+            raise ValueError(f"subsets_from_tree.expected_rows_file: {path}: not found")
+        counts = _read_yaml(path)
+        counts = counts.get(self.benchmark) if isinstance(counts, dict) else None
+        if not isinstance(counts, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) for k, v in counts.items()
+        ):
+            raise ValueError(
+                f"subsets_from_tree.expected_rows_file: {path}: needs `{self.benchmark}: {{subset: rows}}`"
+            )
+        return counts
 
     @cached_property
     def all_subsets(self) -> dict[str, Subset]:
@@ -106,7 +138,11 @@ class Benchmark(Frozen):
         for name in tree_subset_names(self.subsets_from_tree.roots):
             goal = name.split("/", 1)[0].lower()
             section = goal if goal in self.sections else None
-            generated[name] = Subset(section=section, weight=self.subsets_from_tree.weight)
+            generated[name] = Subset(
+                section=section,
+                weight=self.subsets_from_tree.weight,
+                expected_rows=self.tree_expected_rows.get(name),
+            )
         return {**generated, **self.subsets}
 
     def weight_of(self, subset: str) -> float | None:
@@ -129,6 +165,28 @@ def tree_subset_names(roots: tuple[str, ...]) -> list[str]:
         if base.is_dir():
             names.update(str(p.relative_to(base).with_suffix("")) for p in base.rglob("*.json"))
     return sorted(names)
+
+
+def dataset_benchmark(path: Path, format: str | None = None) -> Benchmark:
+    """A user's local json/jsonl/parquet file as a benchmark named after the file (`rb-pipeline score
+    --dataset PATH`). The format is read from the first record unless given: prompt + chosen +
+    rejected (`preference`) or `messages` only (kind `messages`: scored, no accuracy). Subset: the
+    row's `subset` field, else the file's stem."""
+    from rb_pipeline.formats import detect_format, file_stem  # formats never imports the catalog
+
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise CatalogError(f"{path}: no such file")
+    format = format or detect_format(path)
+    name = re.sub(r"[^a-z0-9_.-]+", "-", file_stem(path).lower()).strip("-._") or "dataset"
+    kind = {"messages": "messages", "rmb-bon": "best-of-n"}.get(format, "preference")
+    return Benchmark(
+        benchmark=name,
+        title=f"{path.name} (local dataset)",
+        kind=kind,
+        local=(LocalSource(format=format, path=str(path)),),
+        source_file=str(path),
+    )
 
 
 class ModelEntry(Frozen):

@@ -72,7 +72,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"RB_HOME={rb_home()}")
     texts = []
     for bench in load_benchmarks().values():
-        texts += normalize(bench).responses["text"].to_list()[:200]
+        if bench.local:  # Hub-only benchmarks need the network
+            texts += normalize(bench).responses["text"].to_list()[:200]
     path = build_tiny_classifier(rb_home() / "models" / "tiny-classifier", texts=texts, seed=0)
     register_model(ModelEntry(id=DEMO_MODEL_ID, source="$RB_HOME/models/tiny-classifier", max_length=1024))
     print(f"built tiny classifier: {path}")

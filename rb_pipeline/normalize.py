@@ -2,8 +2,9 @@
 
 `examples`: benchmark, subset, example_id, prompt (list of {role, content}), source_revision,
 source_file, source_row.  `responses`: benchmark, example_id, response_id, position, text, label,
-source_model.  Rows that cannot be normalized go to `rejects` (file, row, reason, excerpt):
-normalized rows + rejected rows = source rows, always.
+source_model.  Rows that cannot be normalized go to `rejects` (file, row, subset when the catalog
+fixes it, reason, excerpt): accepted rows + rejected rows = source rows, always. A source row is
+accepted or rejected whole, even when it yields several examples (RM-Bench: 9 per row).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rb_pipeline.formats import (
     RawExample,
     RowError,
     SourceError,
+    file_stem,
     get_adapter,
     read_records,
 )
@@ -50,6 +52,7 @@ REJECTS_SCHEMA = {
     "benchmark": pl.String,
     "source_file": pl.String,
     "source_row": pl.Int64,
+    "subset": pl.String,  # the subset the catalog gives the file; null when rows name their own
     "reason": pl.String,
     "excerpt": pl.String,
 }
@@ -58,7 +61,7 @@ REJECTS_SCHEMA = {
 @dataclass(frozen=True)
 class SourceFile:
     path: Path
-    origin: str  # "mirror", "sample" or "hub"
+    origin: str  # "mirror", "sample", "local" (a user's file) or "hub"
     revision: str
     subset: str | None
     format: str
@@ -71,6 +74,7 @@ class NormalizedBenchmark:
     rejects: pl.DataFrame
     source_rows: int
     sources: tuple[SourceFile, ...]
+    accepted_rows: int = 0  # source rows that became examples (accepted + rejected = source rows)
 
 
 def content_hash(*parts: object) -> str:
@@ -97,17 +101,26 @@ def file_revision(path: Path) -> str:
 def source_files(benchmark: Benchmark) -> list[SourceFile]:
     """The files to read: local (mirror, else shipped sample) unless `RB_SOURCE=hub`."""
     if (os.environ.get("RB_SOURCE") == "hub" and benchmark.hub is not None) or not benchmark.local:
-        return [_hub_snapshot(benchmark)]
+        return _hub_snapshots(benchmark)
+    return local_source_files(benchmark)
+
+
+def local_source_files(benchmark: Benchmark, missing_ok: bool = False) -> list[SourceFile]:
+    """The benchmark's local files (mirror, else shipped sample); a missing one is an error unless
+    `missing_ok`, when it is skipped."""
     files = []
     for source in benchmark.local:
         path, origin = source.resolve()
         if not path.exists():
+            if missing_ok:
+                continue
             raise SourceError(f"{path}: not found ({benchmark.source_file}: local source {source.path})")
         files.extend(_expand(source, path, origin))
     return files
 
 
 def _expand(source: LocalSource, path: Path, origin: str) -> Iterator[SourceFile]:
+    origin = "sample" if source.sample else origin
     if not source.tree:
         yield SourceFile(path, origin, file_revision(path), source.subset, source.format)
         return
@@ -116,24 +129,40 @@ def _expand(source: LocalSource, path: Path, origin: str) -> Iterator[SourceFile
         yield SourceFile(file, origin, file_revision(file), subset, source.format)
 
 
-def _hub_snapshot(benchmark: Benchmark) -> SourceFile:
-    """Download the pinned Hub split once into the lake as Parquet, and read it from there."""
+def _hub_snapshots(benchmark: Benchmark) -> list[SourceFile]:
+    """Download each pinned Hub split once into the lake as Parquet, and read it from there.
+
+    With `splits:` every split is one subset named after it; with `split:` rows name their subset."""
     from datasets import load_dataset  # heavy import: only when a Hub source is used
 
     from rb_pipeline.paths import atomic_path, lake_dir
 
     hub = benchmark.hub
     assert hub is not None
-    target = lake_dir("sources", benchmark.benchmark, f"{hub.split}@{hub.revision}.parquet")
-    if not target.exists():
-        dataset = load_dataset(hub.repo, hub.config, split=hub.split, revision=hub.revision)
-        with atomic_path(target) as tmp:
-            dataset.to_parquet(str(tmp))
-    return SourceFile(target, "hub", f"{hub.repo}@{hub.revision}", None, hub.format)
+    files = []
+    for split in hub.splits or (hub.split,):
+        target = lake_dir("sources", benchmark.benchmark, f"{split}@{hub.revision}.parquet")
+        if not target.exists():
+            try:
+                dataset = load_dataset(hub.repo, hub.config, split=split, revision=hub.revision)
+            except Exception as exc:  # offline, unknown repo/split/revision: one clear line
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise SourceError(
+                    f"{hub.repo}@{hub.revision} split {split!r}: cannot load from the Hub: {reason}"
+                ) from exc
+            with atomic_path(target) as tmp:
+                dataset.to_parquet(str(tmp))
+        subset = split if hub.splits else None
+        files.append(SourceFile(target, "hub", f"{hub.repo}@{hub.revision}", subset, hub.format))
+    return files
 
 
 def check_example(raw: RawExample) -> None:
-    """Row-level rules: valid roles, a prompt ending with the user, no empty texts."""
+    """Row-level rules: valid roles, a prompt ending with the user, no empty texts.
+
+    A U+FFFD in a text is kept: it is a valid character of the published file (RMB's files hold it
+    in 35 pairwise and 15 best-of-N rows, scored in RMB's own numbers); the quality suite reports it.
+    Undecodable bytes in a file are a SourceError (formats.read_records)."""
     if not raw.prompt:
         raise RowError("empty prompt")
     for index, message in enumerate(raw.prompt):
@@ -142,15 +171,13 @@ def check_example(raw: RawExample) -> None:
         if not message["content"].strip():
             raise RowError(f"prompt[{index}]: empty content")
     if raw.prompt[-1]["role"] != "user":
-        raise RowError("prompt must end with a user turn")
+        raise RowError(f"prompt must end with a user turn, not {raw.prompt[-1]['role']!r}")
     if not raw.chosen:
         raise RowError("no chosen response")
     for label, answers in (("chosen", raw.chosen), ("rejected", raw.rejected)):
         for index, answer in enumerate(answers):
             if not answer.text.strip():
                 raise RowError(f"{label}[{index}]: empty text")
-            if "\ufffd" in answer.text:
-                raise RowError(f"{label}[{index}]: undecodable bytes (U+FFFD)")
 
 
 def normalize(benchmark: Benchmark, files: list[SourceFile] | None = None) -> NormalizedBenchmark:
@@ -160,56 +187,67 @@ def normalize(benchmark: Benchmark, files: list[SourceFile] | None = None) -> No
     responses: list[dict] = []
     rejects: list[dict] = []
     first_seen: dict[str, str] = {}
-    source_rows = 0
+    source_rows = accepted_rows = 0
     for source in files:
         adapter = get_adapter(source.format)
+        default_subset = file_stem(source.path)
         for row, record in read_records(source.path):
             source_rows += 1
             try:
-                raw = adapter(record, source.subset)
-                check_example(raw)
-                example_id = raw.source_id or content_hash(
-                    raw.subset,
-                    raw.prompt,
-                    [a.text for a in raw.chosen],
-                    [a.text for a in raw.rejected],
-                )
-                if example_id in first_seen:
-                    raise RowError(f"duplicate example_id {example_id!r} (first at {first_seen[example_id]})")
+                produced = adapter(record, source.subset)
+                raws = produced if isinstance(produced, list) else [produced]
+                if not raws:
+                    raise RowError("the row holds no example")
+                ids = []
+                for raw in raws:
+                    check_example(raw)
+                    example_id = raw.source_id or content_hash(
+                        raw.subset or default_subset,
+                        raw.prompt,
+                        [a.text for a in raw.chosen],
+                        [a.text for a in raw.rejected],
+                    )
+                    if example_id in first_seen or example_id in ids:
+                        where = first_seen.get(example_id, f"{source.path.name} row {row}")
+                        raise RowError(f"duplicate example_id {example_id!r} (first at {where})")
+                    ids.append(example_id)
             except RowError as exc:
                 rejects.append(_reject(benchmark, source, row, str(exc), record))
                 continue
-            first_seen[example_id] = f"{source.path.name} row {row}"
-            examples.append(
-                {
-                    "benchmark": benchmark.benchmark,
-                    "subset": raw.subset,
-                    "example_id": example_id,
-                    "prompt": raw.prompt,
-                    "source_revision": source.revision,
-                    "source_file": str(source.path),
-                    "source_row": row,
-                }
-            )
-            labelled = [("chosen", a) for a in raw.chosen] + [("rejected", a) for a in raw.rejected]
-            for position, (label, answer) in enumerate(labelled):
-                responses.append(
+            accepted_rows += 1
+            for raw, example_id in zip(raws, ids, strict=True):
+                first_seen[example_id] = f"{source.path.name} row {row}"
+                examples.append(
                     {
                         "benchmark": benchmark.benchmark,
+                        "subset": raw.subset or default_subset,
                         "example_id": example_id,
-                        "response_id": response_id(raw.prompt, answer.text),
-                        "position": position,
-                        "text": answer.text,
-                        "label": label,
-                        "source_model": answer.model,
+                        "prompt": raw.prompt,
+                        "source_revision": source.revision,
+                        "source_file": str(source.path),
+                        "source_row": row,
                     }
                 )
+                labelled = [("chosen", a) for a in raw.chosen] + [("rejected", a) for a in raw.rejected]
+                for position, (label, answer) in enumerate(labelled):
+                    responses.append(
+                        {
+                            "benchmark": benchmark.benchmark,
+                            "example_id": example_id,
+                            "response_id": response_id(raw.prompt, answer.text),
+                            "position": position,
+                            "text": answer.text,
+                            "label": label,
+                            "source_model": answer.model,
+                        }
+                    )
     return NormalizedBenchmark(
         examples=pl.DataFrame(examples, schema=EXAMPLES_SCHEMA),
         responses=pl.DataFrame(responses, schema=RESPONSES_SCHEMA),
         rejects=pl.DataFrame(rejects, schema=REJECTS_SCHEMA),
         source_rows=source_rows,
         sources=tuple(files),
+        accepted_rows=accepted_rows,
     )
 
 
@@ -219,6 +257,7 @@ def _reject(benchmark: Benchmark, source: SourceFile, row: int, reason: str, rec
         "benchmark": benchmark.benchmark,
         "source_file": str(source.path),
         "source_row": row,
+        "subset": source.subset,
         "reason": reason,
         "excerpt": excerpt,
     }

@@ -2,6 +2,8 @@
 -- rewardbench = overall_scores' RewardBench rule (mean of the four sections, or with prior sets
 -- (4 sections + 0.5 x Prior Sets) / 4.5); rmb = mean of the four RMB goal x set scores, each the
 -- mean over scenarios. The columns are the catalog's `column` names (SPEC.md), pivoted here.
+-- Known gap: rb2_ties uses the generic rule (every chosen beats every rejected), not RewardBench 2's
+-- weighted Ties score, so reward_bench_2 is not yet the official RB2 number.
 with section_columns as (
     select scores.model, sections.column_name, scores.score
     from section_scores as scores
@@ -34,7 +36,21 @@ final as (
         max(score) filter (where column_name = 'rmb_helpfulness_pairwise') as rmb_helpfulness_pairwise,
         max(score) filter (where column_name = 'rmb_helpfulness_bon') as rmb_helpfulness_bon,
         max(score) filter (where column_name = 'rmb_harmlessness_pairwise') as rmb_harmlessness_pairwise,
-        max(score) filter (where column_name = 'rmb_harmlessness_bon') as rmb_harmlessness_bon
+        max(score) filter (where column_name = 'rmb_harmlessness_bon') as rmb_harmlessness_bon,
+        max(score) filter (where column_name = 'reward_bench_2') as reward_bench_2,
+        max(score) filter (where column_name = 'rb2_factuality') as rb2_factuality,
+        max(score) filter (where column_name = 'rb2_precise_if') as rb2_precise_if,
+        max(score) filter (where column_name = 'rb2_math') as rb2_math,
+        max(score) filter (where column_name = 'rb2_safety') as rb2_safety,
+        max(score) filter (where column_name = 'rb2_focus') as rb2_focus,
+        max(score) filter (where column_name = 'rb2_ties') as rb2_ties,
+        max(score) filter (where column_name = 'rm_bench') as rm_bench,
+        max(score) filter (where column_name = 'rm_bench_chat') as rm_bench_chat,
+        max(score) filter (where column_name = 'rm_bench_math') as rm_bench_math,
+        max(score) filter (where column_name = 'rm_bench_code') as rm_bench_code,
+        max(score) filter (where column_name = 'rm_bench_safety') as rm_bench_safety,
+        max(score) filter (where column_name = 'judgebench_gpt4o') as judgebench_gpt4o,
+        max(score) filter (where column_name = 'judgebench_claude') as judgebench_claude
     from all_columns
     group by model
 )
