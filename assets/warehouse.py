@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from assets.scores import SCORES_KEY
 from rb_pipeline.catalog import load_benchmarks
 from rb_pipeline.evaluation import markdown_table
+from rb_pipeline.plots import markdown_image, section_bar_chart
 from rb_pipeline.warehouse import build_warehouse, query
 
 
@@ -31,5 +32,10 @@ def warehouse(context: AssetExecutionContext) -> MaterializeResult:
             "models": leaderboard.height,
             **counts,
             "leaderboard": MetadataValue.md(markdown_table(leaderboard.select(non_empty))),
+            "section_chart": MetadataValue.md(
+                markdown_image(section_bar_chart(leaderboard), "section scores by model")
+                if leaderboard.height
+                else "no models scored yet"
+            ),
         }
     )

@@ -265,3 +265,11 @@ def test_no_view_names_a_subset():
     for path in SQL_DIR.glob("*.sql"):
         text = path.read_text()
         assert not [n for n in names if f"'{n}'" in text], path
+
+
+def test_section_chart_is_a_png_of_the_leaderboard(warehouse):
+    from rb_pipeline.plots import markdown_image, section_bar_chart
+
+    png = section_bar_chart(query("select * from leaderboard", warehouse))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+    assert markdown_image(png, "chart").startswith("![chart](data:image/png;base64,iVBOR")
