@@ -120,3 +120,33 @@ def test_user_errors_are_one_line_and_nonzero(demo_home):
     unknown = run_cli("score", "--model", "x/y", "--benchmark", "nope", env=env, check=False)
     assert unknown.returncode == 2 and "unknown benchmark" in unknown.stderr
     assert len(unknown.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_score_a_users_preference_file(demo_home, tiny_classifier, tmp_path):
+    env, _ = demo_home
+    hand_made = tmp_path / "my_prefs.jsonl"
+    rows = [
+        {"prompt": "What is 2+2?", "chosen": "4", "rejected": "5", "subset": "hand-made-a"},
+        {
+            "prompt": [{"role": "user", "content": "Capital of France?"}],
+            "chosen": "Paris",
+            "rejected": "Lyon",
+            "subset": "hand-made-b",
+        },
+    ]
+    hand_made.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = run_cli(
+        "score", "--model", str(tiny_classifier), "--dataset", str(hand_made), "--max-length", "64", env=env
+    )
+    assert "my_prefs" in result.stdout and "hand-made-a" in result.stdout
+    accuracy = json.loads(
+        run_cli(
+            "sql",
+            "select subset, n from subset_accuracy where benchmark = 'my_prefs' order by 1",
+            "--format",
+            "json",
+            env=env,
+        ).stdout
+    )
+    assert accuracy == [{"subset": "hand-made-a", "n": 1}, {"subset": "hand-made-b", "n": 1}]
