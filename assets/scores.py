@@ -21,6 +21,7 @@ from assets.resources import ScoringResource
 from rb_pipeline.catalog import load_benchmarks, load_models
 from rb_pipeline.evaluation import evaluate, markdown_table, model_report, settings_for
 from rb_pipeline.paths import decode_model_key
+from rb_pipeline.scoring import git_hash, package_versions
 from rb_pipeline.warehouse import in_memory
 
 SCORES_KEY = AssetKey("scores")
@@ -92,6 +93,8 @@ def scores_asset(benchmark_names: list[str]):
                 "run_id": result.run.run_id,
                 "device": result.run.device,
                 "settings": MetadataValue.json(asdict(settings)),
+                "package_versions": MetadataValue.json(package_versions()),
+                "git_hash": git_hash(),
                 "benchmarks_scored": MetadataValue.json(result.scored_benchmarks),
                 "benchmarks_skipped": MetadataValue.json(result.skipped),
                 "responses": result.run.n_responses,
