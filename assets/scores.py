@@ -79,7 +79,8 @@ def scores_asset(benchmark_names: list[str]):
         row, subsets = model_report(model_id, catalog)
         with in_memory(catalog) as con:
             (total, scored, nan) = con.execute(
-                """select count(*), count(s.score), count(*) filter (where isnan(s.score))
+                """select count(distinct r.response_id), count(distinct s.response_id),
+                          count(distinct s.response_id) filter (where isnan(s.score))
                    from responses r join latest_runs l on l.benchmark = r.benchmark and l.model = ?
                    left join scores s on s.run_id = l.run_id and s.response_id = r.response_id""",
                 [model_id],
