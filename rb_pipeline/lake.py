@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from rb_pipeline.paths import atomic_path, encode_model_id, lake_dir
+from rb_pipeline.storage import read_parquet
 
 DATASET_TABLES = ("examples", "responses", "rejects")
 
@@ -28,7 +29,7 @@ def read_dataset(table: str, benchmark: str) -> pl.DataFrame:
     path = dataset_path(table, benchmark)
     if not path.exists():
         raise FileNotFoundError(f"{path}: benchmark {benchmark!r} is not materialized yet")
-    return pl.read_parquet(path)
+    return read_parquet(path)
 
 
 def scores_dir(model_id: str, run_id: str | None = None) -> Path:

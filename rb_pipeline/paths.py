@@ -23,8 +23,10 @@ def mirror_root() -> Path | None:
 
 
 def lake_dir(*parts: str) -> Path:
-    """A folder under the lake (`$RB_HOME/lake/...`)."""
-    return rb_home().joinpath("lake", *parts)
+    """A folder under the lake (`$RB_LAKE/...`, default `$RB_HOME/lake/...`; `$RB_LAKE` may be `s3://...`)."""
+    from rb_pipeline.storage import lake_root
+
+    return lake_root(rb_home() / "lake").joinpath(*parts)
 
 
 def warehouse_path() -> Path:
@@ -46,7 +48,14 @@ def decode_model_key(key: str) -> str:
 
 @contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path next to `final`; rename it into place only if the block succeeds."""
+    """Yield a temporary path next to `final`; rename it into place only if the block succeeds.
+    On an object store: a local temporary file, uploaded whole (see `rb_pipeline.storage`)."""
+    from rb_pipeline.storage import is_remote, remote_upload
+
+    if is_remote(final):
+        with remote_upload(final) as tmp:
+            yield tmp
+        return
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
