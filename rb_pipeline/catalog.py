@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
 
 from rb_pipeline.paths import REPO_ROOT, mirror_root, rb_home
 
@@ -200,6 +200,29 @@ class ModelEntry(Frozen):
     batch_size: int = 8
     ref_model: str | None = None
     trust_remote_code: bool = False
+    # judges (pairwise-judge | generative)
+    judges: tuple[str, ...] = ()  # an ensemble: ids of an odd number of judge entries; majority verdict
+    judge_prompt: Literal["pair-v2", "pair-v2-tie"] = "pair-v2"  # rewardbench's; -tie adds "[[C]]"
+    max_new_tokens: int = Field(default=2048, ge=1)  # generative: reply length (rewardbench: 2048)
+    api_base: str | None = None  # generative over an OpenAI-compatible server, e.g. http://host:8000/v1
+    api_model: str | None = None  # the `model` sent to that server; default: source, else id
+    api_key_env: str | None = None  # the environment variable holding its key (the key is never stored)
+    request_timeout: float = Field(default=120.0, gt=0)  # seconds per HTTP request
+    max_retries: int = Field(default=3, ge=0)  # retries of a failed request (connection, 429, 5xx)
+
+    @model_validator(mode="after")
+    def _judge_fields(self) -> ModelEntry:
+        if self.judges and self.type not in ("pairwise-judge", "generative"):
+            raise ValueError("judges: only a pairwise-judge or generative entry can be an ensemble")
+        if self.judges and len(self.judges) % 2 == 0:
+            raise ValueError(f"judges: an ensemble needs an odd number of judges, got {len(self.judges)}")
+        if self.api_base is not None and self.type != "generative":
+            raise ValueError("api_base: only a generative model is served over HTTP")
+        return self
+
+    @field_serializer("judges")
+    def _judges_as_list(self, judges: tuple[str, ...]) -> list[str]:
+        return list(judges)  # models.yaml is written with yaml.safe_dump, which has no tuples
 
     @property
     def location(self) -> str:

@@ -25,7 +25,9 @@ from rb_pipeline.catalog import ModelEntry
 from rb_pipeline.lake import run_path, scores_dir, write_parquet
 from rb_pipeline.normalize import content_hash
 from rb_pipeline.paths import REPO_ROOT
+from rb_pipeline.storage import scan_parquet
 
+JUDGE_TYPES = ("pairwise-judge", "generative")  # judged in pairs by rb_pipeline.judging, not scored
 SCORES_SCHEMA = {
     "model": pl.String,
     "run_id": pl.String,
@@ -199,7 +201,7 @@ def reusable_scores(model_id: str, settings_key: str) -> pl.DataFrame:
     files = sorted(scores_dir(model_id).glob("run=*/*.parquet"))
     if not files:
         return pl.DataFrame(schema=SCORES_SCHEMA)
-    scores = pl.scan_parquet(files).filter(pl.col("settings_key") == settings_key)
+    scores = scan_parquet(files).filter(pl.col("settings_key") == settings_key)
     return scores.unique("response_id", keep="first").collect().cast(SCORES_SCHEMA)
 
 
@@ -232,7 +234,14 @@ def score_model(
     log: Callable[[str], None] = print,
 ) -> RunResult:
     """Score every distinct response of `responses` (joined to `prompts` on benchmark+example_id)
-    with one model; write the run's scores (new and reused) under `lake/scores/model=.../run=...`."""
+    with one model; write the run's scores (new and reused) under `lake/scores/model=.../run=...`.
+    Judges (pairwise-judge, generative) write judgments instead: see `rb_pipeline.judging`."""
+    if entry.type in JUDGE_TYPES:
+        from rb_pipeline.judging import judge_model
+
+        return judge_model(
+            entry, responses, prompts, settings, benchmarks, device, run_id, shard_rows=shard_rows, log=log
+        )
     device = device or default_device()
     run_id = run_id or new_run_id()
     settings_key = settings.key(entry)

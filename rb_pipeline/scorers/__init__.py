@@ -3,4 +3,5 @@
 from rb_pipeline.scorers import (
     classifier,  # noqa: F401
     dpo,  # noqa: F401
+    judges,  # noqa: F401
 )

@@ -1,0 +1,194 @@
+-- judge_outcomes_history: one row per (model, run, benchmark, example) of every complete computed run
+-- of a judge (model_type pairwise-judge or generative; the judgments table), keyed by (model, run_id,
+-- ended_at), in example_outcomes_history's columns. example_outcomes_history unions it in.
+-- Every chosen response is compared with every rejected one, each comparison judged in both orders
+-- (chosen_first: A = chosen). A verdict is mapped back through the order to its winner: chosen,
+-- rejected, tie, or error (unparseable reply, input too long). Ensembles (an odd number of judges): the
+-- winner more than half of the judges gave, else tie (rewardbench's `max(set(votes), key=votes.count)`
+-- picks arbitrarily when no verdict leads).
+-- credit, RewardBench's rule (scripts/run_generative.py): one order per comparison, drawn at random
+--   with a fixed seed (the rows with `sampled`): chosen wins = 1, rejected wins = 0, tie or error = 0.5.
+--   Best-of-N (several rejected, or several chosen): the chosen must win every comparison: 1 when it
+--   wins them all, 0 when it loses any, else 0.5. (RMB's rule for best-of-N: the best response beats
+--   every loser; RewardBench v1's run_generative.py only judges pairs.)
+-- correct = credit when it is 1 or 0, NULL for 0.5 (a tie is neither right nor wrong); margin is NULL.
+-- credit_both_orders, JudgeBench's rule (utils/metrics.py): per comparison +1 for each order the chosen
+--   wins and -1 for each order it loses; the comparison is won when the sum is > 0; credit 1 when every
+--   comparison is won, else 0 (JudgeBench counts its ties as not correct).
+-- order_consistent: in every comparison both orders name the same winner, and it is not an error.
+-- Examples with no rejected response or with an unjudged comparison get credit NULL (not counted).
+with judge_runs as (
+    select model, run_id, ended_at, benchmark
+    from runs_history
+    where provenance = 'computed' and model_type in ('pairwise-judge', 'generative')
+),
+
+comparisons as (
+    select distinct
+        runs.model,
+        runs.run_id,
+        chosen.benchmark,
+        chosen.example_id,
+        chosen.response_id as chosen_id,
+        rejected.response_id as rejected_id
+    from judge_runs as runs
+    inner join responses as chosen
+        on chosen.benchmark = runs.benchmark
+        and chosen.label = 'chosen'
+    inner join responses as rejected
+        on rejected.benchmark = chosen.benchmark
+        and rejected.example_id = chosen.example_id
+        and rejected.label = 'rejected'
+),
+
+member_winners as (
+    select
+        run_id,
+        benchmark,
+        example_id,
+        pair_order,
+        judge,
+        sampled,
+        case when pair_order = 'chosen_first' then response_a_id else response_b_id end as chosen_id,
+        case when pair_order = 'chosen_first' then response_b_id else response_a_id end as rejected_id,
+        case
+            when verdict = 'tie' then 'tie'
+            when verdict = 'A' and pair_order = 'chosen_first' then 'chosen'
+            when verdict = 'B' and pair_order = 'rejected_first' then 'chosen'
+            when verdict = 'B' and pair_order = 'chosen_first' then 'rejected'
+            when verdict = 'A' and pair_order = 'rejected_first' then 'rejected'
+            else 'error'
+        end as winner
+    from judgments
+    where run_id in (select run_id from judge_runs)
+),
+
+votes as (
+    select
+        run_id,
+        benchmark,
+        example_id,
+        pair_order,
+        chosen_id,
+        rejected_id,
+        winner,
+        bool_or(sampled) as sampled,
+        count(distinct judge) as n_votes
+    from member_winners
+    group by run_id, benchmark, example_id, pair_order, chosen_id, rejected_id, winner
+),
+
+votes_with_totals as (
+    select
+        *,
+        sum(n_votes) over (
+            partition by run_id, benchmark, example_id, pair_order, chosen_id, rejected_id
+        ) as n_judges
+    from votes
+),
+
+ordered_pairs as (
+    select
+        run_id,
+        benchmark,
+        example_id,
+        pair_order,
+        chosen_id,
+        rejected_id,
+        bool_or(sampled) as sampled,
+        coalesce(any_value(winner) filter (where 2 * n_votes > n_judges), 'tie') as winner
+    from votes_with_totals
+    group by run_id, benchmark, example_id, pair_order, chosen_id, rejected_id
+),
+
+judged_comparisons as (
+    select
+        comparisons.model,
+        comparisons.run_id,
+        comparisons.benchmark,
+        comparisons.example_id,
+        chosen_first.winner as chosen_first_winner,
+        rejected_first.winner as rejected_first_winner,
+        case
+            when chosen_first.sampled then chosen_first.winner
+            when rejected_first.sampled then rejected_first.winner
+        end as sampled_winner
+    from comparisons
+    left join ordered_pairs as chosen_first
+        on chosen_first.run_id = comparisons.run_id
+        and chosen_first.benchmark = comparisons.benchmark
+        and chosen_first.example_id = comparisons.example_id
+        and chosen_first.chosen_id = comparisons.chosen_id
+        and chosen_first.rejected_id = comparisons.rejected_id
+        and chosen_first.pair_order = 'chosen_first'
+    left join ordered_pairs as rejected_first
+        on rejected_first.run_id = comparisons.run_id
+        and rejected_first.benchmark = comparisons.benchmark
+        and rejected_first.example_id = comparisons.example_id
+        and rejected_first.chosen_id = comparisons.chosen_id
+        and rejected_first.rejected_id = comparisons.rejected_id
+        and rejected_first.pair_order = 'rejected_first'
+),
+
+per_example as (
+    select
+        model,
+        run_id,
+        benchmark,
+        example_id,
+        bool_and(
+            chosen_first_winner is not null and rejected_first_winner is not null and sampled_winner is not null
+        ) as fully_judged,
+        count(*) filter (where sampled_winner = 'rejected') as n_lost,
+        bool_and(sampled_winner = 'chosen') as won_all,
+        bool_and(
+            (chosen_first_winner = 'chosen')::int + (rejected_first_winner = 'chosen')::int
+            > (chosen_first_winner = 'rejected')::int + (rejected_first_winner = 'rejected')::int
+        ) as won_all_both_orders,
+        bool_and(chosen_first_winner = rejected_first_winner and chosen_first_winner <> 'error') as consistent
+    from judged_comparisons
+    group by model, run_id, benchmark, example_id
+),
+
+credits as (
+    select
+        runs.model,
+        runs.run_id,
+        runs.ended_at,
+        examples.benchmark,
+        examples.subset,
+        examples.example_id,
+        case
+            when not coalesce(judged.fully_judged, false) then null
+            when judged.n_lost > 0 then 0.0
+            when judged.won_all then 1.0
+            else 0.5
+        end as credit,
+        case when judged.fully_judged then judged.won_all_both_orders::double end as credit_both_orders,
+        case when judged.fully_judged then judged.consistent end as order_consistent
+    from judge_runs as runs
+    inner join examples
+        on examples.benchmark = runs.benchmark
+    left join per_example as judged
+        on judged.run_id = runs.run_id
+        and judged.benchmark = examples.benchmark
+        and judged.example_id = examples.example_id
+),
+
+final as (
+    select
+        model,
+        run_id,
+        ended_at,
+        benchmark,
+        subset,
+        example_id,
+        case credit when 1.0 then true when 0.0 then false end as correct,
+        null::double as margin,
+        credit,
+        credit_both_orders,
+        order_consistent
+    from credits
+)
+
+select * from final
