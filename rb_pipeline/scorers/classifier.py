@@ -1,4 +1,5 @@
-"""Sequence classifiers (`AutoModelForSequenceClassification`): the reward is the first logit.
+"""Sequence classifiers (`AutoModelForSequenceClassification`): the reward is the first logit, or
+the output's `score` for multi-objective heads (ArmoRM-style; their `rewards` vector is kept too).
 
 The text is the chat template over [prompt..., assistant: response], tokenized with special tokens as
 rewardbench's pipeline does, truncated at `max_length` on the tokenizer's truncation side. Batches are
@@ -65,7 +66,7 @@ def pad_batch(batch: list[Encoded], pad_id: int, side: str, device: str) -> dict
 
 @register_scorer("classifier")
 class ClassifierScorer:
-    """Reward = logits[:, 0] of a sequence classifier (all logits kept as the score vector)."""
+    """Reward = logits[:, 0] of a sequence classifier, or its `score` (see `reward_and_vector`)."""
 
     def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
         self.entry, self.settings, self.device = entry, settings, device
@@ -100,6 +101,26 @@ class ClassifierScorer:
     @torch.inference_mode()
     def score(self, batch: list[Encoded]) -> list[tuple[float, list[float] | None]]:
         inputs = pad_batch(batch, self.tokenizer.pad_token_id, self.tokenizer.padding_side, self.device)
-        logits = self.model(**inputs).logits.float().cpu()
-        vectors = logits.tolist() if logits.shape[1] > 1 else [None] * len(batch)
-        return [(float(row[0]), vector) for row, vector in zip(logits, vectors, strict=True)]
+        return reward_and_vector(self.model(**inputs), len(batch))
+
+
+def reward_and_vector(output, n_rows: int) -> list[tuple[float, list[float] | None]]:
+    """The scalar reward and the score vector of each row of a classifier's forward output.
+
+    Multi-objective heads (ArmoRM-style: an output with `score`, the gated scalar, and `rewards`, one
+    value per objective): reward = `score`, as rewardbench's ArmoRM pipeline reads it; the vector is
+    `rewards` (else the logits when there are several). Plain classifiers: reward = logits[:, 0], the
+    vector is all logits when there are several.
+    """
+    score = getattr(output, "score", None)
+    rewards = getattr(output, "rewards", None)
+    logits = getattr(output, "logits", None)
+    if score is not None:
+        scalars = score.float().reshape(n_rows, -1)[:, 0].cpu()
+        vector_source = rewards if rewards is not None else logits
+    else:
+        scalars = logits.float()[:, 0].cpu()
+        vector_source = logits
+    vector = vector_source.float().reshape(n_rows, -1).cpu() if vector_source is not None else None
+    vectors = vector.tolist() if vector is not None and vector.shape[1] > 1 else [None] * n_rows
+    return [(float(value), row) for value, row in zip(scalars, vectors, strict=True)]
