@@ -43,6 +43,7 @@ from rb_pipeline.lake import write_parquet
 from rb_pipeline.normalize import content_hash
 from rb_pipeline.paths import lake_dir
 from rb_pipeline.scoring import RUNS_SCHEMA, git_hash, new_run_id, package_versions, write_run
+from rb_pipeline.storage import scan_parquet
 
 IMPORTED_METRICS_SCHEMA = {
     "model": pl.String,
@@ -560,7 +561,7 @@ def _previous_import(model: str, settings_key: str) -> str | None:
     if not files:
         return None
     runs = (
-        pl.scan_parquet(files)
+        scan_parquet(files)
         .filter(
             (pl.col("model") == model)
             & (pl.col("settings_key") == settings_key)

@@ -1,7 +1,9 @@
 """The DuckDB warehouse: views over the Parquet lake, catalog tables, and one view per `sql/*.sql`.
 
 The file is rebuilt into a temporary name and renamed into place, so a reader never opens a
-half-built warehouse. Views read the lake's files at query time.
+half-built warehouse. Views read the lake's files at query time, except the heavy history views named
+in MATERIALIZED, which the file stores as tables computed when it is built (as are the bootstrap
+intervals, `bootstrap_ci`); the warehouse asset rebuilds the file after every scores materialization.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import polars as pl
 
 from rb_pipeline.catalog import Benchmark
 from rb_pipeline.importer import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHEMA
+from rb_pipeline.judging import JUDGMENTS_SCHEMA
 from rb_pipeline.lake import DATASET_TABLES
 from rb_pipeline.normalize import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
 from rb_pipeline.paths import REPO_ROOT, lake_dir, warehouse_path
 from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.stats import add_confidence_intervals, create_bootstrap_table
+from rb_pipeline.storage import attach_lake
 
 SQL_DIR = REPO_ROOT / "sql"
 LAKE_TABLES = {
@@ -26,10 +31,13 @@ LAKE_TABLES = {
     "rejects": ("rejects/*/*.parquet", REJECTS_SCHEMA),
     "scores": ("scores/*/*/*.parquet", SCORES_SCHEMA),
     "runs": ("runs/*.parquet", RUNS_SCHEMA),
+    "judgments": ("judgments/*/*/*.parquet", JUDGMENTS_SCHEMA),
     "imported_metrics": ("imported_metrics/*.parquet", IMPORTED_METRICS_SCHEMA),
     "imported_outcomes": ("imported_outcomes/*.parquet", IMPORTED_OUTCOMES_SCHEMA),
 }
 assert set(DATASET_TABLES) <= set(LAKE_TABLES)
+# SQL views the warehouse file stores as tables (every other view reads the lake at query time)
+MATERIALIZED = ("runs_history", "example_outcomes_history", "subset_accuracy_history")
 
 
 class QueryError(ValueError):
@@ -100,18 +108,23 @@ def _quote(path: Path) -> str:
 
 def create_lake_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
     """A view per lake table over its files, or an empty typed table while none exist."""
+    attach_lake(con, lake)
     for name, (pattern, schema) in LAKE_TABLES.items():
         if any(lake.glob(pattern)):
+            # the files carry every column; hive keys would replace `model` with its folder form `org--name`
             con.execute(
-                f"create view {name} as select * from read_parquet({_quote(lake / pattern)}, union_by_name = true)"
+                f"create view {name} as select * from read_parquet({_quote(lake / pattern)}, union_by_name = true, hive_partitioning = false)"
             )
         else:
             empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
             con.execute(f"create table {name} as select * from empty")
 
 
-def create_sql_views(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[str]:
-    """One view per `sql/<name>.sql`, created in dependency order (retrying those that need others)."""
+def create_sql_views(
+    con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, materialize: tuple[str, ...] = ()
+) -> list[str]:
+    """One view per `sql/<name>.sql` (a table for those in `materialize`), created in dependency order
+    (retrying those that need others)."""
     pending = {path.stem: path.read_text(encoding="utf-8") for path in sorted(sql_dir.glob("*.sql"))}
     created: list[str] = []
     while pending:
@@ -119,7 +132,8 @@ def create_sql_views(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) ->
         created_before = len(created)
         for name, body in list(pending.items()):
             try:
-                con.execute(f"create view {name} as {body}")
+                kind = "table" if name in materialize else "view"
+                con.execute(f"create {kind} {name} as {body}")
             except duckdb.Error as exc:  # maybe a view it reads is not created yet: retry
                 errors[name] = exc
                 continue
@@ -135,13 +149,19 @@ def create_sql_views(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) ->
     return created
 
 
-def populate(con: duckdb.DuckDBPyConnection, benchmarks: dict[str, Benchmark]) -> None:
-    """Catalog tables, lake views and SQL views into an open connection."""
+def populate(
+    con: duckdb.DuckDBPyConnection, benchmarks: dict[str, Benchmark], materialize: bool = False
+) -> None:
+    """Catalog tables, lake views and SQL views into an open connection; with `materialize` (the
+    warehouse file), the MATERIALIZED views as tables and the bootstrap intervals computed."""
     for name, frame in catalog_tables(benchmarks).items():
         arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
         con.execute(f"create table {name} as select * from arrow")
     create_lake_views(con, lake_dir())
-    create_sql_views(con)
+    create_bootstrap_table(con)
+    create_sql_views(con, materialize=MATERIALIZED if materialize else ())
+    if materialize:
+        add_confidence_intervals(con)
 
 
 def in_memory(benchmarks: dict[str, Benchmark]) -> duckdb.DuckDBPyConnection:
@@ -159,7 +179,7 @@ def build_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) 
     tmp.unlink(missing_ok=True)
     try:
         with duckdb.connect(str(tmp)) as con:
-            populate(con, benchmarks)
+            populate(con, benchmarks, materialize=True)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -174,7 +194,9 @@ def connect(read_only: bool = True, path: Path | None = None) -> duckdb.DuckDBPy
         raise FileNotFoundError(
             f"{path}: no warehouse yet (run `rb-pipeline demo` or materialize the assets)"
         )
-    return duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only)
+    attach_lake(con, lake_dir())  # views read the lake at query time: an object store needs its reader
+    return con
 
 
 def query(sql: str, path: Path | None = None) -> pl.DataFrame:

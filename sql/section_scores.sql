@@ -5,32 +5,23 @@
 --   RMB: weight 1 per scenario, i.e. a goal's score is the mean over its scenarios (the paper's rule).
 -- item_level_score = sum(correct) / sum(n): every item counts once (the other RMB reading).
 -- Weights come from the catalog (`subset_weights`); no subset is named here.
-with weighted as (
+-- The rule lives in section_scores_history; this view keeps the run subset_accuracy reads
+-- (runs_history's is_latest), so section_scores always agrees with subset_accuracy.
+with final as (
     select
-        accuracy.model,
-        accuracy.benchmark,
-        weights.section,
-        accuracy.accuracy,
-        accuracy.n,
-        weights.weight
-    from subset_accuracy as accuracy
-    inner join subset_weights as weights
-        on weights.benchmark = accuracy.benchmark
-        and weights.subset = accuracy.subset
-    where weights.section is not null and weights.weight > 0 and accuracy.n > 0
-),
-
-final as (
-    select
-        model,
-        benchmark,
-        section,
-        sum(accuracy * weight) / sum(weight) as score,
-        sum(accuracy * n) / sum(n) as item_level_score,
-        count(*) as n_subsets,
-        sum(n)::bigint as n_examples
-    from weighted
-    group by model, benchmark, section
+        history.model,
+        history.benchmark,
+        history.section,
+        history.score,
+        history.item_level_score,
+        history.n_subsets,
+        history.n_examples
+    from section_scores_history as history
+    inner join runs_history as runs
+        on runs.model = history.model
+        and runs.benchmark = history.benchmark
+        and runs.run_id = history.run_id
+    where runs.is_latest
 )
 
 select * from final

@@ -1,0 +1,53 @@
+-- subset_accuracy_history: accuracy per (model, run, benchmark, subset) of every complete run,
+-- computed or imported, keyed by (model, run_id, ended_at). subset_accuracy is its latest-run filter.
+-- Rule: computed runs: accuracy = avg(credit) over the subset's scored examples
+-- (example_outcomes_history; credit is correct::double for pointwise models, so accuracy = correct /
+-- scored, and 1 / 0 / 0.5 for a tie or unparseable verdict for judges, RewardBench's generative rule;
+-- examples whose credit is NULL are not counted in n). accuracy_both_orders = avg(credit_both_orders)
+-- (JudgeBench's both-orders rule; equal to accuracy for pointwise models); order_consistency = the
+-- share of examples a judge decides the same in both orders (NULL for pointwise and imported runs).
+-- Imported runs (`rb-pipeline import`):
+-- imported_metrics, where n = the file's rows, or the catalog's expected rows for per-subset metrics
+-- files, and accuracy = the file's own number.
+-- The warehouse file stores this view as a table (warehouse.MATERIALIZED), built with the file.
+with computed as (
+    select
+        model,
+        run_id,
+        ended_at,
+        'computed' as provenance,
+        benchmark,
+        subset,
+        count(credit) as n,
+        avg(credit) as accuracy,
+        avg(credit_both_orders) as accuracy_both_orders,
+        avg(order_consistent::double) as order_consistency
+    from example_outcomes_history
+    group by model, run_id, ended_at, benchmark, subset
+),
+
+imported as (
+    select
+        metrics.model,
+        metrics.run_id,
+        runs.ended_at,
+        runs.provenance,
+        metrics.benchmark,
+        metrics.subset,
+        metrics.n,
+        metrics.accuracy
+    from imported_metrics as metrics
+    inner join runs_history as runs
+        on runs.run_id = metrics.run_id
+        and runs.model = metrics.model
+        and runs.benchmark = metrics.benchmark
+    where runs.provenance = 'imported'
+),
+
+final as (
+    select * from computed
+    union all by name
+    select * from imported
+)
+
+select * from final
