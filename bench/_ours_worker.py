@@ -1,0 +1,176 @@
+"""Our engine's worker: `rb_pipeline.scoring.score_model` on a classifier, cold then warm, in one process
+(project venv). The engine is not modified: timers are wrapped around its functions from outside.
+
+Cold = empty lake (`$RB_HOME` fresh): load the model, template + tokenize, length-sorted token-budget
+batches over the distinct responses, shard writes, run records. Warm = the same call again: every
+score is reused from the lake (nothing is loaded or run).
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+
+class Timers:
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.batches: list[tuple[int, int, float]] = []  # rows, width, seconds of the model forward
+
+    def wrap(self, name: str, fn):
+        def timed(*a, **k):
+            start = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.totals[name] = self.totals.get(name, 0.0) + time.perf_counter() - start
+                self.counts[name] = self.counts.get(name, 0) + 1
+
+        return timed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--data", required=True, help="folder with examples.parquet and responses.parquet")
+    parser.add_argument("--rb-home", required=True)
+    parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--token-budget", type=int, default=None, help="default: ScorerSettings' default")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--skip-matmul", action="store_true")
+    parser.add_argument("--no-warm", action="store_true")
+    parser.add_argument("--op-profile", action="store_true", help="torch.profiler over one 8 x 512 forward")
+    args = parser.parse_args()
+
+    os.environ["RB_HOME"] = args.rb_home
+    import polars as pl
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from common import cpu_seconds, matmul_flops, param_counts, peak_rss_mib
+
+    matmul = None if args.skip_matmul else matmul_flops()
+
+    import rb_pipeline.scorers.classifier as classifier
+    import rb_pipeline.scoring as scoring
+    from rb_pipeline.catalog import ModelEntry
+    from rb_pipeline.lake import scores_dir
+
+    timers = Timers()
+    # what the engine spends its time on (wrapped from outside; the engine's code is unchanged)
+    scoring.load_scorer = timers.wrap("load_model", scoring.load_scorer)
+    scoring.write_parquet = timers.wrap("write_parquet", scoring.write_parquet)
+    scoring.reusable_scores = timers.wrap("reusable_scores", scoring.reusable_scores)
+    classifier.pad_batch = timers.wrap("pad_batch", classifier.pad_batch)
+    classifier.ClassifierScorer.encode = timers.wrap("encode", classifier.ClassifierScorer.encode)
+    classifier.ClassifierScorer.score = timers.wrap("score", classifier.ClassifierScorer.score)
+    scorers: list = []
+    original_init = classifier.ClassifierScorer.__init__
+
+    def init(self, *a, **k):
+        original_init(self, *a, **k)
+        scorers.append(self)
+        forward = self.model.forward
+
+        def timed_forward(*fa, **fk):
+            start = time.perf_counter()
+            out = forward(*fa, **fk)
+            ids = fk.get("input_ids")
+            timers.batches.append((int(ids.shape[0]), int(ids.shape[1]), time.perf_counter() - start))
+            return out
+
+        self.model.forward = timed_forward
+
+    classifier.ClassifierScorer.__init__ = init
+
+    data = Path(args.data)
+    examples = pl.read_parquet(data / "examples.parquet")
+    responses = pl.read_parquet(data / "responses.parquet")
+    entry = ModelEntry(id="bench/gpt2-small-rm", source=args.model, type="classifier", dtype="float32")
+    settings_kwargs = {"max_length": args.max_length, "batch_size": args.batch_size, "dtype": "float32"}
+    if args.token_budget:
+        settings_kwargs["token_budget"] = args.token_budget
+    settings = scoring.ScorerSettings(**settings_kwargs)
+
+    def call():
+        cpu0, start = cpu_seconds(), time.perf_counter()
+        result = scoring.score_model(
+            entry, responses, examples, settings, ["rmb-pairwise"], device="cpu", log=lambda _m: None
+        )
+        return result, time.perf_counter() - start, cpu_seconds() - cpu0
+
+    cold, cold_wall, cold_cpu = call()
+    cold_timers = dict(timers.totals)
+    files = sorted(scores_dir(entry.id, cold.run_id).glob("*.parquet"))
+    scores = pl.read_parquet(files).select("response_id", "score", "n_tokens")
+    warm = warm_wall = warm_cpu = None
+    if not args.no_warm:
+        warm, warm_wall, warm_cpu = call()
+    model = scorers[0].model if scorers else None
+    ops = op_profile(scorers[0], args.max_length) if args.op_profile and scorers else None
+    loop_s = cold.n_scored / cold.responses_per_s if cold.responses_per_s else 0.0
+    print(
+        json.dumps(
+            {
+                "engine": "rb_pipeline.score_model",
+                "settings": {
+                    "max_length": settings.max_length,
+                    "batch_size": settings.batch_size,
+                    "token_budget": settings.token_budget,
+                },
+                "matmul_flops": matmul,
+                "threads": torch.get_num_threads(),
+                "params": param_counts(model) if model is not None else None,
+                "cold": cold.as_metadata(),
+                "cold_wall_s": cold_wall,
+                "cold_cpu_s": cold_cpu,
+                "cold_loop_s": loop_s,
+                "cold_real_tokens": int(scores["n_tokens"].sum()),
+                "cold_timers_s": cold_timers,
+                "cold_timer_counts": dict(timers.counts),
+                "batches": timers.batches,
+                "warm": warm.as_metadata() if warm else None,
+                "warm_wall_s": warm_wall,
+                "warm_cpu_s": warm_cpu,
+                "warm_timers_s": {k: v - cold_timers.get(k, 0.0) for k, v in timers.totals.items()},
+                "n_input_responses": responses.height,
+                "peak_rss_mib": peak_rss_mib(),
+                "op_profile": ops,
+                "scores": dict(zip(scores["response_id"].to_list(), scores["score"].to_list(), strict=True)),
+            }
+        )
+    )
+
+
+def op_profile(scorer, width: int) -> dict:
+    """Where one forward of 8 rows x `width` tokens spends its CPU time, by torch operator (self time)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    ids = torch.randint(2, scorer.model.config.vocab_size, (8, width))
+    mask = torch.ones_like(ids)
+    with torch.inference_mode():
+        scorer.model(input_ids=ids, attention_mask=mask)  # warm-up
+        start = time.perf_counter()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            scorer.model(input_ids=ids, attention_mask=mask)
+        wall = time.perf_counter() - start
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events) or 1
+    top = sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[:10]
+    return {
+        "shape": [8, width],
+        "wall_s": wall,
+        "self_cpu_share": {e.key: round(e.self_cpu_time_total / total, 4) for e in top},
+    }
+
+
+if __name__ == "__main__":
+    main()

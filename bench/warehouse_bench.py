@@ -1,0 +1,282 @@
+"""Warehouse at scale: a synthetic score history of 1,000 models x 10,000 examples, queried.
+
+Writes a synthetic lake (one benchmark of 8 subsets with catalog-like weights in 3 sections and an
+overall; 10,000 pairwise examples, 20,000 responses; per model one complete run of 20,000 scores, and
+for one model in ten an older complete run too, the history) into a temporary `$RB_HOME`, builds the
+warehouse (`build_warehouse`: lake views, the materialized history tables, the bootstrap intervals),
+then times, best of 3: `select * from leaderboard` (goal < 1 s), the bootstrap intervals
+(`add_confidence_intervals`, 2,000 resamples; goal < 10 s) and a few other views. Results go to
+`bench/results/warehouse.json`.
+
+    .venv/bin/python bench/warehouse_bench.py [--models 1000] [--examples 10000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import RESULTS, eprint, peak_rss_mib  # noqa: E402
+
+# subset: (section, share of the examples, explicit weight or None for the row count)
+SUBSETS = {
+    "chat-easy": ("chat", 0.15, None),
+    "chat-med": ("chat", 0.10, None),
+    "chat-hard": ("chat", 0.05, None),
+    "refusals": ("safety", 0.20, None),
+    "xstest": ("safety", 0.15, None),
+    "math": ("reasoning", 0.10, 984.0),  # up-weighted, like math-prm
+    "code": ("reasoning", 0.20, None),
+    "unsectioned": (None, 0.05, None),
+}
+
+
+def synthetic_catalog(counts: dict[str, int]) -> dict:
+    """A catalog entry shaped like RewardBench's: sections with leaderboard columns, an overall."""
+    return {
+        "synth": {
+            "benchmark": "synth",
+            "title": "synthetic",
+            "kind": "preference",
+            "overall": {"name": "synth-all", "column": "rewardbench"},
+            "local": [{"format": "rewardbench", "path": "unused.jsonl"}],
+            "sections": {
+                "chat": {"title": "Chat", "column": "chat"},
+                "safety": {"title": "Safety", "column": "safety"},
+                "reasoning": {"title": "Reasoning", "column": "reasoning"},
+            },
+            "subsets": {
+                name: {
+                    "section": section,
+                    "expected_rows": counts[name],
+                    **({"weight": weight} if weight is not None else {}),
+                }
+                for name, (section, _, weight) in SUBSETS.items()
+            },
+        }
+    }
+
+
+def write_lake(n_models: int, n_examples: int, history_every: int, seed: int = 0) -> tuple[dict, int]:
+    """The synthetic lake under `$RB_HOME/lake`; returns the catalog and the number of score rows."""
+    from rb_pipeline.lake import dataset_path, run_path, scores_dir
+    from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
+    from rb_pipeline.scoring import RUNS_SCHEMA
+
+    rng = np.random.default_rng(seed)
+    shares = np.array([share for _, share, _ in SUBSETS.values()])
+    counts = np.floor(shares / shares.sum() * n_examples).astype(int)
+    counts[0] += n_examples - counts.sum()
+    subset_of = np.repeat(list(SUBSETS), counts)
+    example_ids = np.array([f"ex{i:06d}" for i in range(n_examples)])
+    examples = pa.table(
+        {
+            "benchmark": pa.array(["synth"] * n_examples),
+            "subset": pa.array(subset_of),
+            "example_id": pa.array(example_ids),
+            "prompt": pa.array([[{"role": "user", "content": f"prompt {i}"}] for i in range(n_examples)]),
+            "source_revision": pa.array(["synthetic"] * n_examples),
+            "source_file": pa.array(["synthetic"] * n_examples),
+            "source_row": pa.array(np.arange(n_examples, dtype=np.int64)),
+        }
+    )
+    n_responses = 2 * n_examples
+    response_ids = pa.array([f"{eid}-{pos}" for eid in example_ids for pos in (0, 1)])
+    lengths = rng.integers(20, 400, n_responses)
+    responses = pa.table(
+        {
+            "benchmark": pa.array(["synth"] * n_responses),
+            "example_id": pa.array(np.repeat(example_ids, 2)),
+            "response_id": response_ids,
+            "position": pa.array(np.tile([0, 1], n_examples).astype(np.int32)),
+            "text": pa.array(["x" * int(n) for n in lengths]),
+            "label": pa.array(["chosen", "rejected"] * n_examples),
+            "source_model": pa.nulls(n_responses, pa.string()),
+        }
+    )
+    for table, frame, schema in (
+        ("examples", examples, EXAMPLES_SCHEMA),
+        ("responses", responses, RESPONSES_SCHEMA),
+    ):
+        path = dataset_path(table, "synth")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pl.from_arrow(frame).cast(schema).write_parquet(path)
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    score_rows = 0
+    chosen = np.tile([True, False], n_examples)
+    for index in range(n_models):
+        model = f"org/model-{index:04d}"
+        skill = rng.uniform(0.0, 2.0)  # accuracies from ~0.5 to ~0.92
+        runs = [("latest", start + timedelta(hours=index + n_models))]
+        if index % history_every == 0:
+            runs.append(("older", start + timedelta(hours=index)))
+        for tag, ended in runs:
+            run_id = f"{ended:%Y%m%dT%H%M%S}-{tag}-{index:04d}"
+            score = rng.normal(0.0, 1.0, n_responses) + np.where(
+                chosen, skill if tag == "latest" else 0.5, 0.0
+            )
+            zeros = np.zeros(n_responses, np.int32)
+            scores = pa.table(
+                {
+                    "model": pa.DictionaryArray.from_arrays(zeros, pa.array([model])),
+                    "run_id": pa.DictionaryArray.from_arrays(zeros, pa.array([run_id])),
+                    "settings_key": pa.DictionaryArray.from_arrays(zeros, pa.array(["k"])),
+                    "response_id": response_ids,
+                    "score": pa.array(score),
+                    "score_vector": pa.nulls(n_responses, pa.list_(pa.float64())),
+                    "n_tokens": pa.array(lengths.astype(np.int32)),
+                    "truncated_tokens": pa.array(np.zeros(n_responses, np.int32)),
+                    "reused": pa.array(np.zeros(n_responses, bool)),
+                }
+            )
+            out = scores_dir(model, run_id) / "part-00000.parquet"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(scores, out, compression="zstd")
+            score_rows += n_responses
+            record = {name: None for name in RUNS_SCHEMA} | {
+                "run_id": run_id,
+                "model": model,
+                "model_type": "classifier",
+                "benchmarks": ["synth"],
+                "started_at": ended - timedelta(minutes=5),
+                "ended_at": ended,
+                "status": "complete",
+                "provenance": "computed",
+                "n_responses": n_responses,
+            }
+            run_path(run_id).parent.mkdir(parents=True, exist_ok=True)
+            pl.DataFrame([record], schema=RUNS_SCHEMA).write_parquet(run_path(run_id))
+    return synthetic_catalog(dict(zip(SUBSETS, counts.tolist(), strict=True))), score_rows
+
+
+def best_of(repeats: int, action) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = action()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--examples", type=int, default=10000)
+    parser.add_argument("--history-every", type=int, default=10, help="one model in N has an older run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="write the lake here and keep it (default: a temp dir)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "warehouse.json")
+    args = parser.parse_args()
+
+    load_at_start = os.getloadavg()
+    home = args.keep or Path(tempfile.mkdtemp(prefix="rb-warehouse-bench-"))
+    if args.keep and home.exists():
+        shutil.rmtree(home)
+    os.environ["RB_HOME"] = str(home)
+    from rb_pipeline.catalog import Benchmark
+    from rb_pipeline.stats import N_RESAMPLES, add_confidence_intervals
+    from rb_pipeline.warehouse import MATERIALIZED, build_warehouse, query
+
+    try:
+        start = time.perf_counter()
+        raw_catalog, score_rows = write_lake(args.models, args.examples, args.history_every)
+        write_s = time.perf_counter() - start
+        catalog = {name: Benchmark.model_validate(raw) for name, raw in raw_catalog.items()}
+        eprint(f"lake: {score_rows:,} score rows in {write_s:.1f} s under {home}")
+
+        start = time.perf_counter()
+        path = build_warehouse(catalog)
+        build_s = time.perf_counter() - start
+        eprint(f"build_warehouse: {build_s:.1f} s")
+
+        timings: dict[str, float] = {}
+        sizes: dict[str, int] = {}
+        queries = {
+            "leaderboard": "select * from leaderboard",
+            "leaderboard_history": "select * from leaderboard_history",
+            "subset_accuracy": "select * from subset_accuracy",
+            "overall_scores_ci": "select * from overall_scores_ci",
+            "paired_comparison_one_pair": "select * from paired_comparison "
+            "where model_a = 'org/model-0001' and model_b = 'org/model-0002'",
+            "length_bias_one_model": "select * from length_bias where model = 'org/model-0001'",
+            "example_outcomes_one_model": "select * from example_outcomes where model = 'org/model-0001'",
+        }
+        for name, sql in queries.items():
+            timings[name], frame = best_of(args.repeats, lambda sql=sql: query(sql, path))
+            sizes[name] = frame.height
+            eprint(f"{name}: {timings[name]:.3f} s ({frame.height} rows)")
+
+        with duckdb.connect(str(path)) as con:
+            timings["confidence_intervals"], n_rows = best_of(
+                args.repeats, lambda: add_confidence_intervals(con)
+            )
+        sizes["confidence_intervals"] = n_rows
+        eprint(f"confidence_intervals: {timings['confidence_intervals']:.3f} s ({n_rows} rows)")
+
+        counts = query(
+            "select (select count(*) from runs) as runs, (select count(*) from example_outcomes_history) as outcomes",
+            path,
+        ).row(0, named=True)
+        result = {
+            "command": "python bench/warehouse_bench.py "
+            f"--models {args.models} --examples {args.examples} --history-every {args.history_every}",
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {
+                "cores": os.cpu_count(),
+                "load_avg_at_start": load_at_start,
+                "load_avg_at_end": os.getloadavg(),
+                "duckdb": duckdb.__version__,
+                "numpy": np.__version__,
+            },
+            "lake": {
+                "models": args.models,
+                "runs": counts["runs"],
+                "examples": args.examples,
+                "responses": 2 * args.examples,
+                "score_rows": score_rows,
+                "outcome_rows": counts["outcomes"],
+                "warehouse_mib": round(path.stat().st_size / 2**20, 1),
+                "materialized": list(MATERIALIZED),
+            },
+            "seconds": {
+                "write_lake": round(write_s, 2),
+                "build_warehouse": round(build_s, 2),
+                **{name: round(value, 4) for name, value in timings.items()},
+            },
+            "rows": sizes,
+            "bootstrap_resamples": N_RESAMPLES,
+            "goals": {
+                "leaderboard_s": 1.0,
+                "leaderboard_met": timings["leaderboard"] < 1.0,
+                "confidence_intervals_s": 10.0,
+                "confidence_intervals_met": timings["confidence_intervals"] < 10.0,
+            },
+            "best_of": args.repeats,
+            "peak_rss_mib": round(peak_rss_mib(), 1),
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result))
+    finally:
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
