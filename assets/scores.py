@@ -19,7 +19,8 @@ from assets.datasets import dataset_key
 from assets.partitions import models_partitions
 from assets.resources import ScoringResource
 from rb_pipeline.catalog import load_benchmarks, load_models
-from rb_pipeline.evaluation import evaluate, markdown_table, model_report, settings_for
+from rb_pipeline.distributed import launch
+from rb_pipeline.evaluation import Evaluation, evaluate, markdown_table, model_report, settings_for
 from rb_pipeline.paths import decode_model_key
 from rb_pipeline.scoring import git_hash, package_versions
 from rb_pipeline.warehouse import in_memory
@@ -36,6 +37,9 @@ class ScoreConfig(Config):
     max_length: int | None = Field(default=None, description="truncate longer inputs (tokens)")
     chat_template: str | None = Field(default=None, description="tokenizer or a named template")
     token_budget: int | None = Field(default=None, description="max padded tokens per batch")
+    nproc_per_node: int = Field(
+        default=1, ge=1, description="data-parallel processes (one per GPU) under torchrun; 1 = in process"
+    )
 
 
 def scores_asset(benchmark_names: list[str]):
@@ -75,7 +79,13 @@ def scores_asset(benchmark_names: list[str]):
             chat_template=config.chat_template,
             token_budget=config.token_budget,
         )
-        result = evaluate(entry, chosen, settings, scoring.device, log=context.log.info)
+        if config.nproc_per_node > 1:
+            run, scored, skipped = launch(
+                model_id, list(chosen), asdict(settings), config.nproc_per_node, log=context.log.info
+            )
+            result = Evaluation(run, scored, skipped)
+        else:
+            result = evaluate(entry, chosen, settings, scoring.device, log=context.log.info)
         row, subsets = model_report(model_id, catalog)
         with in_memory(catalog) as con:
             (total, scored, nan) = con.execute(

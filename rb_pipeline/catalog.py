@@ -200,6 +200,10 @@ class ModelEntry(Frozen):
     batch_size: int = 8
     ref_model: str | None = None
     trust_remote_code: bool = False
+    # a model larger than one GPU: "auto" shards its layers over every visible GPU (accelerate), or
+    # an explicit {module: device} map (a GPU index, "cpu", or "disk": offloaded under $RB_HOME)
+    device_map: str | dict[str, int | str] | None = None
+    gpus: int = Field(default=1, ge=0)  # GPUs one scores run of this model asks a cluster for (k8s)
     # judges (pairwise-judge | generative)
     judges: tuple[str, ...] = ()  # an ensemble: ids of an odd number of judge entries; majority verdict
     judge_prompt: Literal["pair-v2", "pair-v2-tie"] = "pair-v2"  # rewardbench's; -tie adds "[[C]]"

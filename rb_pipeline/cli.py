@@ -179,6 +179,7 @@ def cmd_score(args: argparse.Namespace) -> None:
         "batch_size": args.batch_size,
         "dtype": args.dtype,
         "max_length": args.max_length,
+        "nproc_per_node": args.nproc_per_node,
     }
     materialize_scores(entry.id, {k: v for k, v in config.items() if v not in (None, [])})
     materialize_warehouse()
@@ -235,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--batch-size", type=int)
     score.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"])
     score.add_argument("--max-length", type=int)
+    score.add_argument("--nproc-per-node", type=int, help="data-parallel processes (one per GPU), torchrun")
     score.set_defaults(func=cmd_score)
     sql = sub.add_parser("sql", help=cmd_sql.__doc__)
     sql.add_argument("query")

@@ -135,6 +135,37 @@ def load_scorer(entry: ModelEntry, settings: ScorerSettings, device: str) -> Sco
         raise RuntimeError(f"model {entry.id}: cannot load from {entry.location}: {reason}") from exc
 
 
+def data_parallel() -> tuple[int, int]:
+    """(rank, world size) in an initialized torch.distributed group (torchrun), else (0, 1)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _shared(value: object) -> object:
+    """Rank 0's `value` on every rank (identity outside a distributed group)."""
+    import torch.distributed as dist
+
+    if data_parallel()[1] == 1:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _gathered(value: object) -> list:
+    """Every rank's `value`, in rank order (after a barrier: every rank got here)."""
+    import torch.distributed as dist
+
+    if data_parallel()[1] == 1:
+        return [value]
+    values: list = [None] * data_parallel()[1]
+    dist.all_gather_object(values, value)
+    return values
+
+
 def default_device() -> str:
     """`cuda` when a GPU is present, else `cpu`."""
     import torch
@@ -243,7 +274,9 @@ def score_model(
             entry, responses, prompts, settings, benchmarks, device, run_id, shard_rows=shard_rows, log=log
         )
     device = device or default_device()
-    run_id = run_id or new_run_id()
+    # Data parallel (torchrun): every rank takes a share of what is new; rank 0 keeps the run's record.
+    rank, world = data_parallel()
+    run_id = str(_shared(run_id or new_run_id()))
     settings_key = settings.key(entry)
     started = datetime.now(UTC)
     record = {
@@ -254,7 +287,7 @@ def score_model(
         "settings": json.dumps(asdict(settings), sort_keys=True),
         "settings_key": settings_key,
         "benchmarks": sorted(benchmarks),
-        "device": device,
+        "device": device if world == 1 else f"{device} x{world} (data parallel)",
         "started_at": started,
         "ended_at": None,
         "status": "running",
@@ -262,7 +295,8 @@ def score_model(
         "package_versions": json.dumps(package_versions(), sort_keys=True),
         "git_hash": git_hash(),
     }
-    write_run(record)
+    if rank == 0:
+        write_run(record)
     out_dir = scores_dir(entry.id, run_id)
     try:
         distinct = (
@@ -279,15 +313,19 @@ def score_model(
         log(
             f"{entry.id}: {distinct.height} distinct responses, {reused.height} reused, {todo.height} to score"
         )
-        if reused.height:
+        _gathered(None)  # every rank has read the lake before any writes this run's shards
+        if reused.height and rank == 0:
             write_parquet(
                 reused.with_columns(run_id=pl.lit(run_id), reused=pl.lit(True)),
                 out_dir / "part-reused.parquet",
             )
-        stats = (
-            _score_todo(entry, settings, device, todo, run_id, settings_key, shard_rows)
-            if todo.height
-            else {}
+        share = data_parallel_share(todo, rank, world)
+        stats = _combine(
+            _gathered(
+                _score_todo(entry, settings, device, share, run_id, settings_key, shard_rows, rank, world)
+                if share.height
+                else {}
+            )
         )
     except BaseException:
         write_run(record | {"status": "failed", "ended_at": datetime.now(UTC)})
@@ -301,8 +339,10 @@ def score_model(
         responses_per_s=stats.get("responses_per_s", 0.0),
         tokens_per_s=stats.get("tokens_per_s", 0.0),
         padding_overhead=stats.get("padding_overhead", 0.0),
-        device=device,
+        device=record["device"],
     )
+    if rank != 0:
+        return result
     write_run(
         record
         | {
@@ -320,6 +360,29 @@ def score_model(
     return result
 
 
+def data_parallel_share(todo: pl.DataFrame, rank: int, world: int) -> pl.DataFrame:
+    """Rank `rank`'s share of `todo`: every `world`-th response by text length, so shares balance."""
+    if world == 1:
+        return todo
+    by_length = todo.sort(pl.col("text").str.len_chars(), "response_id", descending=[True, False])
+    return by_length.gather_every(world, offset=rank)
+
+
+def _combine(parts: list[dict]) -> dict:
+    """One run's numbers from each rank's: counts add up, rates are over the slowest rank's time."""
+    parts = [part for part in parts if part]
+    if not parts:
+        return {}
+    elapsed = max(part["elapsed_s"] for part in parts)
+    real = sum(part["real_tokens"] for part in parts)
+    return {
+        "n_truncated": sum(part["n_truncated"] for part in parts),
+        "responses_per_s": sum(part["n_scored"] for part in parts) / elapsed,
+        "tokens_per_s": real / elapsed,
+        "padding_overhead": sum(part["padded_tokens"] for part in parts) / max(real, 1) - 1.0,
+    }
+
+
 def _score_todo(
     entry: ModelEntry,
     settings: ScorerSettings,
@@ -328,6 +391,8 @@ def _score_todo(
     run_id: str,
     settings_key: str,
     shard_rows: int,
+    rank: int = 0,
+    world: int = 1,
 ) -> dict:
     scorer = load_scorer(entry, settings, device)
     encoded = scorer.encode(todo["prompt"].to_list(), todo["text"].to_list(), todo["response_id"].to_list())
@@ -336,16 +401,20 @@ def _score_todo(
     pending: list[dict] = []
     shard = 0
     out_dir = scores_dir(entry.id, run_id)
+    prefix = "part-" if world == 1 else f"part-rank{rank:02d}-"
 
     def flush() -> None:
         nonlocal shard, pending
         if pending:
-            write_parquet(pl.DataFrame(pending, schema=SCORES_SCHEMA), out_dir / f"part-{shard:05d}.parquet")
+            write_parquet(
+                pl.DataFrame(pending, schema=SCORES_SCHEMA), out_dir / f"{prefix}{shard:05d}.parquet"
+            )
             shard += 1
             pending = []
 
     start = time.perf_counter()
-    with tqdm(total=len(encoded), desc=f"scoring {entry.id}", unit="resp", mininterval=1.0) as bar:
+    desc = f"scoring {entry.id}" + (f" [rank {rank}/{world}]" if world > 1 else "")
+    with tqdm(total=len(encoded), desc=desc, unit="resp", mininterval=1.0) as bar:
         for batch in token_batches(encoded, settings.batch_size, settings.token_budget):
             padded_tokens += len(batch) * max(len(item.input_ids) for item in batch)
             for item, (score, vector) in zip(batch, scorer.score(batch), strict=True):
@@ -366,10 +435,10 @@ def _score_todo(
             if len(pending) >= shard_rows:
                 flush()
     flush()
-    elapsed = max(time.perf_counter() - start, 1e-9)
     return {
+        "n_scored": len(encoded),
         "n_truncated": sum(1 for item in encoded if item.truncated_tokens > 0),
-        "responses_per_s": len(encoded) / elapsed,
-        "tokens_per_s": real_tokens / elapsed,
-        "padding_overhead": padded_tokens / max(real_tokens, 1) - 1.0,
+        "elapsed_s": max(time.perf_counter() - start, 1e-9),
+        "real_tokens": real_tokens,
+        "padded_tokens": padded_tokens,
     }

@@ -12,6 +12,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from rb_pipeline.catalog import ModelEntry
+from rb_pipeline.paths import encode_model_id, rb_home
 from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
 from rb_pipeline.templates import resolve_template
 
@@ -25,6 +26,27 @@ def torch_dtype(name: str, device: str) -> torch.dtype:
     if device.startswith("cuda") and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32
+
+
+def load_weights(
+    auto_class, location: str, revision: str, entry: ModelEntry, dtype: torch.dtype, device: str
+):
+    """`auto_class.from_pretrained` in eval mode, on `device`, or sharded by the entry's `device_map`
+    ("auto": over every visible GPU, layer by layer; inputs then go to the first shard's device)."""
+    sharded: dict = {"device_map": entry.device_map} if entry.device_map else {}
+    if isinstance(entry.device_map, dict) and "disk" in entry.device_map.values():
+        sharded["offload_folder"] = str(rb_home() / "offload" / encode_model_id(entry.id))
+    model = auto_class.from_pretrained(
+        location, revision=revision, dtype=dtype, trust_remote_code=entry.trust_remote_code, **sharded
+    )
+    if not sharded:
+        model = model.to(device)
+    return model.eval()
+
+
+def input_device(model, entry: ModelEntry, device: str) -> str:
+    """Where a batch goes: `device`, or the first shard's device for a model placed by a device map."""
+    return str(model.device) if entry.device_map else device
 
 
 def load_tokenizer(entry: ModelEntry):
@@ -72,13 +94,11 @@ class ClassifierScorer:
         self.entry, self.settings, self.device = entry, settings, device
         self.tokenizer = load_tokenizer(entry)
         self.template = resolve_template(settings.chat_template, self.tokenizer.chat_template)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            entry.location,
-            revision=entry.revision,
-            dtype=torch_dtype(settings.dtype, device),
-            trust_remote_code=entry.trust_remote_code,
-        ).to(device)
-        self.model.eval()
+        dtype = torch_dtype(settings.dtype, device)
+        self.model = load_weights(
+            AutoModelForSequenceClassification, entry.location, entry.revision, entry, dtype, device
+        )
+        self.device = input_device(self.model, entry, device)
         if self.model.config.pad_token_id is None:
             self.model.config.pad_token_id = self.tokenizer.pad_token_id
 

@@ -34,7 +34,7 @@ from transformers import AutoModelForCausalLM
 
 from rb_pipeline.catalog import ModelEntry
 from rb_pipeline.paths import rb_home
-from rb_pipeline.scorers.classifier import load_tokenizer, pad_batch, torch_dtype
+from rb_pipeline.scorers.classifier import input_device, load_tokenizer, load_weights, pad_batch, torch_dtype
 from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
 from rb_pipeline.templates import resolve_template
 
@@ -77,14 +77,6 @@ def ref_location(ref_model: str) -> tuple[str, str]:
     return ref, "main"
 
 
-def load_causal_lm(location: str, revision: str, trust_remote_code: bool, dtype: torch.dtype, device: str):
-    model = AutoModelForCausalLM.from_pretrained(
-        location, revision=revision, dtype=dtype, trust_remote_code=trust_remote_code
-    ).to(device)
-    model.eval()
-    return model
-
-
 def _keep_logits_arg(model) -> str | None:
     """The forward argument that limits the logits to the last k positions, if the model has one."""
     parameters = inspect.signature(model.forward).parameters
@@ -109,11 +101,12 @@ class DPOScorer:
         bos = self.tokenizer.bos_token_id
         self.bos_id = bos if bos is not None else self.tokenizer.eos_token_id
         dtype = torch_dtype(settings.dtype, device)
-        self.policy = load_causal_lm(entry.location, entry.revision, entry.trust_remote_code, dtype, device)
+        self.policy = load_weights(AutoModelForCausalLM, entry.location, entry.revision, entry, dtype, device)
+        self.device = input_device(self.policy, entry, device)
         self.ref = None
         if entry.ref_model is not None:
             location, revision = ref_location(entry.ref_model)
-            self.ref = load_causal_lm(location, revision, entry.trust_remote_code, dtype, device)
+            self.ref = load_weights(AutoModelForCausalLM, location, revision, entry, dtype, device)
 
     def encode(self, prompts: list, texts: list[str], ids: list[str]) -> list[Encoded]:
         if not texts:

@@ -25,12 +25,18 @@ from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPException
 
 import torch
-from transformers import AutoModelForSequenceClassification
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
 from rb_pipeline.catalog import ModelEntry
 from rb_pipeline.judging import Comparison, Judgment, redact_url, register_judge
-from rb_pipeline.scorers.classifier import load_tokenizer, pad_batch, reward_and_vector, torch_dtype
-from rb_pipeline.scorers.dpo import load_causal_lm
+from rb_pipeline.scorers.classifier import (
+    input_device,
+    load_tokenizer,
+    load_weights,
+    pad_batch,
+    reward_and_vector,
+    torch_dtype,
+)
 from rb_pipeline.scoring import Encoded, ScorerSettings
 from rb_pipeline.templates import resolve_template
 
@@ -141,13 +147,9 @@ class LocalGenerativeJudge:
         self.entry, self.settings, self.device = entry, settings, device
         self.tokenizer = load_tokenizer(entry)
         self.template = resolve_template(settings.chat_template, self.tokenizer.chat_template)
-        self.model = load_causal_lm(
-            entry.location,
-            entry.revision,
-            entry.trust_remote_code,
-            torch_dtype(settings.dtype, device),
-            device,
-        )
+        dtype = torch_dtype(settings.dtype, device)
+        self.model = load_weights(AutoModelForCausalLM, entry.location, entry.revision, entry, dtype, device)
+        self.device = input_device(self.model, entry, device)
 
     @torch.inference_mode()
     def judge(self, batch: list[Comparison]) -> list[Judgment]:
@@ -292,13 +294,11 @@ class PairwiseClassifierJudge:
         self.entry, self.settings, self.device = entry, settings, device
         self.tokenizer = load_tokenizer(entry)
         self.template = resolve_template(settings.chat_template, self.tokenizer.chat_template)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            entry.location,
-            revision=entry.revision,
-            dtype=torch_dtype(settings.dtype, device),
-            trust_remote_code=entry.trust_remote_code,
-        ).to(device)
-        self.model.eval()
+        dtype = torch_dtype(settings.dtype, device)
+        self.model = load_weights(
+            AutoModelForSequenceClassification, entry.location, entry.revision, entry, dtype, device
+        )
+        self.device = input_device(self.model, entry, device)
         if self.model.config.pad_token_id is None:
             self.model.config.pad_token_id = self.tokenizer.pad_token_id
 
