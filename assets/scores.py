@@ -20,10 +20,16 @@ from assets.partitions import models_partitions
 from assets.resources import ScoringResource
 from rb_pipeline.catalog import load_benchmarks, load_models
 from rb_pipeline.distributed import launch
-from rb_pipeline.evaluation import Evaluation, evaluate, markdown_table, model_report, settings_for
+from rb_pipeline.evaluation import (
+    Evaluation,
+    coverage,
+    evaluate,
+    markdown_table,
+    model_report,
+    settings_for,
+)
 from rb_pipeline.paths import decode_model_key
 from rb_pipeline.scoring import git_hash, package_versions
-from rb_pipeline.warehouse import in_memory
 
 SCORES_KEY = AssetKey("scores")
 
@@ -87,14 +93,7 @@ def scores_asset(benchmark_names: list[str]):
         else:
             result = evaluate(entry, chosen, settings, scoring.device, log=context.log.info)
         row, subsets = model_report(model_id, catalog)
-        with in_memory(catalog) as con:
-            (total, scored, nan) = con.execute(
-                """select count(distinct r.response_id), count(distinct s.response_id),
-                          count(distinct s.response_id) filter (where isnan(s.score))
-                   from responses r join latest_runs l on l.benchmark = r.benchmark and l.model = ?
-                   left join scores s on s.run_id = l.run_id and s.response_id = r.response_id""",
-                [model_id],
-            ).fetchall()[0]
+        total, covered, nan, unit = coverage(model_id, entry.type, result.run.run_id, catalog)
         filled = {k: v for k, v in row.items() if v is not None}
         leaderboard_md = markdown_table(pl.DataFrame([filled])) if row else "no scores"
         return MaterializeResult(
@@ -121,15 +120,15 @@ def scores_asset(benchmark_names: list[str]):
             check_results=[
                 AssetCheckResult(
                     check_name="every_response_scored",
-                    passed=total == scored,
-                    metadata={"responses": total, "scored": scored},
-                    description=f"{scored} of {total} responses have a score",
+                    passed=total == covered,
+                    metadata={unit: total, "scored": covered},
+                    description=f"{covered} of {total} {unit} have a score",
                 ),
                 AssetCheckResult(
                     check_name="no_nan_scores",
                     passed=nan == 0,
                     metadata={"nan_scores": nan},
-                    description=f"{nan} NaN scores",
+                    description=f"{nan} NaN scores" + (" (judge scores)" if unit == "examples" else ""),
                 ),
             ],
         )

@@ -10,7 +10,7 @@ import polars as pl
 from rb_pipeline.catalog import Benchmark, ModelEntry
 from rb_pipeline.datasets import quality_failure
 from rb_pipeline.lake import read_dataset
-from rb_pipeline.scoring import RunResult, ScorerSettings, score_model
+from rb_pipeline.scoring import JUDGE_TYPES, RunResult, ScorerSettings, score_model
 from rb_pipeline.warehouse import in_memory
 
 
@@ -50,6 +50,33 @@ def evaluate(
     examples = pl.concat([read_dataset("examples", name) for name in chosen])
     run = score_model(entry, responses, examples, settings, chosen, device=device, log=log)
     return Evaluation(run, chosen, skipped)
+
+
+def coverage(
+    model_id: str, model_type: str, run_id: str, benchmarks: dict[str, Benchmark]
+) -> tuple[int, int, int, str]:
+    """What a run covered, for the scores asset's checks: (to score, scored, NaN scores, unit).
+
+    Pointwise models score responses; judges (JUDGE_TYPES) judge examples, and their NaN count is
+    over the pairwise judge's own scores (a generative judge's verdicts have none)."""
+    with in_memory(benchmarks) as con:
+        if model_type in JUDGE_TYPES:
+            sql = """select (select count(*) from (select distinct e.benchmark, e.example_id from examples e
+                                join latest_runs l on l.benchmark = e.benchmark and l.model = $model
+                                where l.run_id = $run)),
+                            (select count(*) from (select distinct benchmark, example_id from judgments
+                                where run_id = $run)),
+                            (select count(*) from judgments where run_id = $run and isnan(judge_score))"""
+            unit = "examples"
+        else:
+            sql = """select count(distinct r.response_id), count(distinct s.response_id),
+                            count(distinct s.response_id) filter (where isnan(s.score))
+                     from responses r join latest_runs l on l.benchmark = r.benchmark and l.model = $model
+                     left join scores s on s.run_id = l.run_id and s.response_id = r.response_id"""
+            unit = "responses"
+        params = {"model": model_id, "run": run_id} if "$run" in sql else {"model": model_id}
+        total, covered, nan = con.execute(sql, params).fetchall()[0]
+    return total, covered, nan, unit
 
 
 def model_report(model_id: str, benchmarks: dict[str, Benchmark]) -> tuple[dict, pl.DataFrame]:
