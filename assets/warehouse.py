@@ -5,7 +5,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from assets.scores import SCORES_KEY
 from rb_pipeline.catalog import load_benchmarks
 from rb_pipeline.evaluation import markdown_table
-from rb_pipeline.plots import markdown_image, section_bar_chart
+from rb_pipeline.plots import markdown_image, section_bar_chart, subset_heatmap
 from rb_pipeline.warehouse import build_warehouse, query
 
 
@@ -18,6 +18,7 @@ from rb_pipeline.warehouse import build_warehouse, query
 def warehouse(context: AssetExecutionContext) -> MaterializeResult:
     path = build_warehouse(load_benchmarks())
     leaderboard = query("select * from leaderboard", path)
+    subset_accuracy = query("select model, benchmark, subset, accuracy from subset_accuracy", path)
     counts = query(
         "select (select count(*) from examples) as examples, (select count(*) from responses) as responses,"
         " (select count(*) from scores) as scores, (select count(*) from runs) as runs,"
@@ -35,6 +36,11 @@ def warehouse(context: AssetExecutionContext) -> MaterializeResult:
             "section_chart": MetadataValue.md(
                 markdown_image(section_bar_chart(leaderboard), "section scores by model")
                 if leaderboard.height
+                else "no models scored yet"
+            ),
+            "subset_heatmap": MetadataValue.md(
+                markdown_image(subset_heatmap(subset_accuracy), "accuracy per subset and model")
+                if subset_accuracy.height
                 else "no models scored yet"
             ),
         }

@@ -202,7 +202,9 @@ def test_new_model_shows_in_the_dagster_ui(request):
 
         # (3) The warehouse's leaderboard metadata shows the model's row under its benchmark columns.
         browser.open(f"{base}/assets/warehouse")
-        browser.wait_for([r"^leaderboard$", r"rmb_helpfulness_bon", r"^section_chart$"], "5-warehouse")
+        browser.wait_for(
+            [r"^leaderboard$", r"rmb_helpfulness_bon", r"^section_chart$", r"^subset_heatmap$"], "5-warehouse"
+        )
         leaderboard = metadata_row(browser, "leaderboard")
         assert leaderboard and "test-org/tiny" in leaderboard and "rmb_helpfulness_bon" in leaderboard, (
             leaderboard

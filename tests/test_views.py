@@ -273,3 +273,22 @@ def test_section_chart_is_a_png_of_the_leaderboard(warehouse):
     png = section_bar_chart(query("select * from leaderboard", warehouse))
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
     assert markdown_image(png, "chart").startswith("![chart](data:image/png;base64,iVBOR")
+
+
+def test_subset_heatmap_draws_each_models_accuracies():
+    import polars as pl
+
+    from rb_pipeline.plots import subset_heatmap
+
+    hand_made = pl.DataFrame(
+        {
+            "model": ["m1", "m1", "m2"],  # m2 has no score on b/s2: a blank cell, not a zero
+            "benchmark": ["b", "b", "b"],
+            "subset": ["s1", "s2", "s1"],
+            "accuracy": [0.25, 1.0, 0.5],
+        }
+    )
+    png = subset_heatmap(hand_made)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+    changed = subset_heatmap(hand_made.with_columns(accuracy=pl.Series([0.25, 1.0, 0.9])))
+    assert changed != png  # the colours follow the numbers
