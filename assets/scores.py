@@ -43,6 +43,8 @@ class ScoreConfig(Config):
     max_length: int | None = Field(default=None, description="truncate longer inputs (tokens)")
     chat_template: str | None = Field(default=None, description="tokenizer or a named template")
     token_budget: int | None = Field(default=None, description="max padded tokens per batch")
+    ref_free_type: str | None = Field(default=None, description="dpo without a reference: sum | avg | norm")
+    dpo_tokens: str | None = Field(default=None, description="dpo response tokens: rewardbench | clean")
     nproc_per_node: int = Field(
         default=1, ge=1, description="data-parallel processes (one per GPU) under torchrun; 1 = in process"
     )
@@ -84,6 +86,8 @@ def scores_asset(benchmark_names: list[str]):
             max_length=config.max_length,
             chat_template=config.chat_template,
             token_budget=config.token_budget,
+            ref_free_type=config.ref_free_type,
+            dpo_tokens=config.dpo_tokens,
         )
         if config.nproc_per_node > 1:
             run, scored, skipped = launch(

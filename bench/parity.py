@@ -90,11 +90,14 @@ def ours_scores(entry, settings, examples, responses, home: Path) -> dict[str, f
 
 def compare(pairs, theirs: dict, ours: dict[str, float]) -> dict:
     """theirs: example_id -> {chosen, rejected}; ours: response_id -> score."""
-    deltas, differ, acc_theirs, acc_ours = [], [], 0, 0
+    deltas, relative, differ, acc_theirs, acc_ours = [], [], [], 0, 0
     for row in pairs.iter_rows(named=True):
         t = theirs[row["example_id"]]
         oc, orj = ours[row["chosen_id"]], ours[row["rejected_id"]]
         deltas += [abs(t["chosen"] - oc), abs(t["rejected"] - orj)]
+        # float32 sums of hundreds of log-probs carry ~1e-7 of their size: the relative error shows it
+        relative += [abs(t["chosen"] - oc) / max(abs(t["chosen"]), 1.0)]
+        relative += [abs(t["rejected"] - orj) / max(abs(t["rejected"]), 1.0)]
         win_t, win_o = t["chosen"] > t["rejected"], oc > orj
         acc_theirs += win_t
         acc_ours += win_o
@@ -106,6 +109,7 @@ def compare(pairs, theirs: dict, ours: dict[str, float]) -> dict:
         "pairs": n,
         "max_abs_delta": deltas[-1],
         "median_abs_delta": deltas[len(deltas) // 2],
+        "max_relative_delta": max(relative),
         "accuracy_rewardbench": acc_theirs / n,
         "accuracy_ours": acc_ours / n,
         "per_example_outcomes_identical": not differ,
@@ -217,6 +221,14 @@ def main() -> None:
     for kind in ("sum", "avg", "norm"):
         kind_settings = ScorerSettings(max_length=1024, batch_size=8, dtype="float32", ref_free_type=kind)
         ours[kind] = ours_scores(free_entry, kind_settings, picked, picked_responses, home)
+    # dpo_tokens="clean" (the header is prompt, no appended EOS) against rewardbench fed the same tokens
+    clean = ScorerSettings(max_length=1024, batch_size=8, dtype="float32", dpo_tokens="clean")
+    ours["clean/ref"] = ours_scores(dpo_entry, clean, picked, picked_responses, home)
+    for kind in ("sum", "avg", "norm"):
+        kind_settings = ScorerSettings(
+            max_length=1024, batch_size=8, dtype="float32", ref_free_type=kind, dpo_tokens="clean"
+        )
+        ours[f"clean/{kind}"] = ours_scores(free_entry, kind_settings, picked, picked_responses, home)
 
     results = {
         "classifier (rewardbench CLI, batch 8, as published)": compare(pairs, rb_cls[8], ours["classifier"]),
@@ -228,10 +240,12 @@ def main() -> None:
         ("avg", "dpo ref-free avg"),
         ("norm", "dpo ref-free norm"),
     ):
-        for mode in ("published", "generation_prompt_only", "no_appended_eos_only", "aligned"):
-            results[f"{label} (rewardbench DPOInference, {mode})"] = compare(
-                pairs, rb_dpo[f"{mode}/{kind}"], ours[kind]
-            )
+        results[f"{label} (rewardbench DPOInference as published; ours, default dpo_tokens)"] = compare(
+            pairs, rb_dpo[f"published/{kind}"], ours[kind]
+        )
+        results[f"{label} (rewardbench DPOInference, aligned inputs; ours, dpo_tokens=clean)"] = compare(
+            pairs, rb_dpo[f"aligned/{kind}"], ours[f"clean/{kind}"]
+        )
     report = {
         "what": "per-response scores: rb_pipeline.score_model vs the real rewardbench 0.1.4 code, tiny models, CPU",
         "rewardbench": "real package 0.1.4 (bench/.venv-rewardbench, transformers 4.51.0, trl 0.19.1), not a reimplementation",
@@ -244,7 +258,7 @@ def main() -> None:
         },
         "models": {k: str(v.relative_to(BENCH)) for k, v in models.items()},
         "settings": {
-            "ours": "max_length 1024, batch_size 8, float32",
+            "ours": "max_length 1024, batch_size 8, float32; dpo_tokens rewardbench (default) and clean",
             "rewardbench": "batch 8 (and 1), float32, CPU",
         },
         "results": results,

@@ -180,6 +180,8 @@ def cmd_score(args: argparse.Namespace) -> None:
         "dtype": args.dtype,
         "max_length": args.max_length,
         "nproc_per_node": args.nproc_per_node,
+        "ref_free_type": args.ref_free_type,
+        "dpo_tokens": args.dpo_tokens,
     }
     materialize_scores(entry.id, {k: v for k, v in config.items() if v not in (None, [])})
     materialize_warehouse()
@@ -236,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--batch-size", type=int)
     score.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"])
     score.add_argument("--max-length", type=int)
+    score.add_argument("--ref-free-type", choices=["sum", "avg", "norm"], help="dpo without --ref-model")
+    score.add_argument(
+        "--dpo-tokens", choices=["rewardbench", "clean"], help="dpo response tokens (default rewardbench)"
+    )
     score.add_argument("--nproc-per-node", type=int, help="data-parallel processes (one per GPU), torchrun")
     score.set_defaults(func=cmd_score)
     sql = sub.add_parser("sql", help=cmd_sql.__doc__)

@@ -74,6 +74,7 @@ class ScorerSettings:
     batch_size: int = 8  # upper bound on rows per batch
     token_budget: int = 16384  # upper bound on padded tokens per batch
     ref_free_type: str = "avg"  # dpo without a reference model: sum | avg | norm
+    dpo_tokens: str = "rewardbench"  # dpo: which tokens are the response's (see scorers/dpo.py)
 
     def key(self, entry: ModelEntry) -> str:
         """Scores with the same key are interchangeable: batch sizes are not part of it."""
@@ -86,6 +87,8 @@ class ScorerSettings:
             self.max_length,
             self.chat_template,
             self.ref_free_type if entry.type == "dpo" and entry.ref_model is None else None,
+            # `clean` keeps the key scores had before this setting existed, so they stay reusable
+            *((self.dpo_tokens,) if entry.type == "dpo" and self.dpo_tokens != "clean" else ()),
         )
 
 

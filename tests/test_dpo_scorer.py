@@ -63,7 +63,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _scorer(policy: Path, ref: Path | None, **settings) -> DPOScorer:
     entry = ModelEntry(id="tiny/dpo", source=str(policy), type="dpo", ref_model=str(ref) if ref else None)
-    return DPOScorer(entry, ScorerSettings(**settings), "cpu")
+    return DPOScorer(entry, ScorerSettings(**({"dpo_tokens": "clean"} | settings)), "cpu")
 
 
 # ---------------------------------------------------------------- the independent computation
@@ -300,7 +300,13 @@ def test_score_model_end_to_end(models, expected, tmp_path, monkeypatch) -> None
     )
     entry = ModelEntry(id="tiny/dpo", source=str(policy), type="dpo", ref_model=str(ref))
     result = score_model(
-        entry, responses, examples, ScorerSettings(batch_size=2), ["tiny"], device="cpu", log=lambda _: None
+        entry,
+        responses,
+        examples,
+        ScorerSettings(batch_size=2, dpo_tokens="clean"),
+        ["tiny"],
+        device="cpu",
+        log=lambda _: None,
     )
     assert result.n_scored == 3
     scores = pl.read_parquet(scores_dir(entry.id, result.run_id) / "*.parquet")
@@ -313,3 +319,60 @@ def test_score_model_end_to_end(models, expected, tmp_path, monkeypatch) -> None
         assert got[rid] == pytest.approx(want, abs=TOL)
         assert vectors[rid][2] == len(exp["ids"]) - exp["prompt_len"]
     assert set(scores["n_tokens"].to_list()) == {len(expected[i]["ids"]) for i in (0, 1, 3)}
+
+
+# ---------------------------------------------------------------- rewardbench's own tokens (the default)
+
+
+def _rewardbench_tokens(path: Path, prompt: list[dict], text: str) -> tuple[list[int], int]:
+    """rewardbench 0.1.4's `prepare_dialogue_from_tokenizer` + `DPOInference.tokenize_row`, one response:
+    prompt = template without the generation prompt; answer = full text with the prompt removed,
+    tokenized as prompt + answer and split (one back on a merge); BOS first; EOS appended."""
+    tok = AutoTokenizer.from_pretrained(path)
+    head = tok.apply_chat_template(prompt, tokenize=False)
+    full = tok.apply_chat_template([*prompt, {"role": "assistant", "content": text}], tokenize=False)
+    answer = full.replace(head, "")
+    joined = tok(head + answer, add_special_tokens=False)["input_ids"]
+    head_ids = tok(head, add_special_tokens=False)["input_ids"]
+    start = len(head_ids) if joined[: len(head_ids)] == head_ids else len(head_ids) - 1
+    bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+    return [bos, *joined[:start], *joined[start:], tok.eos_token_id], 1 + start
+
+
+def test_default_tokens_are_rewardbench_tokenize_row(models) -> None:
+    scorer = DPOScorer(
+        ModelEntry(id="tiny/dpo", source=str(models[0]), type="dpo", ref_model=str(models[1])),
+        ScorerSettings(),
+        "cpu",
+    )
+    assert scorer.settings.dpo_tokens == "rewardbench"
+    clean = _encode(_scorer(models[0], models[1]))
+    for item, clean_item, (prompt, text) in zip(_encode(scorer), clean, PAIRS, strict=True):
+        ids, prompt_len = _rewardbench_tokens(models[0], prompt, text)
+        assert item.input_ids == ids
+        assert item.extra["prompt_length"] == prompt_len
+        # the assistant header and the appended EOS are response tokens here, not in `clean`
+        assert (
+            len(item.input_ids) - prompt_len > len(clean_item.input_ids) - clean_item.extra["prompt_length"]
+        )
+
+
+def test_default_reward_is_policy_minus_reference_over_rewardbench_tokens(models) -> None:
+    policy, ref = models
+    entry = ModelEntry(id="tiny/dpo", source=str(policy), type="dpo", ref_model=str(ref))
+    scorer = DPOScorer(entry, ScorerSettings(), "cpu")
+    scores = scorer.score(_encode(scorer))
+    for (reward, vector), (prompt, text) in zip(scores, PAIRS, strict=True):
+        ids, prompt_len = _rewardbench_tokens(policy, prompt, text)
+        policy_sum = _sum(_response_logps(policy, ids, prompt_len))
+        ref_sum = _sum(_response_logps(ref, ids, prompt_len))
+        assert vector[0] == pytest.approx(policy_sum, abs=TOL)
+        assert reward == pytest.approx(policy_sum - ref_sum, abs=TOL)
+        assert vector[2] == len(ids) - prompt_len
+
+
+def test_dpo_tokens_are_part_of_the_settings_key(models) -> None:
+    entry = ModelEntry(id="tiny/dpo", source=str(models[0]), type="dpo", ref_model=str(models[1]))
+    assert ScorerSettings().key(entry) != ScorerSettings(dpo_tokens="clean").key(entry)
+    with pytest.raises(ValueError, match="dpo_tokens"):
+        DPOScorer(entry, ScorerSettings(dpo_tokens="mine"), "cpu")

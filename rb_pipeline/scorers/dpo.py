@@ -1,22 +1,27 @@
 """DPO models (`AutoModelForCausalLM`): the implicit reward, as rewardbench's `DPOInference` computes it.
 
-Per response, the tokens are the chat template over [prompt..., assistant: response]; the prompt
-tokens are the template over the prompt alone with the generation prompt, and every token after them
-is a response token (the prompt is masked). `log p(response | prompt)` is the sum over response
-positions t of `log_softmax(logits[t - 1])[token t]`.
+Per response, `log p(response | prompt)` is the sum over response positions t of
+`log_softmax(logits[t - 1])[token t]`; the prompt's tokens are masked.
 
 - With a reference model (`entry.ref_model`): reward = Σ log p_policy − Σ log p_ref (beta only scales
   it, so it is not applied). The policy's tokenizer is used for both models, as rewardbench does.
 - Reference-free, by `settings.ref_free_type`: `sum` = Σ log p, `avg` = Σ log p / n_response_tokens,
   `norm` = −‖per-token log p‖₂ (rewardbench's `-torch.norm(per_token_logps * loss_mask, p=2)`).
 
-Like rewardbench, a BOS token (the EOS token when the tokenizer has none) starts the sequence; unlike
-it, none is added when the template already renders one (no double BOS), and no EOS is appended
-after the template's own end of turn. Truncation follows rewardbench's `tokenize_row`
-(`truncation_mode="keep_end"`): when prompt + response exceed `max_length`, the prompt keeps its last
-`min(128, max_length // 2)` tokens; if still too long, the response keeps its first
-`max_length - that` tokens. (rewardbench decides this on the longer response of a chosen/rejected
-pair; here each response is scored alone, so it is decided per response.)
+Which tokens are the response's, by `settings.dpo_tokens`:
+- `rewardbench` (default, rewardbench 0.1.4's `tokenize_row` exactly): the prompt is the chat template
+  over the prompt alone *without* the generation prompt, so the assistant header counts as response;
+  the response text is the full rendering with the prompt text removed, tokenized after the prompt
+  (`build_tokenized_answer`, one token back where the two merge); a BOS token (the EOS token when the
+  tokenizer has none) is always put first, and an EOS is appended to the response.
+- `clean`: the prompt is rendered with the generation prompt (the header is prompt), no BOS is added
+  when the template renders one, and no EOS is appended after the template's own end of turn.
+
+Truncation follows rewardbench's `tokenize_row` (`truncation_mode="keep_end"`): when prompt +
+response exceed `max_length`, the prompt keeps its last `min(128, max_length // 2)` tokens; if still
+too long, the response keeps its first `max_length - that` tokens. (rewardbench decides this on the
+longer response of a chosen/rejected pair; here each response is scored alone, so it is decided per
+response: the one place where truncated inputs can differ.)
 
 The score vector is `[policy Σ log p, reference Σ log p (NaN without one), n_response_tokens]`.
 Batches are right-padded with an attention mask and only real response positions are gathered, so
@@ -39,6 +44,7 @@ from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
 from rb_pipeline.templates import resolve_template
 
 REF_FREE_TYPES = ("sum", "avg", "norm")
+DPO_TOKENS = ("rewardbench", "clean")
 MAX_PROMPT_KEEP = 128  # rewardbench DPOInference.max_prompt_length
 POSITION_CHUNK = 1024  # response positions per log-softmax (bounds the float32 copy of the logits)
 
@@ -94,6 +100,8 @@ class DPOScorer:
         self.entry, self.settings, self.device = entry, settings, device
         if entry.ref_model is None and settings.ref_free_type not in REF_FREE_TYPES:
             raise ValueError(f"unknown ref_free_type {settings.ref_free_type!r} (known: {REF_FREE_TYPES})")
+        if settings.dpo_tokens not in DPO_TOKENS:
+            raise ValueError(f"unknown dpo_tokens {settings.dpo_tokens!r} (known: {DPO_TOKENS})")
         if settings.max_length < 2:
             raise ValueError(f"max_length must be at least 2, got {settings.max_length}")
         self.tokenizer = load_tokenizer(entry)
@@ -119,23 +127,45 @@ class DPOScorer:
         full_texts = self.tokenizer.apply_chat_template(
             conversations, chat_template=self.template, tokenize=False
         )
+        generation_prompt = self.settings.dpo_tokens == "clean"
         prompt_texts = self.tokenizer.apply_chat_template(
-            prompts, chat_template=self.template, tokenize=False, add_generation_prompt=True
+            prompts, chat_template=self.template, tokenize=False, add_generation_prompt=generation_prompt
         )
-        full_ids = self.tokenizer(full_texts, add_special_tokens=False)["input_ids"]
-        prompt_ids = self.tokenizer(prompt_texts, add_special_tokens=False)["input_ids"]
+        split_pairs = (
+            self._clean_split(full_texts, prompt_texts)
+            if generation_prompt
+            else self._rewardbench_split(full_texts, prompt_texts)
+        )
         encoded = []
-        for response_id, full, prompt in zip(ids, full_ids, prompt_ids, strict=True):
-            if self.bos_id is not None and (not full or full[0] != self.bos_id):
-                full, prompt = [self.bos_id, *full], [self.bos_id, *prompt]
-            split = common_prefix(full, prompt)
-            kept_prompt, kept_response, cut = truncate_pair(
-                full[:split], full[split:], self.settings.max_length
-            )
+        for response_id, (prompt, response) in zip(ids, split_pairs, strict=True):
+            kept_prompt, kept_response, cut = truncate_pair(prompt, response, self.settings.max_length)
             encoded.append(
                 Encoded(response_id, kept_prompt + kept_response, cut, {"prompt_length": len(kept_prompt)})
             )
         return encoded
+
+    def _clean_split(self, full_texts: list[str], prompt_texts: list[str]) -> list[tuple[list, list]]:
+        full_ids = self.tokenizer(full_texts, add_special_tokens=False)["input_ids"]
+        prompt_ids = self.tokenizer(prompt_texts, add_special_tokens=False)["input_ids"]
+        pairs = []
+        for full, prompt in zip(full_ids, prompt_ids, strict=True):
+            if self.bos_id is not None and (not full or full[0] != self.bos_id):
+                full, prompt = [self.bos_id, *full], [self.bos_id, *prompt]
+            split = common_prefix(full, prompt)
+            pairs.append((full[:split], full[split:]))
+        return pairs
+
+    def _rewardbench_split(self, full_texts: list[str], prompt_texts: list[str]) -> list[tuple[list, list]]:
+        """rewardbench's `tokenize_row` + `build_tokenized_answer`, for one response at a time."""
+        answers = [full.replace(prompt, "") for full, prompt in zip(full_texts, prompt_texts, strict=True)]
+        joined = [prompt + answer for prompt, answer in zip(prompt_texts, answers, strict=True)]
+        full_ids = self.tokenizer(joined, add_special_tokens=False)["input_ids"]
+        prompt_ids = self.tokenizer(prompt_texts, add_special_tokens=False)["input_ids"]
+        pairs = []
+        for full, prompt in zip(full_ids, prompt_ids, strict=True):
+            start = len(prompt) if full[: len(prompt)] == prompt else len(prompt) - 1  # tokens merged
+            pairs.append(([self.bos_id, *full[:start]], [*full[start:], self.tokenizer.eos_token_id]))
+        return pairs
 
     def _response_logps(self, model, inputs: dict[str, torch.Tensor], batch: list[Encoded]) -> list:
         """Per-token log p of each item's response tokens (float32, on the model's device)."""
