@@ -416,6 +416,7 @@ def _score_todo(
             pending = []
 
     start = time.perf_counter()
+    done_tokens = 0
     desc = f"scoring {entry.id}" + (f" [rank {rank}/{world}]" if world > 1 else "")
     with tqdm(total=len(encoded), desc=desc, unit="resp", mininterval=1.0) as bar:
         for batch in token_batches(encoded, settings.batch_size, settings.token_budget):
@@ -435,6 +436,10 @@ def _score_todo(
                     }
                 )
             bar.update(len(batch))
+            done_tokens += sum(len(item.input_ids) for item in batch)
+            bar.set_postfix(
+                tok_s=f"{done_tokens / max(time.perf_counter() - start, 1e-9):.0f}", refresh=False
+            )
             if len(pending) >= shard_rows:
                 flush()
     flush()

@@ -149,3 +149,20 @@ def test_refuses_to_overwrite_foreign_folder(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         build_tiny_classifier(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "not a model"
+
+
+def test_fused_gelu_scores_like_the_elementwise_one(tiny_classifier):
+    """GPT-2's `gelu_new` (elementwise ops) swapped for torch's fused tanh GELU: same scores to 1e-5."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, activations
+
+    from rb_pipeline.scorers.classifier import fuse_activations
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_classifier, dtype=torch.float32).eval()
+    ids = torch.randint(0, model.config.vocab_size, (3, 40), generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        before = model(input_ids=ids).logits
+        assert fuse_activations(model) == model.config.n_layer
+        after = model(input_ids=ids).logits
+    assert not any(isinstance(m, activations.NewGELUActivation) for m in model.modules())
+    assert torch.allclose(before, after, atol=1e-5)
