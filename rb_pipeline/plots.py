@@ -57,9 +57,8 @@ def subset_heatmap(subset_accuracy: pl.DataFrame, max_models: int = 20) -> bytes
     axes.set_yticks(range(len(models)), models, fontsize=7)
     axes.set_xticks(range(len(columns)), columns, rotation=90, fontsize=5)
     figure.colorbar(image, ax=axes, label="accuracy", fraction=0.03)
-    figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", bbox_inches="tight")  # room for the long subset names
     plt.close(figure)
     return buffer.getvalue()
 
