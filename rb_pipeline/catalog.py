@@ -69,10 +69,18 @@ class Section(Frozen):
     required: bool = True  # the overall is NULL until every required section is scored
 
 
+# How a subset's examples become its accuracy (sql/example_outcomes_history.sql, sql/rb2_ties_history.sql):
+# strict: every chosen strictly above every rejected, accuracy = correct / scored (RewardBench v1, RMB);
+# rb2-top-share: RewardBench 2's best-of-4: 1 when the chosen alone has the top score, 1/k when it
+#   shares it with k - 1 rejected, else 0; rb2-ties: RewardBench 2's Ties score (accuracy and margins).
+SubsetRule = Literal["strict", "rb2-top-share", "rb2-ties"]
+
+
 class Subset(Frozen):
     section: str | None = None  # None: scored and shown, but in no section
     weight: float | None = None  # default: the expected row count (RewardBench's prompt weighting)
     expected_rows: int | None = None
+    rule: SubsetRule | None = None  # default: the benchmark's rule
 
 
 class Overall(Frozen):
@@ -99,6 +107,7 @@ class Benchmark(Frozen):
     sections: dict[str, Section] = {}
     subsets: dict[str, Subset] = {}
     subsets_from_tree: TreeSubsets | None = None
+    rule: SubsetRule = "strict"  # the scoring rule of its subsets, unless a subset says otherwise
     source_file: str = ""
 
     @model_validator(mode="after")
@@ -144,6 +153,11 @@ class Benchmark(Frozen):
                 expected_rows=self.tree_expected_rows.get(name),
             )
         return {**generated, **self.subsets}
+
+    def rule_of(self, subset: str) -> str:
+        """The subset's scoring rule (its own, else the benchmark's)."""
+        entry = self.all_subsets.get(subset)
+        return entry.rule if entry is not None and entry.rule is not None else self.rule
 
     def weight_of(self, subset: str) -> float | None:
         """The subset's weight within its section (None when it is in no section)."""

@@ -57,6 +57,7 @@ def catalog_tables(benchmarks: dict[str, Benchmark]) -> dict[str, pl.DataFrame]:
                     "section": subset.section,
                     "weight": bench.weight_of(name),
                     "expected_rows": subset.expected_rows,
+                    "rule": bench.rule_of(name),
                 }
             )
         for name, section in bench.sections.items():
@@ -84,6 +85,7 @@ def catalog_tables(benchmarks: dict[str, Benchmark]) -> dict[str, pl.DataFrame]:
                 "section": pl.String,
                 "weight": pl.Float64,
                 "expected_rows": pl.Int64,
+                "rule": pl.String,
             },
         ),
         "sections": pl.DataFrame(

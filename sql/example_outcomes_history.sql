@@ -4,7 +4,11 @@
 -- scores strictly above every rejected one, i.e. min(chosen) > max(rejected); a tie is wrong.
 -- margin = min(chosen) - max(rejected). Examples with no rejected response (messages-only files)
 -- and examples with any unscored response get correct = NULL (never counted as right or wrong).
--- credit (what the example adds to subset accuracy) = correct::double; credit_both_orders likewise;
+-- credit (what the example adds to subset accuracy) by the subset's catalog rule (subset_weights.rule):
+-- strict: correct::double; rb2-top-share (RewardBench 2's reroll_and_score_dataset): 1 when the
+-- chosen has the top score alone, 1 / k when it shares it with k - 1 rejected, else 0; rb2-ties: the
+-- strict credit here (its subset score is rb2_ties_history's). credit_both_orders = credit;
+-- chosen_spread = max(chosen) - min(chosen) (NULL with one chosen), for the Ties score;
 -- order_consistent is NULL (a pointwise model sees no A/B order). Judge runs (pairwise-judge,
 -- generative) are not scored but judged: their rows, with credit 0.5 for a tie, come from
 -- judge_outcomes_history.
@@ -17,7 +21,9 @@ with responses_scored as (
         responses.benchmark,
         responses.example_id,
         responses.label,
-        scores.score
+        scores.score,
+        max(scores.score) filter (where responses.label = 'rejected')
+            over (partition by runs.run_id, responses.benchmark, responses.example_id) as top_rejected
     from runs_history as runs
     inner join responses
         on responses.benchmark = runs.benchmark
@@ -36,7 +42,10 @@ per_example as (
         benchmark,
         example_id,
         min(score) filter (where label = 'chosen') as worst_chosen,
+        max(score) filter (where label = 'chosen') as best_chosen,
+        count(*) filter (where label = 'chosen') as n_chosen,
         max(score) filter (where label = 'rejected') as best_rejected,
+        count(*) filter (where label = 'rejected' and score = top_rejected) as n_rejected_at_top,
         count(*) filter (where label = 'rejected') as n_rejected,
         bool_and(score is not null) as fully_scored
     from responses_scored
@@ -55,20 +64,38 @@ pointwise_outcomes as (
             when not per_example.fully_scored or per_example.n_rejected = 0 then null
             else per_example.worst_chosen > per_example.best_rejected
         end as correct,
-        per_example.worst_chosen - per_example.best_rejected as margin
+        per_example.worst_chosen - per_example.best_rejected as margin,
+        case when per_example.n_chosen > 1 then per_example.best_chosen - per_example.worst_chosen end
+            as chosen_spread,
+        per_example.n_rejected_at_top,
+        coalesce(weights.rule, 'strict') as rule
     from per_example
     inner join examples
         on examples.benchmark = per_example.benchmark
         and examples.example_id = per_example.example_id
+    left join subset_weights as weights
+        on weights.benchmark = per_example.benchmark
+        and weights.subset = examples.subset
+),
+
+pointwise_credit as (
+    select
+        outcomes.*,
+        case
+            when outcomes.correct is null then null
+            when outcomes.rule = 'rb2-top-share' and outcomes.margin = 0
+                then 1.0 / (1 + outcomes.n_rejected_at_top)
+            else outcomes.correct::double
+        end as credit
+    from pointwise_outcomes as outcomes
 ),
 
 final as (
     select
-        *,
-        correct::double as credit,
-        correct::double as credit_both_orders,
+        * exclude (rule, n_rejected_at_top),
+        credit as credit_both_orders,
         null::boolean as order_consistent
-    from pointwise_outcomes
+    from pointwise_credit
     union all by name
     select * from judge_outcomes_history
 )

@@ -2,8 +2,8 @@
 -- rewardbench = overall_scores' RewardBench rule (mean of the four sections, or with prior sets
 -- (4 sections + 0.5 x Prior Sets) / 4.5); rmb = mean of the four RMB goal x set scores, each the
 -- mean over scenarios. The columns are the catalog's `column` names (SPEC.md), pivoted here.
--- Known gap: rb2_ties uses the generic rule (every chosen beats every rejected), not RewardBench 2's
--- weighted Ties score, so reward_bench_2 is not yet the official RB2 number.
+-- RewardBench 2's columns follow its own rules (subset rules rb2-top-share and rb2-ties: see
+-- example_outcomes_history and rb2_ties_history); reward_bench_2 = the mean of its six subsets.
 with section_columns as (
     select scores.model, sections.column_name, scores.score
     from section_scores as scores

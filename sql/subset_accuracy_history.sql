@@ -6,11 +6,12 @@
 -- examples whose credit is NULL are not counted in n). accuracy_both_orders = avg(credit_both_orders)
 -- (JudgeBench's both-orders rule; equal to accuracy for pointwise models); order_consistency = the
 -- share of examples a judge decides the same in both orders (NULL for pointwise and imported runs).
+-- Subsets with the catalog rule rb2-ties take RewardBench 2's Ties score (rb2_ties_history) as accuracy.
 -- Imported runs (`rb-pipeline import`):
 -- imported_metrics, where n = the file's rows, or the catalog's expected rows for per-subset metrics
 -- files, and accuracy = the file's own number.
 -- The warehouse file stores this view as a table (warehouse.MATERIALIZED), built with the file.
-with computed as (
+with averaged as (
     select
         model,
         run_id,
@@ -24,6 +25,16 @@ with computed as (
         avg(order_consistent::double) as order_consistency
     from example_outcomes_history
     group by model, run_id, ended_at, benchmark, subset
+),
+
+computed as (
+    select
+        averaged.* replace (coalesce(ties.score, averaged.accuracy) as accuracy)
+    from averaged
+    left join rb2_ties_history as ties
+        on ties.run_id = averaged.run_id
+        and ties.benchmark = averaged.benchmark
+        and ties.subset = averaged.subset
 ),
 
 imported as (
