@@ -200,6 +200,16 @@ def test_new_model_shows_in_the_dagster_ui(request):
             "4-scores-checks",
         )
 
+        # (2b) A dataset asset's blocking GX checks passed and show their numbers.
+        browser.open(f"{base}/assets/normalized/rmb_bon?view=checks")
+        text = browser.wait_for(
+            [r"^examples_quality\nSucceeded$", r"^responses_quality\nSucceeded$",
+             r"^no_rejected_rows\nSucceeded$", r"blocking", r"^all \d+ expectations passed$",
+             r"^expectations", r"^unexpected\."],
+            "4b-dataset-checks",
+        )  # fmt: skip
+        assert "Failed" not in text
+
         # (3) The warehouse's leaderboard metadata shows the model's row under its benchmark columns.
         browser.open(f"{base}/assets/warehouse")
         browser.wait_for(
