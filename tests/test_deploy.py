@@ -475,7 +475,7 @@ BROKEN_VALUES = {
         ("dagsterDaemon", "runCoordinator", "config", "queuedRunCoordinator", "maxConcurrentRuns"), 8
     ),
     "a literal token": lambda v: _deployment(v)["env"].append(
-        {"name": "HF_TOKEN", "value": "hf_" + "x" * 34}
+        {"name": "HF_TOKEN", "value": "a-literal-value-instead-of-the-secret"}
     ),
 }
 
