@@ -25,7 +25,6 @@ cannot parse, or an input too long to judge). The engine:
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -47,9 +46,9 @@ from rb_pipeline.scoring import (
     RunResult,
     ScorerSettings,
     default_device,
-    git_hash,
     new_run_id,
-    package_versions,
+    running_record,
+    write_complete_run,
     write_run,
 )
 from rb_pipeline.storage import scan_parquet
@@ -291,24 +290,8 @@ def judge_model(
     run_id = run_id or new_run_id()
     plans = judge_plans(entry, settings, models)
     settings_key = judge_settings_key(entry, plans)
-    record = {
-        "run_id": run_id,
-        "model": entry.id,
-        "model_revision": entry.revision,
-        "model_type": entry.type,
-        "settings": json.dumps(
-            asdict(settings) | {"judges": [judge_settings(plan) for plan in plans]}, sort_keys=True
-        ),
-        "settings_key": settings_key,
-        "benchmarks": sorted(benchmarks),
-        "device": device,
-        "started_at": datetime.now(UTC),
-        "ended_at": None,
-        "status": "running",
-        "provenance": "computed",
-        "package_versions": json.dumps(package_versions(), sort_keys=True),
-        "git_hash": git_hash(),
-    }
+    judged_settings = asdict(settings) | {"judges": [judge_settings(plan) for plan in plans]}
+    record = running_record(run_id, entry, judged_settings, settings_key, benchmarks, device)
     write_run(record)
     out_dir = judgments_dir(entry.id, run_id)
     try:
@@ -350,20 +333,7 @@ def judge_model(
         padding_overhead=0.0,
         device=device,
     )
-    write_run(
-        record
-        | {
-            "status": "complete",
-            "ended_at": datetime.now(UTC),
-            "n_responses": result.n_responses,
-            "n_scored": result.n_scored,
-            "n_reused": result.n_reused,
-            "n_truncated": result.n_truncated,
-            "responses_per_s": result.responses_per_s,
-            "tokens_per_s": result.tokens_per_s,
-            "padding_overhead": result.padding_overhead,
-        }
-    )
+    write_complete_run(record, result)
     return result
 
 

@@ -227,6 +227,35 @@ def write_run(record: dict) -> None:
     write_parquet(pl.DataFrame([record], schema=RUNS_SCHEMA), run_path(record["run_id"]))
 
 
+def running_record(
+    run_id: str, entry: ModelEntry, settings: dict, settings_key: str, benchmarks: list[str], device: str
+) -> dict:
+    """A computed run's row as it starts (status `running`), with its provenance."""
+    return {
+        "run_id": run_id,
+        "model": entry.id,
+        "model_revision": entry.revision,
+        "model_type": entry.type,
+        "settings": json.dumps(settings, sort_keys=True),
+        "settings_key": settings_key,
+        "benchmarks": sorted(benchmarks),
+        "device": device,
+        "started_at": datetime.now(UTC),
+        "ended_at": None,
+        "status": "running",
+        "provenance": "computed",
+        "package_versions": json.dumps(package_versions(), sort_keys=True),
+        "git_hash": git_hash(),
+    }
+
+
+def write_complete_run(record: dict, result: RunResult) -> None:
+    """Rewrite a run's row as complete, with its counts and speeds."""
+    counts = asdict(result)
+    del counts["run_id"], counts["device"]
+    write_run(record | {"status": "complete", "ended_at": datetime.now(UTC)} | counts)
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -281,23 +310,8 @@ def score_model(
     rank, world = data_parallel()
     run_id = str(_shared(run_id or new_run_id()))
     settings_key = settings.key(entry)
-    started = datetime.now(UTC)
-    record = {
-        "run_id": run_id,
-        "model": entry.id,
-        "model_revision": entry.revision,
-        "model_type": entry.type,
-        "settings": json.dumps(asdict(settings), sort_keys=True),
-        "settings_key": settings_key,
-        "benchmarks": sorted(benchmarks),
-        "device": device if world == 1 else f"{device} x{world} (data parallel)",
-        "started_at": started,
-        "ended_at": None,
-        "status": "running",
-        "provenance": "computed",
-        "package_versions": json.dumps(package_versions(), sort_keys=True),
-        "git_hash": git_hash(),
-    }
+    device_label = device if world == 1 else f"{device} x{world} (data parallel)"
+    record = running_record(run_id, entry, asdict(settings), settings_key, benchmarks, device_label)
     if rank == 0:
         write_run(record)
     out_dir = scores_dir(entry.id, run_id)
@@ -344,22 +358,8 @@ def score_model(
         padding_overhead=stats.get("padding_overhead", 0.0),
         device=record["device"],
     )
-    if rank != 0:
-        return result
-    write_run(
-        record
-        | {
-            "status": "complete",
-            "ended_at": datetime.now(UTC),
-            "n_responses": result.n_responses,
-            "n_scored": result.n_scored,
-            "n_reused": result.n_reused,
-            "n_truncated": result.n_truncated,
-            "responses_per_s": result.responses_per_s,
-            "tokens_per_s": result.tokens_per_s,
-            "padding_overhead": result.padding_overhead,
-        }
-    )
+    if rank == 0:
+        write_complete_run(record, result)
     return result
 
 
