@@ -66,6 +66,18 @@ def input_device(model, entry: ModelEntry, device: str) -> str:
     return str(model.device) if entry.device_map else device
 
 
+def load_for_scoring(auto_class, entry: ModelEntry, settings: ScorerSettings, device: str):
+    """The entry's tokenizer, its chat template, the model (`load_weights`) and the device batches go to.
+    A sequence classifier without a pad token id takes the tokenizer's (eos, see `load_tokenizer`)."""
+    tokenizer = load_tokenizer(entry)
+    template = resolve_template(settings.chat_template, tokenizer.chat_template)
+    dtype = torch_dtype(settings.dtype, device)
+    model = load_weights(auto_class, entry.location, entry.revision, entry, dtype, device)
+    if auto_class is AutoModelForSequenceClassification and model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return tokenizer, template, model, input_device(model, entry, device)
+
+
 def load_tokenizer(entry: ModelEntry):
     """The model's tokenizer, with the pad token falling back to eos (as rewardbench does)."""
     tokenizer = AutoTokenizer.from_pretrained(
@@ -108,16 +120,10 @@ class ClassifierScorer:
     """Reward = logits[:, 0] of a sequence classifier, or its `score` (see `reward_and_vector`)."""
 
     def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
-        self.entry, self.settings, self.device = entry, settings, device
-        self.tokenizer = load_tokenizer(entry)
-        self.template = resolve_template(settings.chat_template, self.tokenizer.chat_template)
-        dtype = torch_dtype(settings.dtype, device)
-        self.model = load_weights(
-            AutoModelForSequenceClassification, entry.location, entry.revision, entry, dtype, device
+        self.entry, self.settings = entry, settings
+        self.tokenizer, self.template, self.model, self.device = load_for_scoring(
+            AutoModelForSequenceClassification, entry, settings, device
         )
-        self.device = input_device(self.model, entry, device)
-        if self.model.config.pad_token_id is None:
-            self.model.config.pad_token_id = self.tokenizer.pad_token_id
 
     def encode(self, prompts: list, texts: list[str], ids: list[str]) -> list[Encoded]:
         conversations = [

@@ -39,9 +39,8 @@ from transformers import AutoModelForCausalLM
 
 from rb_pipeline.catalog import ModelEntry
 from rb_pipeline.paths import rb_home
-from rb_pipeline.scorers.classifier import input_device, load_tokenizer, load_weights, pad_batch, torch_dtype
+from rb_pipeline.scorers.classifier import load_for_scoring, load_weights, pad_batch, torch_dtype
 from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
-from rb_pipeline.templates import resolve_template
 
 REF_FREE_TYPES = ("sum", "avg", "norm")
 DPO_TOKENS = ("rewardbench", "clean")
@@ -104,13 +103,12 @@ class DPOScorer:
             raise ValueError(f"unknown dpo_tokens {settings.dpo_tokens!r} (known: {DPO_TOKENS})")
         if settings.max_length < 2:
             raise ValueError(f"max_length must be at least 2, got {settings.max_length}")
-        self.tokenizer = load_tokenizer(entry)
-        self.template = resolve_template(settings.chat_template, self.tokenizer.chat_template)
+        self.tokenizer, self.template, self.policy, self.device = load_for_scoring(
+            AutoModelForCausalLM, entry, settings, device
+        )
         bos = self.tokenizer.bos_token_id
         self.bos_id = bos if bos is not None else self.tokenizer.eos_token_id
         dtype = torch_dtype(settings.dtype, device)
-        self.policy = load_weights(AutoModelForCausalLM, entry.location, entry.revision, entry, dtype, device)
-        self.device = input_device(self.policy, entry, device)
         self.ref = None
         if entry.ref_model is not None:
             location, revision = ref_location(entry.ref_model)

@@ -29,16 +29,8 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from rb_pipeline.catalog import ModelEntry
 from rb_pipeline.judging import Comparison, Judgment, redact_url, register_judge
-from rb_pipeline.scorers.classifier import (
-    input_device,
-    load_tokenizer,
-    load_weights,
-    pad_batch,
-    reward_and_vector,
-    torch_dtype,
-)
+from rb_pipeline.scorers.classifier import load_for_scoring, pad_batch, reward_and_vector
 from rb_pipeline.scoring import Encoded, ScorerSettings
-from rb_pipeline.templates import resolve_template
 
 # The judge prompts of rewardbench/generative.py (Apache-2.0), themselves FastChat's MT-Bench "pair-v2".
 # rewardbench removed the tie option; "pair-v2-tie" puts FastChat's `and "[[C]]" for a tie` back.
@@ -140,16 +132,28 @@ def _render(tokenizer, template: str, messages: list[dict[str, str]], generation
         )
 
 
+def over_long_as_errors(token_ids: list[list[int]], max_length: int) -> tuple[list, list[int]]:
+    """Inputs longer than `max_length` are not judged (a cut judge prompt loses an answer): their
+    Judgment is an `error` with the overflow counted; returns the results so far and the rest's indexes."""
+    results: list[Judgment | None] = [None] * len(token_ids)
+    runnable = []
+    for index, ids in enumerate(token_ids):
+        over = len(ids) - max_length
+        if over > 0:
+            results[index] = Judgment("error", None, n_tokens=len(ids), truncated_tokens=over)
+        else:
+            runnable.append(index)
+    return results, runnable
+
+
 class LocalGenerativeJudge:
     """A causal LM that writes a judgment (greedy decoding); the verdict is parsed from its reply."""
 
     def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
-        self.entry, self.settings, self.device = entry, settings, device
-        self.tokenizer = load_tokenizer(entry)
-        self.template = resolve_template(settings.chat_template, self.tokenizer.chat_template)
-        dtype = torch_dtype(settings.dtype, device)
-        self.model = load_weights(AutoModelForCausalLM, entry.location, entry.revision, entry, dtype, device)
-        self.device = input_device(self.model, entry, device)
+        self.entry, self.settings = entry, settings
+        self.tokenizer, self.template, self.model, self.device = load_for_scoring(
+            AutoModelForCausalLM, entry, settings, device
+        )
 
     @torch.inference_mode()
     def judge(self, batch: list[Comparison]) -> list[Judgment]:
@@ -158,14 +162,7 @@ class LocalGenerativeJudge:
             for c in batch
         ]
         token_ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]  # the template has its own
-        results: list[Judgment | None] = [None] * len(batch)
-        runnable = []
-        for index, ids in enumerate(token_ids):
-            over = len(ids) - self.settings.max_length
-            if over > 0:
-                results[index] = Judgment("error", None, n_tokens=len(ids), truncated_tokens=over)
-            else:
-                runnable.append(index)
+        results, runnable = over_long_as_errors(token_ids, self.settings.max_length)
         if runnable:
             pad_id = self.tokenizer.pad_token_id
             inputs = pad_batch([Encoded("", token_ids[i], 0) for i in runnable], pad_id, "left", self.device)
@@ -291,16 +288,10 @@ class PairwiseClassifierJudge:
     """A sequence classifier over one input holding both answers: score > 0 -> A, < 0 -> B, 0 -> tie."""
 
     def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
-        self.entry, self.settings, self.device = entry, settings, device
-        self.tokenizer = load_tokenizer(entry)
-        self.template = resolve_template(settings.chat_template, self.tokenizer.chat_template)
-        dtype = torch_dtype(settings.dtype, device)
-        self.model = load_weights(
-            AutoModelForSequenceClassification, entry.location, entry.revision, entry, dtype, device
+        self.entry, self.settings = entry, settings
+        self.tokenizer, self.template, self.model, self.device = load_for_scoring(
+            AutoModelForSequenceClassification, entry, settings, device
         )
-        self.device = input_device(self.model, entry, device)
-        if self.model.config.pad_token_id is None:
-            self.model.config.pad_token_id = self.tokenizer.pad_token_id
 
     def input_text(self, comparison: Comparison) -> str:
         """Both answers in one input: the judge's user template through the chat template."""
@@ -312,14 +303,7 @@ class PairwiseClassifierJudge:
     @torch.inference_mode()
     def judge(self, batch: list[Comparison]) -> list[Judgment]:
         token_ids = self.tokenizer([self.input_text(c) for c in batch], add_special_tokens=True)["input_ids"]
-        results: list[Judgment | None] = [None] * len(batch)
-        runnable = []
-        for index, ids in enumerate(token_ids):
-            over = len(ids) - self.settings.max_length
-            if over > 0:
-                results[index] = Judgment("error", None, n_tokens=len(ids), truncated_tokens=over)
-            else:
-                runnable.append(index)
+        results, runnable = over_long_as_errors(token_ids, self.settings.max_length)
         if runnable:
             encoded = [Encoded("", token_ids[i], 0) for i in runnable]
             inputs = pad_batch(encoded, self.tokenizer.pad_token_id, self.tokenizer.padding_side, self.device)
