@@ -96,7 +96,7 @@ class DPOScorer:
     """Implicit DPO reward (policy − reference log-likelihood of the response), or reference-free."""
 
     def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
-        self.entry, self.settings, self.device = entry, settings, device
+        self.entry, self.settings = entry, settings
         if entry.ref_model is None and settings.ref_free_type not in REF_FREE_TYPES:
             raise ValueError(f"unknown ref_free_type {settings.ref_free_type!r} (known: {REF_FREE_TYPES})")
         if settings.dpo_tokens not in DPO_TOKENS:
