@@ -213,26 +213,13 @@ def build_gpt2_small_classifier(path: Path, texts: list[str], vocab_size: int = 
     if marker.exists() and json.loads(marker.read_text()) == params:
         return path
     import torch
-    from transformers import GPT2Config, GPT2ForSequenceClassification
+    from transformers import GPT2ForSequenceClassification
 
-    from rb_pipeline.tiny_models import train_tiny_tokenizer
+    from rb_pipeline.tiny_models import gpt2_config, train_tiny_tokenizer
 
     tokenizer = train_tiny_tokenizer(texts, vocab_size=vocab_size)
     tokenizer.truncation_side = "left"
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=1024,
-        n_embd=768,
-        n_layer=12,
-        n_head=12,
-        num_labels=1,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = gpt2_config(tokenizer, n_positions=1024, n_embd=768, n_layer=12, n_head=12, num_labels=1)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = GPT2ForSequenceClassification(config).eval()

@@ -160,20 +160,18 @@ def _build(
     return path
 
 
-def _config(tokenizer: PreTrainedTokenizerFast, **kwargs) -> GPT2Config:
+def gpt2_config(tokenizer: PreTrainedTokenizerFast, **overrides) -> GPT2Config:
+    """A GPT-2 config for `tokenizer`: tiny (2 x 64) and without dropout unless `overrides` say otherwise."""
+    sizes = {"n_positions": N_POSITIONS, "n_embd": 64, "n_layer": 2, "n_head": 2}
     return GPT2Config(
         vocab_size=len(tokenizer),
-        n_positions=N_POSITIONS,
-        n_embd=64,
-        n_layer=2,
-        n_head=2,
         resid_pdrop=0.0,
         embd_pdrop=0.0,
         attn_pdrop=0.0,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        **kwargs,
+        **(sizes | overrides),
     )
 
 
@@ -191,7 +189,7 @@ def build_tiny_classifier(
     }
 
     def make(tokenizer: PreTrainedTokenizerFast) -> PreTrainedModel:
-        return GPT2ForSequenceClassification(_config(tokenizer, num_labels=num_labels)).eval()
+        return GPT2ForSequenceClassification(gpt2_config(tokenizer, num_labels=num_labels)).eval()
 
     return _build(path, params, make, texts)
 
@@ -207,7 +205,7 @@ def build_tiny_causal_lm(path: str | Path, texts: Iterable[str] = (), seed: int 
     }
 
     def make(tokenizer: PreTrainedTokenizerFast) -> PreTrainedModel:
-        model = GPT2LMHeadModel(_config(tokenizer)).eval()
+        model = GPT2LMHeadModel(gpt2_config(tokenizer)).eval()
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         return model
 

@@ -25,7 +25,10 @@ CATALOG = {
     "overall": {"name": "hm-rb2", "column": "reward_bench_2"},
     "local": [{"format": "rewardbench-2", "path": "unused.jsonl"}],
     "sections": {"f": {"title": "F", "column": "rb2_factuality"}, "t": {"title": "T", "column": "rb2_ties"}},
-    "subsets": {"F": {"section": "f", "weight": 1}, "Ties": {"section": "t", "weight": 1, "rule": "rb2-ties"}},
+    "subsets": {
+        "F": {"section": "f", "weight": 1},
+        "Ties": {"section": "t", "weight": 1, "rule": "rb2-ties"},
+    },
 }
 # (subset, example id, chosen scores, rejected scores)
 ROWS = [
@@ -81,28 +84,57 @@ def warehouse(rb_home):
     examples, responses, scores = [], [], []
     for subset, example_id, chosen, rejected in ROWS:
         examples.append(
-            {"benchmark": "hm-rb2", "subset": subset, "example_id": example_id,
-             "prompt": [{"role": "user", "content": f"prompt {example_id}"}],
-             "source_revision": "hand-made", "source_file": "hand-made", "source_row": 0}  # fmt: skip
+            {
+                "benchmark": "hm-rb2",
+                "subset": subset,
+                "example_id": example_id,
+                "prompt": [{"role": "user", "content": f"prompt {example_id}"}],
+                "source_revision": "hand-made",
+                "source_file": "hand-made",
+                "source_row": 0,
+            }  # fmt: skip
         )
         labelled = [("chosen", s) for s in chosen] + [("rejected", s) for s in rejected]
         for position, (label, score) in enumerate(labelled):
             response_id = f"{example_id}-{position}"
             responses.append(
-                {"benchmark": "hm-rb2", "example_id": example_id, "response_id": response_id,
-                 "position": position, "text": f"answer {position}", "label": label, "source_model": None}  # fmt: skip
+                {
+                    "benchmark": "hm-rb2",
+                    "example_id": example_id,
+                    "response_id": response_id,
+                    "position": position,
+                    "text": f"answer {position}",
+                    "label": label,
+                    "source_model": None,
+                }  # fmt: skip
             )
             scores.append(
-                {"model": "m", "run_id": "r1", "settings_key": "k", "response_id": response_id, "score": score,
-                 "score_vector": None, "n_tokens": 1, "truncated_tokens": 0, "reused": False}  # fmt: skip
+                {
+                    "model": "m",
+                    "run_id": "r1",
+                    "settings_key": "k",
+                    "response_id": response_id,
+                    "score": score,
+                    "score_vector": None,
+                    "n_tokens": 1,
+                    "truncated_tokens": 0,
+                    "reused": False,
+                }  # fmt: skip
             )
     write_parquet(pl.DataFrame(examples, schema=EXAMPLES_SCHEMA), dataset_path("examples", "hm-rb2"))
     write_parquet(pl.DataFrame(responses, schema=RESPONSES_SCHEMA), dataset_path("responses", "hm-rb2"))
     write_parquet(pl.DataFrame(scores, schema=SCORES_SCHEMA), scores_dir("m", "r1") / "part-00000.parquet")
     ended = datetime(2026, 1, 1, tzinfo=UTC)
     write_run(
-        {"run_id": "r1", "model": "m", "benchmarks": ["hm-rb2"], "status": "complete", "started_at": ended,
-         "ended_at": ended, "provenance": "computed"}  # fmt: skip
+        {
+            "run_id": "r1",
+            "model": "m",
+            "benchmarks": ["hm-rb2"],
+            "status": "complete",
+            "started_at": ended,
+            "ended_at": ended,
+            "provenance": "computed",
+        }  # fmt: skip
     )
     return build_warehouse({"hm-rb2": Benchmark.model_validate(CATALOG)})
 
