@@ -30,6 +30,7 @@ from rb_pipeline.evaluation import (
 )
 from rb_pipeline.paths import decode_model_key
 from rb_pipeline.scoring import git_hash, package_versions
+from rb_pipeline.warehouse import in_memory
 
 SCORES_KEY = AssetKey("scores")
 
@@ -96,8 +97,9 @@ def scores_asset(benchmark_names: list[str]):
             result = Evaluation(run, scored, skipped)
         else:
             result = evaluate(entry, chosen, settings, scoring.device, log=context.log.info)
-        row, subsets = model_report(model_id, catalog)
-        total, covered, nan, unit = coverage(model_id, entry.type, result.run.run_id, catalog)
+        with in_memory(catalog) as con:  # one set of views for the report and the checks
+            row, subsets = model_report(con, model_id)
+            total, covered, nan, unit = coverage(con, model_id, entry.type, result.run.run_id)
         filled = {k: v for k, v in row.items() if v is not None}
         leaderboard_md = markdown_table(pl.DataFrame([filled])) if row else "no scores"
         return MaterializeResult(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import duckdb
 import polars as pl
 
 from rb_pipeline.catalog import Benchmark, ModelEntry
 from rb_pipeline.datasets import quality_failure
 from rb_pipeline.lake import read_dataset
 from rb_pipeline.scoring import JUDGE_TYPES, RunResult, ScorerSettings, score_model
-from rb_pipeline.warehouse import in_memory
 
 
 def settings_for(entry: ModelEntry, **overrides: object) -> ScorerSettings:
@@ -52,41 +52,40 @@ def evaluate(
     return Evaluation(run, chosen, skipped)
 
 
+# What a run should have covered, what it did, and its NaN scores: responses for pointwise models;
+# examples for judges (JUDGE_TYPES), whose NaNs are the pairwise judge's own scores.
+_POINTWISE_COVERAGE = """
+    select count(distinct r.response_id), count(distinct s.response_id),
+           count(distinct s.response_id) filter (where isnan(s.score))
+    from responses r join latest_runs l on l.benchmark = r.benchmark and l.model = $model
+    left join scores s on s.run_id = l.run_id and s.response_id = r.response_id"""
+_JUDGE_COVERAGE = """
+    select (select count(*) from (select distinct e.benchmark, e.example_id from examples e
+                join latest_runs l on l.benchmark = e.benchmark and l.model = $model where l.run_id = $run)),
+           (select count(*) from (select distinct benchmark, example_id from judgments where run_id = $run)),
+           (select count(*) from judgments where run_id = $run and isnan(judge_score))"""
+
+
 def coverage(
-    model_id: str, model_type: str, run_id: str, benchmarks: dict[str, Benchmark]
+    con: duckdb.DuckDBPyConnection, model_id: str, model_type: str, run_id: str
 ) -> tuple[int, int, int, str]:
-    """What a run covered, for the scores asset's checks: (to score, scored, NaN scores, unit).
-
-    Pointwise models score responses; judges (JUDGE_TYPES) judge examples, and their NaN count is
-    over the pairwise judge's own scores (a generative judge's verdicts have none)."""
-    with in_memory(benchmarks) as con:
-        if model_type in JUDGE_TYPES:
-            sql = """select (select count(*) from (select distinct e.benchmark, e.example_id from examples e
-                                join latest_runs l on l.benchmark = e.benchmark and l.model = $model
-                                where l.run_id = $run)),
-                            (select count(*) from (select distinct benchmark, example_id from judgments
-                                where run_id = $run)),
-                            (select count(*) from judgments where run_id = $run and isnan(judge_score))"""
-            unit = "examples"
-        else:
-            sql = """select count(distinct r.response_id), count(distinct s.response_id),
-                            count(distinct s.response_id) filter (where isnan(s.score))
-                     from responses r join latest_runs l on l.benchmark = r.benchmark and l.model = $model
-                     left join scores s on s.run_id = l.run_id and s.response_id = r.response_id"""
-            unit = "responses"
-        params = {"model": model_id, "run": run_id} if "$run" in sql else {"model": model_id}
-        total, covered, nan = con.execute(sql, params).fetchall()[0]
-    return total, covered, nan, unit
+    """(to score, scored, NaN scores, unit) of one run, for the scores asset's checks; `con` holds the
+    views (`warehouse.in_memory`)."""
+    if model_type in JUDGE_TYPES:
+        params = {"model": model_id, "run": run_id}
+        total, covered, nan = con.execute(_JUDGE_COVERAGE, params).fetchall()[0]
+        return total, covered, nan, "examples"
+    total, covered, nan = con.execute(_POINTWISE_COVERAGE, {"model": model_id}).fetchall()[0]
+    return total, covered, nan, "responses"
 
 
-def model_report(model_id: str, benchmarks: dict[str, Benchmark]) -> tuple[dict, pl.DataFrame]:
-    """The model's leaderboard row and its per-subset accuracies, from the views."""
-    with in_memory(benchmarks) as con:
-        row = con.sql("select * from leaderboard where model = $1", params=[model_id]).pl()
-        subsets = con.sql(
-            "select benchmark, subset, n, accuracy from subset_accuracy where model = $1 order by 1, 2",
-            params=[model_id],
-        ).pl()
+def model_report(con: duckdb.DuckDBPyConnection, model_id: str) -> tuple[dict, pl.DataFrame]:
+    """The model's leaderboard row and its per-subset accuracies; `con` holds the views."""
+    row = con.sql("select * from leaderboard where model = $1", params=[model_id]).pl()
+    subsets = con.sql(
+        "select benchmark, subset, n, accuracy from subset_accuracy where model = $1 order by 1, 2",
+        params=[model_id],
+    ).pl()
     return (row.row(0, named=True) if row.height else {}), subsets
 
 
