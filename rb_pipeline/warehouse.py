@@ -226,8 +226,11 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
                 raise QueryError("read-only: EXPLAIN must be the start of its statement")
             check_read_only(con, explained)
         elif kind not in READ_STATEMENTS:
+            # a PIVOT that must first look up its column values runs as several statements
+            hint = " (a PIVOT must list its values: `on col in (...)`)" if kind.name == "MULTI" else ""
             raise QueryError(
-                f"read-only: only queries (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) may run, not {kind.name}"
+                "read-only: only queries (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) may run,"
+                f" not {kind.name}{hint}"
             )
 
 

@@ -82,6 +82,8 @@ def test_statement_kinds_are_named_in_the_refusal(warehouse: Path) -> None:
         query("copy (select 1) to '/tmp/never.csv'", warehouse)
     with pytest.raises(QueryError, match=r"^read-only: .* not SET$"):
         query("set threads = 1", warehouse)
+    with pytest.raises(QueryError, match=r"not MULTI \(a PIVOT must list its values"):
+        query("pivot subset_weights on subset using sum(weight)", warehouse)
     with pytest.raises(QueryError, match="Permission Error"):  # a query, but of a file outside the lake
         query("select * from read_csv('/etc/passwd')", warehouse)
 
@@ -119,6 +121,7 @@ def test_queries_over_every_view_still_work(warehouse: Path, capsys: pytest.Capt
         "explain analyze select count(*) from scores",
         "select 1; select 2",
         "values (1), (2)",
+        "pivot subset_weights on subset in ('a1', 'a2') using sum(weight)",
         f"select count(*) from read_parquet('{lake_dir()}/scores/*/*/*.parquet')",  # a lake file
     ]
     for sql in reads:
