@@ -10,6 +10,7 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Hashable
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -323,7 +324,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be repeated
                 continue
             key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, str | int | float | bool) and key in seen:
+            if isinstance(key, Hashable) and key in seen:  # an unhashable key fails below, named
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
@@ -333,7 +334,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def _read_yaml(path: Path) -> object:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
@@ -356,24 +357,14 @@ def load_benchmarks(catalog_dir: Path | None = None) -> dict[str, Benchmark]:
                 benchmark = Benchmark.model_validate({**raw, "source_file": str(path)})
             except ValidationError as exc:
                 raise CatalogError(_format_validation_error(path, prefix, exc)) from None
-            if benchmark.benchmark in benchmarks:
-                first = benchmarks[benchmark.benchmark].source_file
-                raise CatalogError(
-                    f"{path}: benchmark {benchmark.benchmark!r} is defined twice (first in {first})"
-                )
+            name = benchmark.benchmark
+            # one Dagster asset per benchmark: names that differ only in '-', '_' or '.' would be one
             clash = next(
-                (
-                    b
-                    for b in benchmarks.values()
-                    if asset_name(b.benchmark) == asset_name(benchmark.benchmark)
-                ),
-                None,
+                (b for b in benchmarks.values() if asset_name(b.benchmark) == asset_name(name)), None
             )
-            if clash is not None:  # they would be one Dagster asset
-                raise CatalogError(
-                    f"{path}: benchmark {benchmark.benchmark!r} clashes with {clash.benchmark!r} ({clash.source_file}):"
-                    " names that differ only in '-', '_' or '.' are the same asset"
-                )
+            if clash is not None:
+                what = "is defined twice" if clash.benchmark == name else f"clashes with {clash.benchmark!r}"
+                raise CatalogError(f"{path}: benchmark {name!r} {what} (first in {clash.source_file})")
             benchmarks[benchmark.benchmark] = benchmark
     return benchmarks
 

@@ -90,7 +90,7 @@ def test_two_catalog_names_with_one_asset_key_are_refused(rb_home: Path, tmp_pat
     (folder / "a.yaml").write_text("benchmark: my-prefs\n" + entry)
     (folder / "b.yaml").write_text("benchmark: my_prefs\n" + entry)
     with pytest.raises(
-        CatalogError, match=r"b\.yaml: benchmark 'my_prefs' clashes with 'my-prefs' \(.*a\.yaml\)"
+        CatalogError, match=r"b\.yaml: benchmark 'my_prefs' clashes with 'my-prefs' \(first in .*a\.yaml\)"
     ):
         load_benchmarks(tmp_path / "catalog")
 
@@ -116,7 +116,10 @@ def test_a_name_taken_by_another_entry_registers_nothing(rb_home: Path, tmp_path
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"prompt": "Q", "chosen": "A", "rej', r"invalid JSON on line 1 column 32: Unterminated string.*cut short"),
+        (
+            '{"prompt": "Q", "chosen": "A", "rej',
+            r"invalid JSON on line 1 column 32: Unterminated string.*cut short",
+        ),
         ('{"answer": "x"}\n', r"cannot tell the format"),
         ('{"prompt": "Q", "chosen": "", "rejected": "B"}\n{"prompt": "Q", "chosen": "A"}\n', "no row left"),
     ],
