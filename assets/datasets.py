@@ -13,13 +13,13 @@ from dagster import (
     asset,
 )
 
-from rb_pipeline.catalog import Benchmark
+from rb_pipeline.catalog import Benchmark, asset_name
 from rb_pipeline.datasets import materialize_benchmark
 
 
 def dataset_key(benchmark: str) -> AssetKey:
-    """`normalized/<benchmark>` with Dagster-safe characters."""
-    return AssetKey(["normalized", benchmark.replace("-", "_").replace(".", "_")])
+    """`normalized/<benchmark>` with Dagster-safe characters (the catalog refuses two benchmarks with one key)."""
+    return AssetKey(["normalized", asset_name(benchmark)])
 
 
 def dataset_asset(benchmark: Benchmark) -> AssetsDefinition:

@@ -5,8 +5,12 @@ YAML is parsed into frozen pydantic models; any error names the file and the key
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
+import uuid
+from collections.abc import Hashable
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -65,7 +69,7 @@ class LocalSource(Frozen):
 class Section(Frozen):
     title: str
     column: str  # its column in the `leaderboard` view
-    overall_weight: float = 1.0  # weight of this section in the benchmark's overall score
+    overall_weight: float = Field(default=1.0, gt=0)  # its weight in the benchmark's overall score
     required: bool = True  # the overall is NULL until every required section is scored
 
 
@@ -78,8 +82,9 @@ SubsetRule = Literal["strict", "rb2-top-share", "rb2-ties"]
 
 class Subset(Frozen):
     section: str | None = None  # None: scored and shown, but in no section
-    weight: float | None = None  # default: the expected row count (RewardBench's prompt weighting)
-    expected_rows: int | None = None
+    # default: the expected row count (RewardBench's prompt weighting)
+    weight: float | None = Field(default=None, gt=0)
+    expected_rows: int | None = Field(default=None, ge=0)
     rule: SubsetRule | None = None  # default: the benchmark's rule
 
 
@@ -92,7 +97,7 @@ class TreeSubsets(Frozen):
     """Generate subsets from folder trees: `Goal/task/scenario.json` -> subset `Goal/task/scenario`."""
 
     roots: tuple[str, ...]
-    weight: float = 1.0
+    weight: float = Field(default=1.0, gt=0)
     # `{benchmark: {subset: rows}}` written by scripts/count_expected_rows.py, relative to the YAML file
     expected_rows_file: str | None = None
 
@@ -117,8 +122,26 @@ class Benchmark(Frozen):
                 raise ValueError(f"subsets.{name}.section: unknown section {subset.section!r}")
         if not self.hub and not self.local:
             raise ValueError("needs a `hub` or a `local` source")
+        if self.subsets_from_tree is None:  # generated subsets come from the data: nothing to check here
+            self._check_declared_subsets()
         _ = self.tree_expected_rows  # a broken counts file fails here, naming it
         return self
+
+    def _check_declared_subsets(self) -> None:
+        """A required section needs a subset (else its overall stays empty forever), and a local file
+        given a subset must name a declared one (else its rows count nowhere)."""
+        for name, section in self.sections.items():
+            if section.required and not any(s.section == name for s in self.subsets.values()):
+                raise ValueError(f"sections.{name}: a required section with no subset in it")
+        if not self.subsets:
+            return
+        for index, source in enumerate(self.local):
+            # a format may split a file's subset further (RM-Bench: `chat` -> `chat/hard`)
+            declared = source.subset is None or any(
+                name == source.subset or name.startswith(f"{source.subset}/") for name in self.subsets
+            )
+            if not declared:
+                raise ValueError(f"local.{index}.subset: {source.subset!r} is not a declared subset")
 
     @cached_property
     def tree_expected_rows(self) -> dict[str, int]:
@@ -182,25 +205,40 @@ def tree_subset_names(roots: tuple[str, ...]) -> list[str]:
 
 
 def dataset_benchmark(path: Path, format: str | None = None) -> Benchmark:
-    """A user's local json/jsonl/parquet file as a benchmark named after the file (`rb-pipeline score
-    --dataset PATH`). The format is read from the first record unless given: prompt + chosen +
-    rejected (`preference`) or `messages` only (kind `messages`: scored, no accuracy). Subset: the
-    row's `subset` field, else the file's stem."""
+    """A user's local json/jsonl/parquet file as a benchmark (`rb-pipeline score --dataset PATH`),
+    named `<file stem>-<8 hex of its full path>`: named after the file, yet two files never share a
+    name (nor one with a catalog benchmark), while the same file keeps its name when its rows change.
+    The title shows the file's name. The format is read from the first record unless given: prompt +
+    chosen + rejected (`preference`) or `messages` only (kind `messages`: scored, no accuracy).
+    Subset: the row's `subset` field, else the file's stem."""
     from rb_pipeline.formats import detect_format, file_stem  # formats never imports the catalog
 
     path = Path(path).resolve()
     if not path.is_file():
         raise CatalogError(f"{path}: no such file")
     format = format or detect_format(path)
-    name = re.sub(r"[^a-z0-9_.-]+", "-", file_stem(path).lower()).strip("-._") or "dataset"
+    stem = re.sub(r"[^a-z0-9]+", "-", file_stem(path).lower()).strip("-") or "dataset"
     kind = {"messages": "messages", "rmb-bon": "best-of-n"}.get(format, "preference")
     return Benchmark(
-        benchmark=name,
+        benchmark=f"{stem}-{path_tag(path)}",
         title=f"{path.name} (local dataset)",
         kind=kind,
         local=(LocalSource(format=format, path=str(path)),),
         source_file=str(path),
     )
+
+
+def path_tag(path: Path) -> str:
+    """8 hex digits of a resolved path: what tells apart user files (or folders) of the same name."""
+    return hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]
+
+
+def asset_name(benchmark: str) -> str:
+    """A benchmark's name in Dagster asset keys, which allow no `-` or `.`."""
+    return re.sub(r"[-.]", "_", benchmark)
+
+
+PINNED_REVISION = re.compile(r"[0-9a-f]{40}")  # a Hub commit sha
 
 
 class ModelEntry(Frozen):
@@ -229,6 +267,20 @@ class ModelEntry(Frozen):
     max_retries: int = Field(default=3, ge=0)  # retries of a failed request (connection, 429, 5xx)
 
     @model_validator(mode="after")
+    def _remote_code_is_pinned(self) -> ModelEntry:
+        # custom code runs with the user's rights: only the exact commit that was reviewed (a local
+        # folder is pinned by its content hash, see local_revision)
+        if (
+            self.trust_remote_code
+            and self.local_folder is None
+            and not PINNED_REVISION.fullmatch(self.revision)
+        ):
+            raise ValueError(
+                f"revision: trust_remote_code needs a pinned commit (40 hex digits), not {self.revision!r}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _judge_fields(self) -> ModelEntry:
         if self.judges and self.type not in ("pairwise-judge", "generative"):
             raise ValueError("judges: only a pairwise-judge or generative entry can be an ensemble")
@@ -248,18 +300,46 @@ class ModelEntry(Frozen):
         source = self.source or self.id
         return source.replace("$RB_HOME", str(rb_home()))
 
+    @property
+    def local_folder(self) -> Path | None:
+        """The folder it loads from, when that is a local folder (as transformers decides: it exists)."""
+        path = Path(self.location)
+        return path.resolve() if path.is_dir() else None
+
 
 def _format_validation_error(file: Path, prefix: str, error: ValidationError) -> str:
     first = error.errors()[0]
     key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
-    return f"{file}: {key}: {first['msg']}"
+    message = first["msg"].removeprefix("Value error, ")  # our own checks name their key themselves
+    return f"{file}: {key}: {message}" if key else f"{file}: {message}"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error (YAML forbids
+    it; PyYAML would keep the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be repeated
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:  # an unhashable key fails below, named
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _read_yaml(path: Path) -> object:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}: invalid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CatalogError(f"{path}: invalid YAML{where}: {problem}") from None
 
 
 def load_benchmarks(catalog_dir: Path | None = None) -> dict[str, Benchmark]:
@@ -277,8 +357,14 @@ def load_benchmarks(catalog_dir: Path | None = None) -> dict[str, Benchmark]:
                 benchmark = Benchmark.model_validate({**raw, "source_file": str(path)})
             except ValidationError as exc:
                 raise CatalogError(_format_validation_error(path, prefix, exc)) from None
-            if benchmark.benchmark in benchmarks:
-                raise CatalogError(f"{path}: benchmark {benchmark.benchmark!r} is defined twice")
+            name = benchmark.benchmark
+            # one Dagster asset per benchmark: names that differ only in '-', '_' or '.' would be one
+            clash = next(
+                (b for b in benchmarks.values() if asset_name(b.benchmark) == asset_name(name)), None
+            )
+            if clash is not None:
+                what = "is defined twice" if clash.benchmark == name else f"clashes with {clash.benchmark!r}"
+                raise CatalogError(f"{path}: benchmark {name!r} {what} (first in {clash.source_file})")
             benchmarks[benchmark.benchmark] = benchmark
     return benchmarks
 
@@ -302,13 +388,57 @@ def load_models(catalog_dir: Path | None = None) -> dict[str, ModelEntry]:
         document = _read_yaml(path) or {}
         if not isinstance(document, dict) or not isinstance(document.get("models", []), list):
             raise CatalogError(f"{path}: expected `models: [...]`")
+        first_index: dict[str, int] = {}
         for index, raw in enumerate(document.get("models", [])):
             try:
                 entry = ModelEntry.model_validate(raw)
             except ValidationError as exc:
                 raise CatalogError(_format_validation_error(path, f"models.{index}", exc)) from None
+            if entry.id in first_index:  # across files, $RB_HOME/models.yaml overrides the catalog's
+                raise CatalogError(
+                    f"{path}: models.{index}.id: {entry.id!r} is defined twice (first at models.{first_index[entry.id]})"
+                )
+            first_index[entry.id] = index
+            folder = entry.local_folder
+            if folder is not None:  # a folder has no revisions: its content is its revision
+                entry = entry.model_copy(update={"revision": local_revision(folder)})
             models[entry.id] = entry
     return models
+
+
+def local_revision(folder: Path) -> str:
+    """`sha256:<16 hex>` over a local model folder's files (weights, tokenizer, config, code: every
+    file at its top level, which is what `from_pretrained` reads), so scores computed from other
+    weights are never reused. A file is hashed again only when its size, mtime or ctime changed;
+    the file hashes are cached in `$RB_HOME/cache/model_files.json`."""
+    cache_path = rb_home() / "cache" / "model_files.json"
+    try:
+        cache = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    known = cache.get(str(folder), {}) if isinstance(cache, dict) else {}
+    hashes: dict[str, list] = {}
+    for file in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        stat = file.stat()
+        fingerprint = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+        cached = known.get(file.name)
+        hashes[file.name] = cached if cached and cached[0] == fingerprint else [fingerprint, _sha256(file)]
+    if hashes != known:
+        cache = (cache if isinstance(cache, dict) else {}) | {str(folder): hashes}
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_name(f".{cache_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp.write_text(json.dumps(cache), encoding="utf-8")
+        os.replace(tmp, cache_path)  # concurrent writers: the last wins, the others re-hash later
+    digest = hashlib.sha256("".join(f"{name}\0{sha}\n" for name, (_, sha) in hashes.items()).encode())
+    return f"sha256:{digest.hexdigest()[:16]}"
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def register_model(entry: ModelEntry) -> None:

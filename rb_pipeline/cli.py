@@ -112,22 +112,26 @@ def cmd_catalog(args: argparse.Namespace) -> None:
 
 
 def resolve_model(name: str, ref_model: str | None):
-    """A registered model id, a local folder (registered as `local/<folder>`), or a Hub id."""
-    from rb_pipeline.catalog import ModelEntry, load_models, register_model
+    """A registered model id, a local folder (registered as `local/<folder>-<8 hex of its path>`, so
+    two folders of the same name stay two models), or a Hub id."""
+    from rb_pipeline.catalog import ModelEntry, load_models, path_tag, register_model
 
     models = load_models()
+    path = Path(name)
+    if name not in models and path.is_dir():  # a folder registered before keeps its id
+        name = next((m.id for m in models.values() if m.local_folder == path.resolve()), name)
     if name in models:
         entry = models[name]
         if ref_model:
             entry = entry.model_copy(update={"ref_model": ref_model, "type": "dpo"})
             register_model(entry)
         return entry
-    path = Path(name)
     model_type = "dpo" if ref_model else "classifier"
     if path.exists():
+        folder = path.resolve()
         entry = ModelEntry(
-            id=f"local/{path.resolve().name}",
-            source=str(path.resolve()),
+            id=f"local/{folder.name}-{path_tag(folder)}",
+            source=str(folder),
             type=model_type,
             ref_model=ref_model,
         )
@@ -138,20 +142,39 @@ def resolve_model(name: str, ref_model: str | None):
 
 
 def register_dataset(path: Path) -> str:
-    """Register a user's preference file as a benchmark named after the file; return its name."""
+    """Register a user's preference file as a benchmark named after the file (see dataset_benchmark);
+    return its name. The file is read first: nothing is registered when it cannot be read, when no row
+    is left after the rejects, or when its name would clash with another benchmark."""
     import yaml
 
-    from rb_pipeline.catalog import dataset_benchmark, user_benchmarks_dir
+    from rb_pipeline.catalog import asset_name, dataset_benchmark, load_benchmarks, user_benchmarks_dir
+    from rb_pipeline.normalize import normalize
 
     if not path.exists():
         raise UserError(f"{path}: no such file")
     bench = dataset_benchmark(path)
     target = user_benchmarks_dir() / f"{bench.benchmark}.yaml"
+    for other in load_benchmarks().values():
+        if asset_name(other.benchmark) == asset_name(bench.benchmark) and other.source_file != str(target):
+            raise UserError(f"{path}: its name {bench.benchmark!r} is taken by {other.source_file}")
+    data = normalize(bench)
+    if data.rejects.height:
+        first = data.rejects.row(0, named=True)
+        counts = (
+            f"{data.rejects.height} of {data.source_rows} rows rejected"
+            f" (first: row {first['source_row']}: {first['reason']})"
+        )
+        if data.examples.is_empty():
+            raise UserError(f"{bench.local[0].path}: {counts}; no row left to score")
+        print(f"{bench.local[0].path}: {counts}; see the `rejects` table", file=sys.stderr)
     target.parent.mkdir(parents=True, exist_ok=True)
     document = bench.model_dump(mode="json", exclude={"source_file"}, exclude_defaults=True)
-    target.write_text(
-        yaml.safe_dump(document | {"benchmark": bench.benchmark, "kind": bench.kind}, sort_keys=False)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(
+        yaml.safe_dump(document | {"benchmark": bench.benchmark, "kind": bench.kind}, sort_keys=False),
+        encoding="utf-8",
     )
+    os.replace(tmp, target)  # a reader sees the whole entry or none
     return bench.benchmark
 
 

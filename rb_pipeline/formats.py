@@ -99,8 +99,10 @@ def read_records(path: Path) -> Iterator[tuple[int, object]]:
             yield from _json_lines(path, text)
             return
         raise SourceError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {_json_problem(exc)}"
         ) from None
+    except RecursionError:
+        raise SourceError(f"{path}: invalid JSON: {NESTED_TOO_DEEPLY}") from None
     if not isinstance(document, list):
         raise SourceError(f"{path}: expected a JSON list of records, got {_type_name(document)}")
     if not document:
@@ -129,15 +131,33 @@ def _read_text(path: Path) -> str:
 
 def _json_lines(path: Path, text: str) -> Iterator[tuple[int, object]]:
     # split on "\n" only: str.splitlines() also breaks at U+2028 and friends, valid inside JSON strings
-    for index, line in enumerate(text.split("\n")):
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
         if not line.strip():
             continue
         try:
-            yield index, json.loads(line)
+            record = json.loads(line)
         except json.JSONDecodeError as exc:
+            cut = (
+                " (the last line, with no line end: is the file cut short?)"
+                if index == len(lines) - 1
+                else ""
+            )
             raise SourceError(
-                f"{path}: invalid JSON on line {index + 1} column {exc.colno}: {exc.msg}"
+                f"{path}: invalid JSON on line {index + 1} column {exc.colno}: {_json_problem(exc)}{cut}"
             ) from None
+        except RecursionError:
+            raise SourceError(f"{path}: invalid JSON on line {index + 1}: {NESTED_TOO_DEEPLY}") from None
+        yield index, record
+
+
+NESTED_TOO_DEEPLY = "nested too deeply (arrays or objects more than ~1000 levels deep)"
+
+
+def _json_problem(exc: json.JSONDecodeError) -> str:
+    if exc.msg.startswith("Unexpected UTF-8 BOM"):  # Python's wording names a Python codec
+        return "a UTF-8 byte-order mark inside the file (files joined together?)"
+    return exc.msg
 
 
 def _parquet_records(path: Path) -> Iterator[tuple[int, object]]:
@@ -148,6 +168,26 @@ def _parquet_records(path: Path) -> Iterator[tuple[int, object]]:
     if table.num_rows == 0:
         raise SourceError(f"{path}: empty Parquet file (no records)")
     yield from enumerate(table.to_pylist())
+
+
+def check_unicode(raw: RawExample) -> None:
+    """Refuse a text holding a lone surrogate (`"\\ud800"` is valid JSON, but no valid Unicode: it
+    cannot be written as UTF-8), naming where it is."""
+    texts = {"subset": raw.subset, "id": raw.source_id or ""}
+    texts |= {f"prompt[{i}].{key}": m[key] for i, m in enumerate(raw.prompt) for key in ("role", "content")}
+    for label, answers in (("chosen", raw.chosen), ("rejected", raw.rejected)):
+        for index, answer in enumerate(answers):
+            texts |= {f"{label}[{index}]": answer.text, f"{label}[{index}].model": answer.model or ""}
+    for where, text in texts.items():
+        if text.isascii():
+            continue
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            surrogate = f"\\u{ord(text[exc.start]):04x}"
+            raise RowError(
+                f"{where}: a lone surrogate {surrogate} at character {exc.start} (not valid Unicode)"
+            ) from None
 
 
 def file_stem(path: Path) -> str:
@@ -310,7 +350,11 @@ def preference_row(record: dict, subset: str | None) -> RawExample:
         if answer is None:
             raise RowError(f"field {name!r} must end with an assistant message")
         answers[name] = Answer(answer, model)
-        conversation_prompt = conversation_prompt if conversation_prompt is not None else conversation
+        if (
+            conversation_prompt is not None and conversation != conversation_prompt
+        ):  # which one is "the" prompt?
+            raise RowError("chosen and rejected are conversations with different prompts")
+        conversation_prompt = conversation
     prompt_key = next((k for k in ("prompt", "question", "input") if record.get(k) is not None), None)
     if prompt_key is not None:
         raw_prompt = record[prompt_key]

@@ -24,6 +24,7 @@ from rb_pipeline.formats import (
     RawExample,
     RowError,
     SourceError,
+    check_unicode,
     file_stem,
     get_adapter,
     read_records,
@@ -200,6 +201,7 @@ def normalize(benchmark: Benchmark, files: list[SourceFile] | None = None) -> No
                     raise RowError("the row holds no example")
                 ids = []
                 for raw in raws:
+                    check_unicode(raw)
                     check_example(raw)
                     example_id = raw.source_id or content_hash(
                         raw.subset or default_subset,
@@ -252,7 +254,11 @@ def normalize(benchmark: Benchmark, files: list[SourceFile] | None = None) -> No
 
 
 def _reject(benchmark: Benchmark, source: SourceFile, row: int, reason: str, record: object) -> dict:
-    excerpt = json.dumps(record, ensure_ascii=False, default=str)[:300]
+    try:  # a lone surrogate is shown escaped: the excerpt is written as UTF-8
+        excerpt = json.dumps(record, ensure_ascii=False, default=str)[:300]
+        excerpt = excerpt.encode("utf-8", "backslashreplace").decode("utf-8")
+    except RecursionError:
+        excerpt = "(not shown: nested too deeply)"
     return {
         "benchmark": benchmark.benchmark,
         "source_file": str(source.path),

@@ -9,7 +9,9 @@ intervals, `bootstrap_ci`); the warehouse asset rebuilds the file after every sc
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -22,7 +24,7 @@ from rb_pipeline.normalize import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCH
 from rb_pipeline.paths import REPO_ROOT, lake_dir, warehouse_path
 from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA
 from rb_pipeline.stats import add_confidence_intervals, create_bootstrap_table
-from rb_pipeline.storage import attach_lake
+from rb_pipeline.storage import attach_lake, is_remote
 
 SQL_DIR = REPO_ROOT / "sql"
 LAKE_TABLES = {
@@ -201,9 +203,61 @@ def connect(read_only: bool = True, path: Path | None = None) -> duckdb.DuckDBPy
     return con
 
 
+# what `rb-pipeline sql` may run: queries (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE parse as
+# SELECT) and EXPLAIN of one; never COPY, EXPORT, ATTACH, INSTALL/LOAD, SET, PRAGMA, CALL or a write
+READ_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
+EXPLAIN_PREFIX = re.compile(r"^\s*explain(\s+analyze)?\b", re.IGNORECASE)
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse (QueryError) any statement that is not a query, checked per parsed statement; EXPLAIN
+    ANALYZE runs what it explains, so the explained statement is checked too."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc).splitlines()[0]) from None
+    if not statements:
+        raise QueryError("no SQL statement given")
+    for statement in statements:
+        kind = statement.type
+        if kind == duckdb.StatementType.EXPLAIN:
+            explained = EXPLAIN_PREFIX.sub("", statement.query.strip(), count=1)
+            if explained == statement.query.strip():  # comments before EXPLAIN: cannot tell what it runs
+                raise QueryError("read-only: EXPLAIN must be the start of its statement")
+            check_read_only(con, explained)
+        elif kind not in READ_STATEMENTS:
+            # a PIVOT that must first look up its column values runs as several statements
+            hint = " (a PIVOT must list its values: `on col in (...)`)" if kind.name == "MULTI" else ""
+            raise QueryError(
+                "read-only: only queries (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) may run,"
+                f" not {kind.name}{hint}"
+            )
+
+
+def lake_directories(lake: Path | Any) -> list[str]:
+    """The lake root as DuckDB's `allowed_directories` entries (an object store's file listings come
+    back as `proto://path` or `proto:///path`, so both spellings)."""
+    if not is_remote(lake):
+        return [str(lake).rstrip("/") + "/"]
+    protocol = lake.fs.protocol if isinstance(lake.fs.protocol, str) else lake.fs.protocol[0]
+    path = lake.path.strip("/")
+    return [f"{protocol}://{path}/", f"{protocol}:///{path}/"]
+
+
+def lock_to_lake(con: duckdb.DuckDBPyConnection, lake: Path | Any) -> None:
+    """No file outside the lake, no extension, no setting change for the rest of the connection."""
+    directories = ", ".join(_quote(d) for d in lake_directories(lake))
+    con.execute(f"set allowed_directories = [{directories}]")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+
+
 def query(sql: str, path: Path | None = None) -> pl.DataFrame:
-    """Run one read-only query; DuckDB's error comes back as a one-line QueryError."""
+    """Run a read-only query: only query statements, over a connection that reads no file outside the
+    lake and cannot be reconfigured; DuckDB's error comes back as a one-line QueryError."""
     with connect(read_only=True, path=path) as con:
+        check_read_only(con, sql)
+        lock_to_lake(con, lake_dir())
         try:
             return con.sql(sql).pl()
         except duckdb.Error as exc:

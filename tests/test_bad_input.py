@@ -69,7 +69,10 @@ def test_bad_rows_are_quarantined_and_counted(name: str) -> None:
 
 def test_user_file_is_named_after_its_stem_and_defaults_its_subset() -> None:
     bench = dataset_benchmark(CORPUS / "good.jsonl.gz")
-    assert (bench.benchmark, bench.kind, bench.local[0].format) == ("good", "preference", "preference")
+    assert (bench.kind, bench.local[0].format) == ("preference", "preference")
+    assert (
+        re.fullmatch(r"good-[0-9a-f]{8}", bench.benchmark) and bench.title == "good.jsonl.gz (local dataset)"
+    )
     data = normalize(bench)
     assert data.examples["subset"].unique().to_list() == ["good"]
     assert {source.origin for source in data.sources} == {"local"}

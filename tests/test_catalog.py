@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from rb_pipeline.catalog import (
     CatalogError,
     dataset_benchmark,
     load_benchmarks,
+    load_models,
 )
 from rb_pipeline.inventory import ABSENT, HUB_ONLY, PRESENT, catalog_summary
 
@@ -159,7 +161,12 @@ def test_dataset_benchmark_is_named_after_the_file_and_round_trips(tmp_path: Pat
     path = tmp_path / "My Prefs (v2).jsonl"
     path.write_text('{"prompt": "Q?", "chosen": "A.", "rejected": "B."}\n')
     bench = dataset_benchmark(path)
-    assert (bench.benchmark, bench.kind, bench.local[0].path) == ("my-prefs-v2", "preference", str(path))
+    assert (bench.kind, bench.local[0].path, bench.title) == (
+        "preference",
+        str(path),
+        f"{path.name} (local dataset)",
+    )
+    assert re.fullmatch(r"my-prefs-v2-[0-9a-f]{8}", bench.benchmark)  # the stem, then its path's hash
     document = bench.model_dump(mode="json", exclude={"source_file"}, exclude_defaults=True)
     assert Benchmark.model_validate(yaml.safe_load(yaml.safe_dump(document))) == bench.model_copy(
         update={"source_file": ""}
@@ -187,3 +194,100 @@ def test_catalog_summary_on_samples(catalog: dict[str, Benchmark]) -> None:
     rm_bench = {s["subset"]: s for s in summary["rm-bench"]["subsets"]}
     assert rm_bench["chat/hard"]["actual_rows"] == 3 * 2  # 2 sample rows x 3 hard cells
     assert rm_bench["math/hard"]["availability"] == ABSENT
+
+
+# ---------------------------------------------------------------- catalog errors: each one line, naming file and key
+
+SECTIONED = BASE | {
+    "local": [{"format": "preference", "path": "x.jsonl"}],
+    "sections": {"s": {"title": "S", "column": "s"}},
+    "subsets": {"a": {"section": "s", "weight": 1}},
+}
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (SECTIONED | {"subsets": {"a": {"section": "s", "weight": -984}}}, "subsets.a.weight: Input should be greater than 0"),
+        (SECTIONED | {"subsets": {"a": {"section": "s", "weight": 0}}}, "subsets.a.weight: Input should be greater than 0"),
+        (SECTIONED | {"subsets": {"a": {"section": "s", "expected_rows": -1}}}, "subsets.a.expected_rows: .*greater than or equal to 0"),
+        (SECTIONED | {"sections": {"s": {"title": "S", "column": "s", "overall_weight": 0}}}, "sections.s.overall_weight: .*greater than 0"),
+        (SECTIONED | {"sections": {"s": {"title": "S", "column": "s"}, "t": {"title": "T", "column": "t"}}},
+         "sections.t: a required section with no subset in it"),
+        (SECTIONED | {"local": [{"format": "preference", "path": "x.jsonl", "subset": "typo"}]},
+         "local.0.subset: 'typo' is not a declared subset"),
+    ],
+)  # fmt: skip
+def test_catalog_values_are_checked(tmp_path: Path, entry: dict, message: str) -> None:
+    with pytest.raises(CatalogError) as raised:
+        load_benchmarks(write_catalog(tmp_path, entry))
+    text = str(raised.value)
+    assert re.fullmatch(rf"{re.escape(str(tmp_path))}/catalog/benchmarks/bad\.yaml: {message}", text), text
+
+
+def test_an_optional_section_may_be_empty_and_a_domain_may_prefix_subsets(tmp_path: Path) -> None:
+    entry = SECTIONED | {
+        "sections": {
+            "s": {"title": "S", "column": "s"},
+            "later": {"title": "L", "column": "l", "required": False},
+        },
+        "local": [{"format": "rm-bench", "path": "x.json", "subset": "chat"}],  # rows become chat/<level>
+        "subsets": {"chat/hard": {"section": "s", "weight": 1}},
+    }
+    assert "bad" in load_benchmarks(write_catalog(tmp_path, entry))
+
+
+def test_a_duplicate_yaml_key_is_refused_naming_line_and_key(tmp_path: Path) -> None:
+    folder = write_catalog(tmp_path, SECTIONED)
+    path = folder / "benchmarks" / "bad.yaml"
+    path.write_text(
+        "benchmark: bad\ntitle: Bad\nkind: preference\nlocal: [{format: preference, path: x.jsonl}]\n"
+        "subsets:\n  a: {weight: 1}\n  a: {weight: 2}\n"
+    )
+    with pytest.raises(CatalogError) as raised:
+        load_benchmarks(folder)
+    assert str(raised.value) == f"{path}: invalid YAML at line 7 column 3: duplicate key 'a'"
+
+
+def write_models(tmp_path: Path, models: list[dict]) -> Path:
+    folder = tmp_path / "catalog"
+    folder.mkdir(exist_ok=True)
+    (folder / "models.yaml").write_text(yaml.safe_dump({"models": models}))
+    return folder
+
+
+def test_a_duplicate_model_id_is_refused(tmp_path: Path) -> None:
+    folder = write_models(tmp_path, [{"id": "a/b"}, {"id": "c/d"}, {"id": "a/b", "dtype": "float16"}])
+    with pytest.raises(CatalogError) as raised:
+        load_models(folder)
+    assert (
+        str(raised.value) == f"{folder}/models.yaml: models.2.id: 'a/b' is defined twice (first at models.0)"
+    )
+
+
+def test_remote_code_needs_a_pinned_commit(tmp_path: Path) -> None:
+    folder = write_models(tmp_path, [{"id": "a/b", "trust_remote_code": True}])
+    with pytest.raises(CatalogError) as raised:
+        load_models(folder)
+    assert str(raised.value) == (
+        f"{folder}/models.yaml: models.0: revision: trust_remote_code needs a pinned commit (40 hex digits),"
+        " not 'main'"
+    )
+    sha = "eb2676d20da2f2d41082289d23c59b9f7427f955"
+    for revision in ("v1.0", sha.upper(), sha[:12]):  # a tag, upper case, a short sha: not pinned
+        write_models(tmp_path, [{"id": "a/b", "trust_remote_code": True, "revision": revision}])
+        with pytest.raises(CatalogError, match="needs a pinned commit"):
+            load_models(folder)
+    write_models(tmp_path, [{"id": "a/b", "trust_remote_code": True, "revision": sha}])
+    assert load_models(folder)["a/b"].revision == sha
+    model = tmp_path / "model"  # a local folder is pinned by its content hash
+    model.mkdir()
+    (model / "modeling_x.py").write_text("# custom code\n")
+    write_models(tmp_path, [{"id": "local/x", "source": str(model), "trust_remote_code": True}])
+    assert load_models(folder)["local/x"].revision.startswith("sha256:")
+
+
+def test_shipped_remote_code_models_are_pinned() -> None:
+    remote = [m for m in load_models().values() if m.trust_remote_code]
+    assert [m.id for m in remote] == ["RLHFlow/ArmoRM-Llama3-8B-v0.1"]
+    assert all(re.fullmatch(r"[0-9a-f]{40}", m.revision) for m in remote)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,11 +94,11 @@ def test_score_a_local_model_folder_adds_a_row(demo_home, tiny_classifier):
     result = run_cli(
         "score", "--model", str(tiny_classifier), "--benchmark", "rmb-bon", "--max-length", "256", env=env
     )
-    assert "local/tiny-classifier" in result.stdout
+    local_id = re.search(r"local/tiny-classifier-[0-9a-f]{8}", result.stdout).group()  # name + path hash
     models = json.loads(
         run_cli("sql", "select model from leaderboard order by model", "--format", "json", env=env).stdout
     )
-    assert [m["model"] for m in models] == ["local/tiny-classifier", "rb-demo/tiny-classifier"]
+    assert [m["model"] for m in models] == [local_id, "rb-demo/tiny-classifier"]
     runs = json.loads(
         run_cli(
             "sql",
@@ -107,7 +108,7 @@ def test_score_a_local_model_folder_adds_a_row(demo_home, tiny_classifier):
             env=env,
         ).stdout
     )
-    assert runs[-1] == {"model": "local/tiny-classifier", "benchmarks": ["rmb-bon"], "status": "complete"}
+    assert runs[-1] == {"model": local_id, "benchmarks": ["rmb-bon"], "status": "complete"}
 
 
 @pytest.mark.slow
@@ -139,11 +140,11 @@ def test_score_a_users_preference_file(demo_home, tiny_classifier, tmp_path):
     result = run_cli(
         "score", "--model", str(tiny_classifier), "--dataset", str(hand_made), "--max-length", "64", env=env
     )
-    assert "my_prefs" in result.stdout and "hand-made-a" in result.stdout
+    assert "my-prefs-" in result.stdout and "hand-made-a" in result.stdout  # named after the file
     accuracy = json.loads(
         run_cli(
             "sql",
-            "select subset, n from subset_accuracy where benchmark = 'my_prefs' order by 1",
+            "select subset, n from subset_accuracy where benchmark like 'my-prefs-%' order by 1",
             "--format",
             "json",
             env=env,
