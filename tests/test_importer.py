@@ -203,8 +203,15 @@ def test_rewardbench_cli_results_json(tmp_path: Path) -> None:
     results.write_text(json.dumps(document))
     (run,) = import_path(results, log=quiet)
     assert (run.model, run.format, run.n_subsets) == ("hand-made/cli-rm", "rewardbench-cli-metrics", 2)
-    # reasoning = (0.25 x 164 + 0.75 x 164) / (164 + 164) over the subsets present
-    assert leaderboard_row("hand-made/cli-rm")["reasoning"] == pytest.approx(0.5, abs=1e-12)
+    # two of the seven reasoning subsets: the section is not shown, the coverage column says why, and
+    # the partial score (0.25 x 164 + 0.75 x 164) / (164 + 164) stays in section_scores
+    row = leaderboard_row("hand-made/cli-rm")
+    assert row["reasoning"] is None and row["rewardbench"] is None
+    assert "reasoning: empty, missing hep-cpp (0/164), hep-java (0/164)" in row["coverage"]
+    assert "math-prm (0/447)" in row["coverage"]
+    assert "rewardbench: empty, missing chat, chat_hard, reasoning, safety" in row["coverage"]
+    (partial,) = warehouse_rows("select partial_score, complete from section_scores")
+    assert partial == {"partial_score": pytest.approx(0.5, abs=1e-12), "complete": False}
 
     document["extra_results"] = None  # a run on a custom dataset: nothing maps to a benchmark
     other = tmp_path / "results" / "hand-made" / "custom.json"
@@ -255,11 +262,21 @@ def check_hand_made(run: ImportedRun, model: str) -> None:
         {"example_id": "4", "subset": "hep-go", "correct": True, "margin": 1.0},
         {"example_id": "5", "subset": "hep-go", "correct": False, "margin": -0.5},
     ]
+    # 3 of alpacaeval-easy's 100 rows and 2 of hep-go's 164: no section is covered, so none is shown
     row = leaderboard_row(model)
-    assert row["chat"] == pytest.approx(2 / 3)  # alpacaeval-easy is the only chat subset present
-    assert row["reasoning"] == pytest.approx(0.5)  # hep-go is the only reasoning subset present
+    assert row["chat"] is None and row["reasoning"] is None
     assert row["chat_hard"] is None and row["safety"] is None
     assert row["rewardbench"] is None  # the overall needs all four sections
+    assert "chat: empty, missing alpacaeval-easy (3/100), alpacaeval-hard (0/95)" in row["coverage"]
+    assert "hep-go (2/164)" in row["coverage"]
+    partial = warehouse_rows(
+        f"select section, partial_score from section_scores where model = '{model}' order by section"
+    )
+    # chat: alpacaeval-easy alone, 2/3; reasoning: hep-go alone, 0.5
+    assert partial == [
+        {"section": "chat", "partial_score": pytest.approx(2 / 3)},
+        {"section": "reasoning", "partial_score": pytest.approx(0.5)},
+    ]
 
 
 def test_hand_made_per_example_scores_file(tmp_path: Path) -> None:
@@ -348,9 +365,14 @@ def test_rmb_pairwise_result_file(shared_data: Path) -> None:
     assert outcomes == [{"n": 849, "ids": 849}]
     first = warehouse_rows("select * from imported_outcomes where example_id = '9218'")[0]
     assert first["correct"] is True and first["margin"] == pytest.approx(0.1767578125 - 0.169921875)
+    # one scenario of helpfulness: the goal's score is not shown, only its partial score
     row = leaderboard_row("ArmoRM-Llama3-8B-v0.1")
-    assert row["rmb_helpfulness_pairwise"] == pytest.approx(expected, abs=1e-12)
-    assert row["rmb"] is None  # the other three goal x set scores are missing
+    assert row["rmb_helpfulness_pairwise"] is None and row["rmb"] is None
+    assert "rmb_helpfulness_pairwise: empty, missing Helpfulness/Brainstorming/Problem Solving (0/100)" in (
+        row["coverage"]
+    )
+    (section,) = warehouse_rows("select partial_score, n_subsets from section_scores")
+    assert section == {"partial_score": pytest.approx(expected, abs=1e-12), "n_subsets": 1}
     assert warehouse_rows("select provenance from runs") == [{"provenance": "imported"}]
 
 
@@ -431,3 +453,63 @@ def test_computed_run_wins_over_a_later_import(shared_data: Path) -> None:
     counts = write_computed_run(model)
     import_path(GPM_2B, log=quiet)
     check_computed_wins(model, counts)
+
+
+# ---------------------------------------------------------------- the public results layout
+
+
+def test_public_layout_with_prior_sets_gives_the_official_scores(tmp_path: Path, shared_data: Path) -> None:
+    """eval-set/<org>/<model>.json + pref-sets/<org>/<model>.json, as allenai/reward-bench-results
+    holds them. The prior sets have no counts in a metrics file; a missing count must never drop a
+    subset (issue 12: Prior Sets came out as anthropic_hhh alone, 0.8281 instead of 0.6841)."""
+    root = tmp_path / "reward-bench-results"
+    (root / "eval-set" / "general-preference").mkdir(parents=True)
+    (root / "pref-sets" / "general-preference").mkdir(parents=True)
+    (root / "eval-set" / "general-preference" / "GPM-Gemma-2B.json").write_bytes(GPM_2B.read_bytes())
+    prior = {"anthropic_helpful": 0.6479, "anthropic_hhh": 0.8281, "shp": 0.5801, "summarize": 0.6803}
+    (root / "pref-sets" / "general-preference" / "GPM-Gemma-2B.json").write_text(
+        json.dumps({**prior, "model": "general-preference/GPM-Gemma-2B", "model_type": "Custom Classifier"})
+    )
+    # a partial prior-sets file: two of the four sets were run (and one set outside the mean)
+    (root / "eval-set" / "hand-made").mkdir(parents=True)
+    (root / "pref-sets" / "hand-made").mkdir(parents=True)
+    partial_eval_set = GPM_2B.read_bytes().replace(b"general-preference/GPM-Gemma-2B", b"hand-made/partial")
+    (root / "eval-set" / "hand-made" / "partial.json").write_bytes(partial_eval_set)
+    (root / "pref-sets" / "hand-made" / "partial.json").write_text(
+        json.dumps({"anthropic_hhh": 0.9, "shp": 0.5, "mtbench_human": 0.1, "model": "hand-made/partial"})
+    )
+
+    runs = import_path(root, log=quiet)
+    assert sorted((r.model, tuple(r.benchmarks)) for r in runs) == [
+        ("general-preference/GPM-Gemma-2B", ("rewardbench",)),
+        ("general-preference/GPM-Gemma-2B", ("rewardbench-prior",)),
+        ("hand-made/partial", ("rewardbench",)),
+        ("hand-made/partial", ("rewardbench-prior",)),
+    ]
+    # n of each prior set = its published size (the catalog's expected_rows, from the dataset card)
+    sizes = warehouse_rows(
+        "select subset, n from subset_accuracy where model = 'general-preference/GPM-Gemma-2B' "
+        "and benchmark = 'rewardbench-prior' order by subset"
+    )
+    assert sizes == [
+        {"subset": "anthropic_helpful", "n": 6192},
+        {"subset": "anthropic_hhh", "n": 221},
+        {"subset": "shp", "n": 1741},
+        {"subset": "summarize", "n": 9000},
+    ]
+
+    # Sections, worked out from the file as in test_gpm_gemma_2b_metrics_file_gives_published_section_scores:
+    # chat 0.7849162, chat_hard 0.6622807, safety 0.8432432, reasoning 0.8046564 (sum 3.0950965).
+    # Prior Sets (official: np.nanmean over the four) = (0.6479 + 0.8281 + 0.5801 + 0.6803) / 4 = 0.6841;
+    # overall (official: weights 2, 2, 2, 2, 1) = (3.0950965 + 0.5 x 0.6841) / 4.5 = 0.7638103
+    # (with anthropic_hhh alone, as before the fix: (3.0950965 + 0.5 x 0.8281) / 4.5 = 0.7798).
+    row = leaderboard_row("general-preference/GPM-Gemma-2B")
+    sections = [row["chat"], row["chat_hard"], row["safety"], row["reasoning"]]
+    assert row["prior_sets"] == pytest.approx(0.6841, abs=1e-4)
+    assert row["rewardbench"] == pytest.approx((sum(sections) + 0.5 * 0.6841) / 4.5, abs=1e-12)
+    assert row["rewardbench"] == pytest.approx(0.7638, abs=1e-4)
+    assert row["coverage"] is None and row["provenance"] == "imported"
+
+    partial = leaderboard_row("hand-made/partial")
+    assert partial["prior_sets"] == pytest.approx((0.9 + 0.5) / 2, abs=1e-12)  # the sets that were run
+    assert partial["rewardbench"] == pytest.approx((sum(sections) + 0.5 * 0.7) / 4.5, abs=1e-12)

@@ -1,0 +1,174 @@
+{#- The section and overall rules, written once and used by every view that needs them (section_scores_history,
+    overall_scores, overall_scores_history, leaderboard, leaderboard_history) and by the bootstrap
+    (stats.bootstrap_intervals, over resampled subset accuracies). `keys` are the columns that tell one
+    scored thing from another: (model, run_id, ended_at, provenance) for a run's history, (model) for the
+    latest numbers, (model, resample) for the bootstrap. Names of aggregations come from the catalog
+    (catalog.AGGREGATIONS, table scoring_rules). -#}
+
+{% macro aggregate(aggregation) -%}
+{#- One aggregation of a section's subset accuracies (rows with accuracy, n, weight; unscored rows null). -#}
+{%- if aggregation == 'weighted-mean' -%}
+sum(accuracy * weight) / sum(weight) filter (where accuracy is not null)
+{%- elif aggregation == 'scenario-mean' -%}
+avg(accuracy)
+{%- elif aggregation == 'item-level' -%}
+sum(accuracy * n) / sum(n) filter (where accuracy is not null)
+{%- else -%}
+{{ raise_unknown_aggregation(aggregation) }}
+{%- endif -%}
+{%- endmacro %}
+
+{% macro section_scores(relation, keys) -%}
+{#- Per (keys, benchmark, section): the catalog's aggregation of the subset accuracies in `relation`
+    (keys, benchmark, subset, n, accuracy), shown only when the section is covered:
+    needs = all: every subset of the section scored in full (n >= expected rows, when the catalog knows
+    them); needs = any: at least one subset scored and every scored subset in full (Prior Sets).
+    partial_score: the same aggregation over whatever was scored; missing: the subsets short of full,
+    as `subset (scored/expected)`. -#}
+with scored as (
+    select {% for key in keys %}accuracy.{{ key }}, {% endfor %}accuracy.benchmark, accuracy.subset, accuracy.n, accuracy.accuracy
+    from {{ relation }} as accuracy
+    where accuracy.accuracy is not null
+),
+
+touched as (
+    select distinct {% for key in keys %}scored.{{ key }}, {% endfor %}scored.benchmark, weights.section
+    from scored
+    inner join subset_weights as weights
+        on weights.benchmark = scored.benchmark
+        and weights.subset = scored.subset
+    where weights.section is not null and weights.weight > 0
+),
+
+needed as (
+    select
+        {% for key in keys %}touched.{{ key }}, {% endfor %}touched.benchmark,
+        touched.section,
+        sections.needs,
+        sections.aggregation,
+        weights.subset,
+        weights.weight,
+        weights.expected_rows,
+        scored.n,
+        scored.accuracy,
+        scored.accuracy is not null
+            and (scored.n is null or weights.expected_rows is null or scored.n >= weights.expected_rows) as in_full
+    from touched
+    inner join sections
+        on sections.benchmark = touched.benchmark
+        and sections.section = touched.section
+    inner join subset_weights as weights
+        on weights.benchmark = touched.benchmark
+        and weights.section = touched.section
+        and weights.weight > 0
+    left join scored
+        on {% for key in keys %}scored.{{ key }} = touched.{{ key }} and {% endfor %}scored.benchmark = touched.benchmark
+        and scored.subset = weights.subset
+),
+
+aggregated as (
+    select
+        {% for key in keys %}{{ key }}, {% endfor %}benchmark,
+        section,
+        case any_value(aggregation)
+            {%- for name in aggregations %}
+            when '{{ name }}' then {{ aggregate(name) }}
+            {%- endfor %}
+        end as partial_score,
+        {{ aggregate('item-level') }} as item_level_score,
+        case any_value(needs)
+            when 'all' then count(*) filter (where in_full) = count(*)
+            when 'any' then count(*) filter (where in_full) = count(accuracy) and count(accuracy) > 0
+        end as complete,
+        count(accuracy) as n_subsets,
+        count(*) as n_subsets_needed,
+        sum(n) filter (where accuracy is not null)::bigint as n_examples,
+        string_agg(
+            case
+                when not in_full and (needs = 'all' or accuracy is not null)
+                    then subset || ' (' || coalesce(n::varchar, '0') || '/' || coalesce(expected_rows::varchar, '?') || ')'
+            end,
+            ', ' order by subset
+        ) as missing
+    from needed
+    group by {% for key in keys %}{{ key }}, {% endfor %}benchmark, section
+)
+
+select
+    * exclude (partial_score, item_level_score, complete),
+    case when complete then partial_score end as score,
+    case when complete then item_level_score end as item_level_score,
+    partial_score,
+    complete
+from aggregated
+{%- endmacro %}
+
+{% macro overall_scores(relation, keys) -%}
+{#- Per (keys, overall): the weighted mean of the overall's section scores in `relation` (keys, benchmark,
+    section, score) with the catalog's overall weights (RewardBench: Chat, Chat Hard, Safety, Reasoning 1
+    each, Prior Sets 0.5 where it was scored: (4 sections + 0.5 x Prior Sets) / 4.5, else / 4, the official
+    leaderboard's rule), NULL unless every required section has a score; missing: the required section
+    columns without one. -#}
+with touched as (
+    select distinct {% for key in keys %}scores.{{ key }}, {% endfor %}sections.overall
+    from {{ relation }} as scores
+    inner join sections
+        on sections.benchmark = scores.benchmark
+        and sections.section = scores.section
+    where sections.overall is not null
+),
+
+needed as (
+    select
+        {% for key in keys %}touched.{{ key }}, {% endfor %}touched.overall,
+        sections.overall_column,
+        sections.column_name,
+        sections.overall_weight,
+        sections.required,
+        scores.score
+    from touched
+    inner join sections
+        on sections.overall = touched.overall
+    left join {{ relation }} as scores
+        on {% for key in keys %}scores.{{ key }} = touched.{{ key }} and {% endfor %}scores.benchmark = sections.benchmark
+        and scores.section = sections.section
+)
+
+select
+    {% for key in keys %}{{ key }}, {% endfor %}overall,
+    any_value(overall_column) as column_name,
+    case
+        when bool_and(score is not null or not required)
+            then sum(score * overall_weight) / sum(overall_weight) filter (where score is not null)
+    end as score,
+    string_agg(case when score is null and required then column_name end, ', ' order by column_name) as missing
+from needed
+group by {% for key in keys %}{{ key }}, {% endfor %}overall
+{%- endmacro %}
+
+{% macro leaderboard(section_relation, overall_relation, keys) -%}
+{#- One row per `keys`: every catalog column (sections' and overalls' `column` names, generated from the
+    catalog) and `coverage`: for each column left empty or short of full, what it is missing. -#}
+with cells as (
+    select {% for key in keys %}scores.{{ key }}, {% endfor %}sections.column_name, scores.score, scores.missing
+    from {{ section_relation }} as scores
+    inner join sections
+        on sections.benchmark = scores.benchmark
+        and sections.section = scores.section
+    union all by name
+    select {% for key in keys %}{{ key }}, {% endfor %}column_name, score, missing
+    from {{ overall_relation }}
+)
+
+select
+    {% for key in keys %}{{ key }},{% endfor %}
+    {%- for column in leaderboard_columns %}
+    max(score) filter (where column_name = '{{ column }}') as {{ column }},
+    {%- endfor %}
+    string_agg(
+        case when missing is not null then column_name || ': ' || (case when score is null then 'empty, ' else '' end) || 'missing ' || missing end,
+        '; ' order by column_name
+    ) as coverage
+from cells
+group by {% for key in keys %}{{ key }}{{ ", " if not loop.last }}{% endfor %}
+{%- endmacro %}
