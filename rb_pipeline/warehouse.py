@@ -155,7 +155,9 @@ def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(sql_dir), undefined=jinja2.StrictUndefined, autoescape=False
     )
-    return {path.stem: env.get_template(path.name).render(**context) for path in sorted(sql_dir.glob("*.sql"))}
+    return {
+        path.stem: env.get_template(path.name).render(**context) for path in sorted(sql_dir.glob("*.sql"))
+    }
 
 
 def sql_context(benchmarks: dict[str, Benchmark]) -> dict:

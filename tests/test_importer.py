@@ -368,8 +368,9 @@ def test_rmb_pairwise_result_file(shared_data: Path) -> None:
     # one scenario of helpfulness: the goal's score is not shown, only its partial score
     row = leaderboard_row("ArmoRM-Llama3-8B-v0.1")
     assert row["rmb_helpfulness_pairwise"] is None and row["rmb"] is None
-    assert "rmb_helpfulness_pairwise: empty, missing Helpfulness/Brainstorming/Problem Solving (0/100)" in (
-        row["coverage"]
+    assert (
+        "rmb_helpfulness_pairwise: empty, missing Helpfulness/Brainstorming/Problem Solving (0/100)"
+        in (row["coverage"])
     )
     (section,) = warehouse_rows("select partial_score, n_subsets from section_scores")
     assert section == {"partial_score": pytest.approx(expected, abs=1e-12), "n_subsets": 1}
