@@ -25,4 +25,4 @@ final as (
     left join provenance using (model)
 )
 
-select * from final order by {{ leaderboard_columns[0] }} desc nulls last, model
+select * from final order by {% for column in leaderboard_columns[:1] %}{{ column }} desc nulls last, {% endfor %}model

@@ -24,7 +24,7 @@ with ties_examples as (
     inner join subset_weights as weights
         on weights.benchmark = outcomes.benchmark
         and weights.subset = outcomes.subset
-    where weights.rule = 'rb2-ties' and outcomes.correct is not null
+    where weights.rule = 'rb2-ties' and outcomes.credit is not null  -- judges give no per-response score: none
 ),
 
 accuracies as (

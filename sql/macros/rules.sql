@@ -31,12 +31,12 @@ with scored as (
     where accuracy.accuracy is not null
 ),
 
-touched as (
-    select distinct {% for key in keys %}scored.{{ key }}, {% endfor %}scored.benchmark, weights.section
-    from scored
+touched as (  -- a section with a subset row, even one without an accuracy (shown empty, with coverage)
+    select distinct {% for key in keys %}accuracy.{{ key }}, {% endfor %}accuracy.benchmark, weights.section
+    from {{ relation }} as accuracy
     inner join subset_weights as weights
-        on weights.benchmark = scored.benchmark
-        and weights.subset = scored.subset
+        on weights.benchmark = accuracy.benchmark
+        and weights.subset = accuracy.subset
     where weights.section is not null and weights.weight > 0
 ),
 
