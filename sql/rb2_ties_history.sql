@@ -7,8 +7,25 @@
 --       + 0.20 x mean(gap_tied > spread) + 0.20 x mean(min(gap_ref, gap_tied) > spread)
 --       + 0.01 x mean(tanh(min(gap_ref, gap_tied) / spread - 1)), a 0/0 counting 0 (numpy's nan_to_num;
 --         x / 0 is +-inf, so tanh gives +-1).
--- Examples with a response left unscored (correct NULL) are left out, as everywhere else.
-with ties_examples as (
+-- Examples with a response left unscored (correct NULL) are left out, as everywhere else. Computed runs
+-- (example_outcomes_history) and imported RewardBench 2 per-example files (imported_outcomes) alike.
+with outcomes as (
+    select model, run_id, ended_at, benchmark, subset, example_id, correct, margin, chosen_spread
+    from example_outcomes_history
+    where credit is not null  -- judges give no per-response score: they get none
+    union all by name
+    -- imported RewardBench 2 per-example files: each row's margin and spread from its `scores`
+    select outcomes.model, outcomes.run_id, runs.ended_at, outcomes.benchmark, outcomes.subset,
+        outcomes.example_id, outcomes.correct, outcomes.margin, outcomes.chosen_spread
+    from imported_outcomes as outcomes
+    inner join runs_history as runs
+        on runs.run_id = outcomes.run_id
+        and runs.model = outcomes.model
+        and runs.benchmark = outcomes.benchmark
+    where runs.provenance = 'imported' and outcomes.correct is not null
+),
+
+ties_examples as (
     select
         outcomes.model,
         outcomes.run_id,
@@ -20,11 +37,11 @@ with ties_examples as (
         outcomes.correct::double as accurate,
         outcomes.margin as gap,
         outcomes.chosen_spread as spread
-    from example_outcomes_history as outcomes
+    from outcomes
     inner join subset_weights as weights
         on weights.benchmark = outcomes.benchmark
         and weights.subset = outcomes.subset
-    where weights.rule = 'rb2-ties' and outcomes.credit is not null  -- judges give no per-response score: none
+    where weights.rule = 'rb2-ties'
 ),
 
 accuracies as (

@@ -324,7 +324,9 @@ def test_bad_rows_and_unknown_shapes_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ResultFileError, match="c-duplicate.json: row 6: duplicate id '1'"):
         import_path(tmp_path, log=quiet)
     duplicate.write_text(json.dumps([{**hand_made_rows()[0], "results": 2}]))
-    with pytest.raises(ResultFileError, match="c-duplicate.json: row 0: results must be 0, 1 or 0.5"):
+    with pytest.raises(
+        ResultFileError, match=r"c-duplicate.json: row 0: results must be a number in \[0, 1\], got 2"
+    ):
         import_path(duplicate, log=quiet)
     duplicate.write_text(json.dumps([{**hand_made_rows()[0], "scores_chosen": [1.0, 2.0]}]))
     with pytest.raises(ResultFileError, match="row 0: scores_chosen must be a number"):
