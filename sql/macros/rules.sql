@@ -172,3 +172,72 @@ select
 from cells
 group by {% for key in keys %}{{ key }}{{ ", " if not loop.last }}{% endfor %}
 {%- endmacro %}
+
+{% macro rb2_ties_score(relation, keys) -%}
+{#- RewardBench 2's Ties score (rewardbench/utils.py process_single_model, scripts/run_v2.py) per
+    (keys, benchmark, subset) over the rows of `relation` (keys, benchmark, subset, sample_type,
+    prompt_id, accurate, gap, spread; see rb2_ties_examples). Over the prompts present as both ref and
+    tied: score = 0.30 x mean(accurate, tied) + 0.30 x mean(accurate, ref) + 0.20 x mean(gap_tied > spread)
+    + 0.20 x mean(min(gap_ref, gap_tied) > spread) + 0.01 x mean(tanh(min(gap_ref, gap_tied) / spread - 1)),
+    a 0/0 counting 0 (numpy's nan_to_num; x / 0 is +-inf, so tanh gives +-1). -#}
+{%- set k = keys | join(', ') -%}
+with accuracies as (
+    select
+        {{ k }},
+        benchmark,
+        subset,
+        count(*) as n,
+        coalesce(avg(accurate) filter (where sample_type = 'tied'), 0) as tied_accuracy,
+        coalesce(avg(accurate) filter (where sample_type = 'ref'), 0) as ref_accuracy
+    from {{ relation }}
+    group by {{ k }}, benchmark, subset
+),
+
+paired as (
+    select
+        {% for key in keys %}tied.{{ key }}, {% endfor %}tied.benchmark,
+        tied.subset,
+        tied.spread,
+        tied.gap as gap_tied,
+        least(ref.gap, tied.gap) as gap_hard
+    from {{ relation }} as tied
+    inner join {{ relation }} as ref
+        on {% for key in keys %}ref.{{ key }} = tied.{{ key }} and {% endfor %}ref.benchmark = tied.benchmark
+        and ref.subset = tied.subset
+        and ref.prompt_id = tied.prompt_id
+        and ref.sample_type = 'ref'
+    where tied.sample_type = 'tied'
+),
+
+margins as (
+    select
+        {{ k }},
+        benchmark,
+        subset,
+        avg((gap_tied > spread)::double) as correctness_preferred,
+        avg((gap_hard > spread)::double) as correctness_preferred_hard,
+        avg(
+            case
+                when spread <> 0 then tanh(gap_hard / spread - 1)
+                when gap_hard > 0 then 1.0
+                when gap_hard < 0 then -1.0
+                else 0.0
+            end
+        ) as margin_score
+    from paired
+    group by {{ k }}, benchmark, subset
+)
+
+select
+    accuracies.*,
+    margins.correctness_preferred,
+    margins.correctness_preferred_hard,
+    margins.margin_score,
+    0.30 * accuracies.tied_accuracy
+    + 0.30 * accuracies.ref_accuracy
+    + 0.20 * margins.correctness_preferred
+    + 0.20 * margins.correctness_preferred_hard
+    + 0.01 * margins.margin_score as score
+from accuracies
+left join margins using ({{ k }}, benchmark, subset)
+{%- endmacro %}
