@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import duckdb
-import jinja2
 import polars as pl
 
 from rb_pipeline.catalog import AGGREGATIONS, RULES, Benchmark
@@ -22,12 +21,12 @@ from rb_pipeline.importer import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHE
 from rb_pipeline.judging import JUDGMENTS_SCHEMA
 from rb_pipeline.lake import DATASET_TABLES
 from rb_pipeline.normalize import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
-from rb_pipeline.paths import REPO_ROOT, lake_dir, warehouse_path
+from rb_pipeline.paths import lake_dir, warehouse_path
 from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.sql_rules import SQL_DIR, sql_environment
 from rb_pipeline.stats import add_confidence_intervals, create_bootstrap_table
 from rb_pipeline.storage import attach_lake
 
-SQL_DIR = REPO_ROOT / "sql"
 LAKE_TABLES = {
     "examples": ("examples/*/*.parquet", EXAMPLES_SCHEMA),
     "responses": ("responses/*/*.parquet", RESPONSES_SCHEMA),
@@ -151,18 +150,17 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
 
 def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:
     """Each `sql/<name>.sql` rendered with Jinja (`context`: catalog-derived values such as the
-    leaderboard's columns; `{% import 'macros/rules.sql' as rules %}` reaches the shared rules)."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(sql_dir), undefined=jinja2.StrictUndefined, autoescape=False
-    )
+    leaderboard's columns; `{% import 'macros/rules.sql' as rules with context %}` reaches the rules)."""
+    environment = sql_environment(sql_dir)
     return {
-        path.stem: env.get_template(path.name).render(**context) for path in sorted(sql_dir.glob("*.sql"))
+        path.stem: environment.get_template(path.name).render(**context)
+        for path in sorted(sql_dir.glob("*.sql"))
     }
 
 
 def sql_context(benchmarks: dict[str, Benchmark]) -> dict:
-    """What the SQL templates read from the catalog: the leaderboard's columns, the aggregation names."""
-    return {"leaderboard_columns": leaderboard_columns(benchmarks), "aggregations": list(AGGREGATIONS)}
+    """What the SQL templates read from the catalog: the leaderboard's columns."""
+    return {"leaderboard_columns": leaderboard_columns(benchmarks)}
 
 
 def view_order(bodies: dict[str, str]) -> list[str]:
