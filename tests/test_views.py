@@ -292,3 +292,40 @@ def test_subset_heatmap_draws_each_models_accuracies():
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
     changed = subset_heatmap(hand_made.with_columns(accuracy=pl.Series([0.25, 1.0, 0.9])))
     assert changed != png  # the colours follow the numbers
+
+
+def test_a_copied_catalog_entry_adds_its_leaderboard_columns(rb_home):
+    """Columns are data: a benchmark YAML copied under a new name (its columns renamed) reaches the
+    leaderboard and its history with no code change."""
+    import yaml
+
+    from rb_pipeline.catalog import CATALOG_DIR, load_benchmarks, user_benchmarks_dir
+
+    entry = yaml.safe_load((CATALOG_DIR / "benchmarks" / "rm-bench.yaml").read_text(encoding="utf-8"))
+    entry["benchmark"] = "rm-bench-copy"
+    entry["overall"] = {"name": "rm-bench-copy", "column": "copy_overall"}
+    entry["sections"] = {
+        name: {**section, "column": f"copy_{section['column']}"}
+        for name, section in entry["sections"].items()
+    }
+    user_benchmarks_dir().mkdir(parents=True)
+    (user_benchmarks_dir() / "rm-bench-copy.yaml").write_text(yaml.safe_dump(entry), encoding="utf-8")
+
+    path = build_warehouse(load_benchmarks())
+    expected = [
+        "copy_overall",
+        "copy_rm_bench_chat",
+        "copy_rm_bench_math",
+        "copy_rm_bench_code",
+        "copy_rm_bench_safety",
+    ]
+    for view in ("leaderboard", "leaderboard_history"):
+        columns = query(f"select * from {view} limit 0", path).columns
+        assert all(column in columns for column in expected), (view, columns)
+        assert columns[columns.index("rm_bench") : columns.index("rm_bench") + 5] == [
+            "rm_bench",
+            "rm_bench_chat",
+            "rm_bench_math",
+            "rm_bench_code",
+            "rm_bench_safety",
+        ]
