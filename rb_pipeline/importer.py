@@ -34,6 +34,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,6 +82,7 @@ RESULT_SUFFIXES = (".json", ".jsonl")
 # Non-numeric fields of a metrics file (kept as metadata, never read as subsets).
 METADATA_KEYS = ("model", "model_type", "chat_template", "ref_model", "tokenizer", "revision")
 MAX_LISTED = 20  # ids / keys named in a message before "..."
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # a Hub repository id, org/name
 
 
 class ResultFileError(ValueError):
@@ -131,6 +134,41 @@ class _Parsed:
 
 
 # ---------------------------------------------------------------- entry point
+
+
+def import_source(source: str) -> Path:
+    """What `rb-pipeline import` reads: a local file or folder, else a Hub dataset id (`org/name`, or
+    `org/name@revision`) in the public results layout (e.g. allenai/reward-bench-results), downloaded
+    once with `huggingface_hub.snapshot_download` (its .json/.jsonl files only) into the lake."""
+    path = Path(source)
+    if path.exists():
+        return path
+    repo_id, _, revision = source.partition("@")
+    if not HUB_ID.fullmatch(repo_id):
+        raise FileNotFoundError(f"{source}: no such file or folder (and not a Hub dataset id `org/name`)")
+    from huggingface_hub import snapshot_download  # only when a Hub id is given
+
+    target = lake_dir("imports", repo_id.replace("/", "--"), revision or "main")
+    try:
+        return Path(
+            snapshot_download(
+                repo_id,
+                repo_type="dataset",
+                revision=revision or None,
+                allow_patterns=["*.json", "*.jsonl"],
+                local_dir=target,
+            )
+        )
+    except Exception as exc:  # offline, unknown repo or revision: one clear line
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        offline = (
+            " (HF_HUB_OFFLINE is set: download it elsewhere and import the folder)"
+            if os.environ.get("HF_HUB_OFFLINE")
+            else ""
+        )
+        raise ResultFileError(
+            f"{source}: cannot fetch this dataset from the Hub: {reason}{offline}"
+        ) from None
 
 
 def import_path(

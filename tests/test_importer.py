@@ -516,3 +516,37 @@ def test_public_layout_with_prior_sets_gives_the_official_scores(tmp_path: Path,
     partial = leaderboard_row("hand-made/partial")
     assert partial["prior_sets"] == pytest.approx((0.9 + 0.5) / 2, abs=1e-12)  # the sets that were run
     assert partial["rewardbench"] == pytest.approx((sum(sections) + 0.5 * 0.7) / 4.5, abs=1e-12)
+
+
+def test_result_formats_folder_imports_every_model_beside_the_others(shared_data: Path) -> None:
+    """The published files in ../shared/data/result-formats, imported as one folder: each model gets
+    its leaderboard row with where its numbers came from."""
+    runs = import_path(SHARED_DATA / "result-formats", log=quiet)
+    assert sorted(r.model for r in runs) == [
+        "ArmoRM-Llama3-8B-v0.1",
+        "general-preference/GPM-Gemma-2-2B",
+        "general-preference/GPM-Gemma-2-9B",
+        "general-preference/GPM-Gemma-2B",
+        "general-preference/GPM-Llama-3.1-8B-Instruct",
+    ]
+    board = {r["model"]: r for r in warehouse_rows("select * from leaderboard")}
+    assert {r["provenance"] for r in board.values()} == {"imported"}
+    gpm = [board[m] for m in board if m.startswith("general-preference/")]
+    assert all(r["rewardbench"] is not None and r["coverage"] is None for r in gpm)
+    assert board["ArmoRM-Llama3-8B-v0.1"]["rmb"] is None  # one scenario of 49: empty, with coverage
+    assert board["ArmoRM-Llama3-8B-v0.1"]["coverage"].startswith("rmb: empty, missing ")
+
+
+def test_import_source_is_a_path_or_a_hub_dataset(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from rb_pipeline.cli import main
+    from rb_pipeline.importer import import_source
+
+    assert import_source(str(tmp_path)) == tmp_path
+    with pytest.raises(FileNotFoundError, match="not a Hub dataset id"):
+        import_source(str(tmp_path / "missing" / "file.json"))
+    # offline (HF_HUB_OFFLINE=1, set by the rb_home fixture): one clear line, and the CLI exits 2
+    with pytest.raises(ResultFileError, match="allenai/reward-bench-results: cannot fetch .*HF_HUB_OFFLINE"):
+        import_source("allenai/reward-bench-results")
+    assert main(["import", "allenai/reward-bench-results@main"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "cannot fetch this dataset from the Hub" in error
