@@ -278,6 +278,39 @@ class ModelEntry(Frozen):
         return source.replace("$RB_HOME", str(rb_home()))
 
 
+class Ensemble(Frozen):
+    """An offline ensemble (rewardbench's run_ensemble_offline.py): the stored per-response scores of
+    its members combined in SQL (sql/ensemble_scores.sql), scored by the same rules as any model."""
+
+    members: tuple[str, ...] = Field(min_length=2)
+    # mean | min | max of the members' scores, or zmean: the mean of per-member z-scores
+    combine: Literal["mean", "min", "max", "zmean"] = "mean"
+
+    @property
+    def id(self) -> str:
+        """`ensemble:a+b` (mean) or `ensemble:a+b:<combine>`: its model id in every view."""
+        suffix = "" if self.combine == "mean" else f":{self.combine}"
+        return f"ensemble:{'+'.join(self.members)}{suffix}"
+
+
+def load_ensembles(catalog_dir: Path | None = None) -> dict[str, Ensemble]:
+    """Ensembles from `catalog/ensembles.yaml` plus `$RB_HOME/ensembles.yaml` (`ensembles: [...]`)."""
+    ensembles: dict[str, Ensemble] = {}
+    for path in ((catalog_dir or CATALOG_DIR) / "ensembles.yaml", rb_home() / "ensembles.yaml"):
+        if not path.exists():
+            continue
+        document = _read_yaml(path) or {}
+        if not isinstance(document, dict) or not isinstance(document.get("ensembles", []), list):
+            raise CatalogError(f"{path}: expected `ensembles: [...]`")
+        for index, raw in enumerate(document.get("ensembles") or []):
+            try:
+                ensemble = Ensemble.model_validate(raw)
+            except ValidationError as exc:
+                raise CatalogError(_format_validation_error(path, f"ensembles.{index}", exc)) from None
+            ensembles[ensemble.id] = ensemble
+    return ensembles
+
+
 def _format_validation_error(file: Path, prefix: str, error: ValidationError) -> str:
     first = error.errors()[0]
     key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from rb_pipeline.catalog import AGGREGATIONS, RULES, Benchmark
+from rb_pipeline.catalog import AGGREGATIONS, RULES, Benchmark, Ensemble, load_ensembles
 from rb_pipeline.importer import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHEMA
 from rb_pipeline.judging import JUDGMENTS_SCHEMA
 from rb_pipeline.lake import DATASET_TABLES
@@ -46,8 +46,12 @@ class QueryError(ValueError):
     """A user's SQL failed; the message is DuckDB's, on one line."""
 
 
-def catalog_tables(benchmarks: dict[str, Benchmark]) -> dict[str, pl.DataFrame]:
-    """`benchmarks`, `subset_weights` and `sections`, built from the catalog."""
+def catalog_tables(
+    benchmarks: dict[str, Benchmark], ensembles: dict[str, Ensemble] | None = None
+) -> dict[str, pl.DataFrame]:
+    """`benchmarks`, `subset_weights`, `sections`, `scoring_rules` and `ensemble_members`, built from
+    the catalog (ensembles: `load_ensembles()` unless given)."""
+    ensembles = load_ensembles() if ensembles is None else ensembles
     weights, sections, rows = [], [], []
     for bench in benchmarks.values():
         rows.append({"benchmark": bench.benchmark, "title": bench.title, "kind": bench.kind})
@@ -114,6 +118,14 @@ def catalog_tables(benchmarks: dict[str, Benchmark]) -> dict[str, pl.DataFrame]:
                 for name, text in AGGREGATIONS.items()
             ],
             schema={"rule": pl.String, "applies_to": pl.String, "definition": pl.String},
+        ),
+        "ensemble_members": pl.DataFrame(
+            [
+                {"ensemble": name, "member": member, "combine": ensemble.combine}
+                for name, ensemble in ensembles.items()
+                for member in ensemble.members
+            ],
+            schema={"ensemble": pl.String, "member": pl.String, "combine": pl.String},
         ),
     }
 

@@ -31,9 +31,7 @@ with responses_scored as (
         responses.benchmark,
         responses.example_id,
         responses.label,
-        scores.score,
-        min(scores.score) filter (where responses.label = 'chosen')
-            over (partition by runs.run_id, responses.benchmark, responses.example_id) as worst_chosen
+        scores.score
     from runs_history as runs
     inner join responses
         on responses.benchmark = runs.benchmark
@@ -42,6 +40,26 @@ with responses_scored as (
         and scores.response_id = responses.response_id
     where runs.provenance = 'computed'
         and coalesce(runs.model_type not in ('pairwise-judge', 'generative'), true)
+),
+
+all_scored as (  -- computed runs and offline ensembles (ensemble_scores) alike
+    select model, run_id, ended_at, benchmark, example_id, label, score
+    from responses_scored
+    union all
+    select ensembles.model, ensembles.run_id, ensembles.ended_at, responses.benchmark, responses.example_id,
+        responses.label, ensembles.score
+    from ensemble_scores as ensembles
+    inner join responses
+        on responses.benchmark = ensembles.benchmark
+        and responses.response_id = ensembles.response_id
+),
+
+with_worst_chosen as (
+    select
+        *,
+        min(score) filter (where label = 'chosen')
+            over (partition by run_id, benchmark, example_id) as worst_chosen
+    from all_scored
 ),
 
 per_example as (
@@ -59,7 +77,7 @@ per_example as (
         count(*) filter (where label = 'rejected' and score = worst_chosen) as n_tied,
         count(*) filter (where label = 'rejected') as n_rejected,
         bool_and(score is not null) as fully_scored
-    from responses_scored
+    from with_worst_chosen
     group by model, run_id, ended_at, benchmark, example_id
 ),
 

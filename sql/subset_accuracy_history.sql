@@ -14,18 +14,22 @@
 -- The warehouse file stores this view as a table (warehouse.MATERIALIZED), built with the file.
 with averaged as (
     select
-        model,
-        run_id,
-        ended_at,
-        'computed' as provenance,
-        benchmark,
-        subset,
-        count(credit) as n,
-        avg(credit) as accuracy,
-        avg(credit_both_orders) as accuracy_both_orders,
-        avg(order_consistent::double) as order_consistency
-    from example_outcomes_history
-    group by model, run_id, ended_at, benchmark, subset
+        outcomes.model,
+        outcomes.run_id,
+        outcomes.ended_at,
+        runs.provenance,  -- computed, or ensemble (offline ensembles)
+        outcomes.benchmark,
+        outcomes.subset,
+        count(outcomes.credit) as n,
+        avg(outcomes.credit) as accuracy,
+        avg(outcomes.credit_both_orders) as accuracy_both_orders,
+        avg(outcomes.order_consistent::double) as order_consistency
+    from example_outcomes_history as outcomes
+    inner join runs_history as runs
+        on runs.run_id = outcomes.run_id
+        and runs.model = outcomes.model
+        and runs.benchmark = outcomes.benchmark
+    group by all
 ),
 
 computed as (
