@@ -16,7 +16,8 @@ with final as (
         history.partial_score,
         history.complete,
         history.n_subsets_needed,
-        history.missing
+        history.missing,
+        history.missing_brief
     from section_scores_history as history
     inner join runs_history as runs
         on runs.model = history.model

@@ -207,8 +207,13 @@ def test_rewardbench_cli_results_json(tmp_path: Path) -> None:
     # the partial score (0.25 x 164 + 0.75 x 164) / (164 + 164) stays in section_scores
     row = leaderboard_row("hand-made/cli-rm")
     assert row["reasoning"] is None and row["rewardbench"] is None
-    assert "reasoning: empty, missing hep-cpp (0/164), hep-java (0/164)" in row["coverage"]
-    assert "math-prm (0/447)" in row["coverage"]
+    # the first three subsets short of full, then how many more (section_scores.missing lists them all)
+    assert (
+        "reasoning: empty, missing hep-cpp (0/164), hep-java (0/164), hep-js (0/164), +2 more"
+        in row["coverage"]
+    )
+    (missing,) = warehouse_rows("select missing from section_scores")
+    assert "math-prm (0/447)" in missing["missing"]
     assert "rewardbench: empty, missing chat, chat_hard, reasoning, safety" in row["coverage"]
     (partial,) = warehouse_rows("select partial_score, complete from section_scores")
     assert partial == {"partial_score": pytest.approx(0.5, abs=1e-12), "complete": False}

@@ -83,23 +83,26 @@ aggregated as (
         count(accuracy) as n_subsets,
         count(*) as n_subsets_needed,
         sum(n) filter (where accuracy is not null)::bigint as n_examples,
-        string_agg(
-            case
-                when not in_full and (needs = 'all' or accuracy is not null)
-                    then subset || ' (' || coalesce(n::varchar, '0') || '/' || coalesce(expected_rows::varchar, '?') || ')'
-            end,
-            ', ' order by subset
-        ) as missing
+        list(
+            subset || ' (' || coalesce(n::varchar, '0') || '/' || coalesce(expected_rows::varchar, '?') || ')'
+            order by subset
+        ) filter (where not in_full and (needs = 'all' or accuracy is not null)) as short
     from needed
     group by {% for key in keys %}{{ key }}, {% endfor %}benchmark, section
 )
 
 select
-    * exclude (partial_score, item_level_score, complete),
+    * exclude (partial_score, item_level_score, complete, short),
     case when complete then partial_score end as score,
     case when complete then item_level_score end as item_level_score,
     partial_score,
-    complete
+    complete,
+    nullif(array_to_string(short, ', '), '') as missing,
+    -- the leaderboard's coverage: the first three, then how many more
+    nullif(
+        array_to_string(short[1:3], ', ') || case when len(short) > 3 then ', +' || (len(short) - 3) || ' more' else '' end,
+        ''
+    ) as missing_brief
 from aggregated
 {%- endmacro %}
 
@@ -141,7 +144,8 @@ select
         when bool_and(score is not null or not required)
             then sum(score * overall_weight) / sum(overall_weight) filter (where score is not null)
     end as score,
-    string_agg(case when score is null and required then column_name end, ', ' order by column_name) as missing
+    string_agg(case when score is null and required then column_name end, ', ' order by column_name) as missing,
+    missing as missing_brief
 from needed
 group by {% for key in keys %}{{ key }}, {% endfor %}overall
 {%- endmacro %}
@@ -150,13 +154,13 @@ group by {% for key in keys %}{{ key }}, {% endfor %}overall
 {#- One row per `keys`: every catalog column (sections' and overalls' `column` names, generated from the
     catalog) and `coverage`: for each column left empty or short of full, what it is missing. -#}
 with cells as (
-    select {% for key in keys %}scores.{{ key }}, {% endfor %}sections.column_name, scores.score, scores.missing
+    select {% for key in keys %}scores.{{ key }}, {% endfor %}sections.column_name, scores.score, scores.missing_brief as missing
     from {{ section_relation }} as scores
     inner join sections
         on sections.benchmark = scores.benchmark
         and sections.section = scores.section
     union all by name
-    select {% for key in keys %}{{ key }}, {% endfor %}column_name, score, missing
+    select {% for key in keys %}{{ key }}, {% endfor %}column_name, score, missing_brief as missing
     from {{ overall_relation }}
 )
 
