@@ -410,3 +410,22 @@ def test_offline_ensemble_is_scored_from_stored_scores_by_the_same_rules(rb_home
         "select correct from example_outcomes where model = 'ensemble:m1+m2:zmean' order by example_id", path
     )
     assert correct["correct"].to_list() == expected
+
+
+def test_every_named_rule_is_written_once_in_sql():
+    """Each per-example rule of catalog.RULES has exactly one `when rule = '<name>'` branch (the credits
+    step of example_outcomes_history), and every subset rule a YAML may name is among them; each
+    aggregation of catalog.AGGREGATIONS has one branch in the section macro."""
+    import typing
+
+    from rb_pipeline.catalog import AGGREGATIONS, RULES, SubsetRule
+    from rb_pipeline.warehouse import SQL_DIR
+
+    sql = {path.name: path.read_text(encoding="utf-8") for path in SQL_DIR.rglob("*.sql")}
+    for name in RULES:
+        places = [file for file, text in sql.items() for _ in range(text.count(f"when rule = '{name}'"))]
+        assert places == ["example_outcomes_history.sql"], (name, places)
+    assert set(typing.get_args(SubsetRule)) <= set(RULES)
+    macros = sql["rules.sql"]
+    for name in AGGREGATIONS:
+        assert macros.count(f"aggregation == '{name}'") == 1, name
