@@ -186,13 +186,45 @@ def import_path(
         raise FileNotFoundError(f"{path}: no such file or folder")
     benchmarks = benchmarks if benchmarks is not None else load_benchmarks()
     files = _result_files(path, log)
-    parsed = [_parse(file, benchmarks, model) for file in files]  # all checked before any write
+    parsed = _merge_parts([_parse(file, benchmarks, model) for file in files])  # all checked before any write
     imported = [_write(item) for item in parsed]
     for run in imported:
         log(run.summary())
         for note in run.notes:
             log(f"  note: {note}")
     return imported
+
+
+def _merge_parts(parsed: list[_Parsed]) -> list[_Parsed]:
+    """Files of one model, format and benchmarks that hold disjoint subsets are parts of one run (RMB's
+    scripts write one result file per scenario): they become one run, so the latest-run views see them
+    all. Files that overlap (a metrics file and a per-example file of the same subsets) stay apart."""
+    groups: dict[tuple, list[_Parsed]] = {}
+    for item in parsed:
+        key = (item.model, item.format, tuple(sorted({row["benchmark"] for row in item.metrics})))
+        groups.setdefault(key, []).append(item)
+    merged = []
+    for items in groups.values():
+        subsets = [(row["benchmark"], row["subset"]) for item in items for row in item.metrics]
+        if len(items) == 1 or len(subsets) != len(set(subsets)):
+            merged.extend(items)
+            continue
+        first = items[0]
+        merged.append(
+            _Parsed(
+                path=Path(os.path.commonpath([item.path for item in items])),
+                format=first.format,
+                model=first.model,
+                metadata=first.metadata,
+                metrics=[row for item in items for row in item.metrics],
+                outcomes=[row for item in items for row in item.outcomes],
+                unknown={key: value for item in items for key, value in item.unknown.items()},
+                mismatches=[example for item in items for example in item.mismatches],
+                notes=[f"{len(items)} files merged into one run"] + [n for item in items for n in item.notes],
+                digest=hashlib.sha256("".join(sorted(item.digest for item in items)).encode()).hexdigest(),
+            )
+        )
+    return merged
 
 
 def _result_files(path: Path, log: Callable[[str], None]) -> list[Path]:

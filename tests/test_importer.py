@@ -555,3 +555,27 @@ def test_import_source_is_a_path_or_a_hub_dataset(tmp_path: Path, capsys: pytest
     assert main(["import", "allenai/reward-bench-results@main"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "cannot fetch this dataset from the Hub" in error
+
+
+def test_rmb_result_files_of_one_model_are_one_run(tmp_path: Path) -> None:
+    """RMB's scripts write one result file per scenario: a folder of them is one run per model, so the
+    latest-run views see every scenario (not only the last file imported)."""
+    folder = tmp_path / "rmb-results" / "hand-made--rmb-rm"
+    folder.mkdir(parents=True)
+    scenarios = {
+        "ps": ("Pairwise_set/Helpfulness/Brainstorming/Problem Solving", [1, 0]),
+        "s5": ("Pairwise_set/Harmlessness/S5", [1]),
+    }
+    for name, (category, results) in scenarios.items():
+        rows = [
+            {"pair_uid": f"{name}-{i}", "category_path": category, "is_correct": r}
+            for i, r in enumerate(results)
+        ]
+        (folder / f"{name}_result.json").write_text(json.dumps(rows))
+    runs = import_path(tmp_path / "rmb-results", log=quiet, model="hand-made/rmb-rm")
+    assert [(r.model, r.n_subsets, r.n_examples) for r in runs] == [("hand-made/rmb-rm", 2, 3)]
+    accuracy = warehouse_rows("select subset, n, accuracy from subset_accuracy order by subset")
+    assert accuracy == [
+        {"subset": "Harmlessness/S5", "n": 1, "accuracy": 1.0},
+        {"subset": "Helpfulness/Brainstorming/Problem Solving", "n": 2, "accuracy": 0.5},
+    ]
