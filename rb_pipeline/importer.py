@@ -24,6 +24,10 @@ from each row's margin and chosen_spread. Per-example rows also go to
 margin, credit, chosen_spread). The run's row is written last, with status `complete`: views only read imported rows of
 complete runs, so an import that dies leaves nothing a view would read.
 
+A folder in the layout of the public results repositories imports every model in it (`import_source`
+also takes a Hub dataset id, e.g. allenai/reward-bench-results, fetched with snapshot_download); files
+of one model and format with disjoint subsets (RMB's one file per scenario) become one run.
+
 Subsets are looked up in the catalog (`load_benchmarks()`); subset keys the catalog does not know
 are reported (returned, logged, and kept in the run's `settings`), never silently dropped. Every file
 is read and checked before anything is written: one bad file fails the whole import, naming it.
