@@ -66,18 +66,45 @@ class LocalSource(Frozen):
         return SAMPLES_DIR / self.path, "sample"
 
 
+# The per-example rules: how one example earns its credit (subset accuracy = mean credit). Each is
+# named here once and written once in SQL, in the `credits` step of sql/example_outcomes_history.sql
+# (rb2-ties: sql/rb2_ties_history.sql). A subset names its rule (`rule`, default the benchmark's); a
+# judge (pairwise-judge, generative) scoring a `strict` subset follows `judge-tie-credit`.
+RULES: dict[str, str] = {
+    "strict": "every chosen scores strictly above every rejected: 1, else 0; a tie is wrong "
+    "(RewardBench utils.py, RMB my_run_rm.py)",
+    "rb2-top-share": "RewardBench 2's best-of-4: 0 when a rejected beats the chosen, else 1 / k when the "
+    "chosen shares the top with k - 1 rejected (reroll_and_score_dataset; judges: a tied or "
+    "unparseable comparison shares the top, so all three is 0.25 as run_generative_v2.py)",
+    "rb2-ties": "RewardBench 2's Ties score from the per-response scores (process_single_model); "
+    "judges give no per-response rating, so their Ties score is left empty",
+    "judgebench-both-orders": "JudgeBench's metrics.py: a judge judges both orders, +1 per order the "
+    "chosen wins, -1 per order it loses; right when the sum is > 0, else 0 (a pointwise model: strict)",
+    "judge-tie-credit": "RewardBench's run_generative.py, for judges on strict subsets: 1 when the chosen "
+    "wins every comparison (one order drawn per pair), 0 when it loses any, else 0.5",
+}
+SubsetRule = Literal["strict", "rb2-top-share", "rb2-ties", "judgebench-both-orders"]
+
+# How a section combines its subsets' accuracies; named here once, written once in SQL
+# (sql/macros/rules.sql `section_score`). item_level_score is reported beside every section.
+AGGREGATIONS: dict[str, str] = {
+    "weighted-mean": "sum(accuracy x weight) / sum(weight): RewardBench's prompt-weighted sections "
+    "(weight = the subset's example count, math-prm 984)",
+    "scenario-mean": "the unweighted mean over subsets: RMB's per-scenario mean, RewardBench's Prior Sets",
+    "item-level": "sum(accuracy x n) / sum(n): every item counts once (the other RMB reading)",
+}
+Aggregation = Literal["weighted-mean", "scenario-mean", "item-level"]
+
+
 class Section(Frozen):
     title: str
     column: str  # its column in the `leaderboard` view
     overall_weight: float = Field(default=1.0, gt=0)  # its weight in the benchmark's overall score
     required: bool = True  # the overall is NULL until every required section is scored
-
-
-# How a subset's examples become its accuracy (sql/example_outcomes_history.sql, sql/rb2_ties_history.sql):
-# strict: every chosen strictly above every rejected, accuracy = correct / scored (RewardBench v1, RMB);
-# rb2-top-share: RewardBench 2's best-of-4: 1 when the chosen alone has the top score, 1/k when it
-#   shares it with k - 1 rejected, else 0; rb2-ties: RewardBench 2's Ties score (accuracy and margins).
-SubsetRule = Literal["strict", "rb2-top-share", "rb2-ties"]
+    # all: shown only when every subset was scored in full (expected rows); any: the mean of the
+    # subsets that were run, each in full (RewardBench's Prior Sets: nanmean over the four sets)
+    needs: Literal["all", "any"] = "all"
+    aggregation: Aggregation = "weighted-mean"
 
 
 class Subset(Frozen):
@@ -113,6 +140,8 @@ class Benchmark(Frozen):
     subsets: dict[str, Subset] = {}
     subsets_from_tree: TreeSubsets | None = None
     rule: SubsetRule = "strict"  # the scoring rule of its subsets, unless a subset says otherwise
+    # where its columns sit in the leaderboard (smaller first; ties by benchmark name)
+    leaderboard_position: int = 100
     source_file: str = ""
 
     @model_validator(mode="after")
@@ -305,6 +334,39 @@ class ModelEntry(Frozen):
         """The folder it loads from, when that is a local folder (as transformers decides: it exists)."""
         path = Path(self.location)
         return path.resolve() if path.is_dir() else None
+
+
+class Ensemble(Frozen):
+    """An offline ensemble (rewardbench's run_ensemble_offline.py): the stored per-response scores of
+    its members combined in SQL (sql/ensemble_scores.sql), scored by the same rules as any model."""
+
+    members: tuple[str, ...] = Field(min_length=2)
+    # mean | min | max of the members' scores, or zmean: the mean of per-member z-scores
+    combine: Literal["mean", "min", "max", "zmean"] = "mean"
+
+    @property
+    def id(self) -> str:
+        """`ensemble:a+b` (mean) or `ensemble:a+b:<combine>`: its model id in every view."""
+        suffix = "" if self.combine == "mean" else f":{self.combine}"
+        return f"ensemble:{'+'.join(self.members)}{suffix}"
+
+
+def load_ensembles(catalog_dir: Path | None = None) -> dict[str, Ensemble]:
+    """Ensembles from `catalog/ensembles.yaml` plus `$RB_HOME/ensembles.yaml` (`ensembles: [...]`)."""
+    ensembles: dict[str, Ensemble] = {}
+    for path in ((catalog_dir or CATALOG_DIR) / "ensembles.yaml", rb_home() / "ensembles.yaml"):
+        if not path.exists():
+            continue
+        document = _read_yaml(path) or {}
+        if not isinstance(document, dict) or not isinstance(document.get("ensembles", []), list):
+            raise CatalogError(f"{path}: expected `ensembles: [...]`")
+        for index, raw in enumerate(document.get("ensembles") or []):
+            try:
+                ensemble = Ensemble.model_validate(raw)
+            except ValidationError as exc:
+                raise CatalogError(_format_validation_error(path, f"ensembles.{index}", exc)) from None
+            ensembles[ensemble.id] = ensemble
+    return ensembles
 
 
 def _format_validation_error(file: Path, prefix: str, error: ValidationError) -> str:

@@ -226,9 +226,9 @@ def cmd_sql(args: argparse.Namespace) -> None:
 def cmd_import(args: argparse.Namespace) -> None:
     """Import rewardbench / RMB result files as runs, then rebuild the warehouse."""
     from assets.launch import materialize_warehouse
-    from rb_pipeline.importer import import_path
+    from rb_pipeline.importer import import_path, import_source
 
-    import_path(Path(args.path))  # prints one summary line per imported run
+    import_path(import_source(args.path))  # a path or a Hub dataset id; one summary line per run
     materialize_warehouse()
     print_leaderboard()
 
@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sql.set_defaults(func=cmd_sql)
     imp = sub.add_parser("import", help=cmd_import.__doc__)
-    imp.add_argument("path")
+    imp.add_argument("path", help="a result file, a folder in the public results layout, or a Hub dataset id")
     imp.set_defaults(func=cmd_import)
     push = sub.add_parser("push", help=cmd_push.__doc__)
     push.add_argument("--model", required=True)

@@ -403,8 +403,8 @@ def render_card(
     yaml_text = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
     leaderboard = tables["leaderboard"].to_pylist()
     board = leaderboard[0] if leaderboard else {}
-    board_rows = [
-        [column, value] for column, value in board.items() if column != "model" and value is not None
+    board_rows = [  # the scores (coverage and provenance are text, shown below the table)
+        [column, value] for column, value in board.items() if isinstance(value, float)
     ]
     sections = tables["sections"].to_pylist()
     metrics = tables["metrics"].to_pylist()
@@ -427,6 +427,11 @@ def render_card(
         "",
         _table(["column", "score"], board_rows) if board_rows else "No leaderboard numbers for this model.",
         "",
+        *(
+            [f"Left empty (not every subset scored in full): {board['coverage']}", ""]
+            if board.get("coverage")
+            else []
+        ),
         "## Sections",
         "",
     ]
@@ -783,7 +788,7 @@ def model_card_metadata(
     results = []
     board = snapshot.tables["leaderboard"].to_pylist()
     for column, value in (board[0] if board else {}).items():
-        if column == "model" or value is None:
+        if not isinstance(value, float):  # model, coverage, provenance, empty scores
             continue
         results.append(
             EvalResult(

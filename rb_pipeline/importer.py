@@ -14,11 +14,19 @@ Recognised shapes (detected from the content, not the file name):
 
 Metrics go to `lake/imported_metrics/<run_id>.parquet` (model, run_id, benchmark, subset, n,
 accuracy): for a metrics file n is the catalog's expected_rows of the subset (the files carry no
-counts); for a per-example file n is its row count and accuracy the mean of its `results` /
-`is_correct` (ties scored 0.5 by generative judges count 0.5). Per-example rows also go to
+counts; NULL when the catalog does not know it, and the subset still counts); for a per-example file n
+is its row count and accuracy the mean of its `results` / `is_correct` (any share in [0, 1]: a judge's
+tie 0.5, RewardBench 2's 1/k). RewardBench 2 per-example files (`scores` lists with `num_correct`
+correct answers first) are read too; their Ties rows carry `results: null`, and the Ties subset's
+accuracy is left NULL here: the warehouse computes it by the rb2-ties rule (sql/rb2_ties_history.sql)
+from each row's margin and chosen_spread. Per-example rows also go to
 `lake/imported_outcomes/<run_id>.parquet` (model, run_id, benchmark, subset, example_id, correct,
-margin). The run's row is written last, with status `complete`: views only read imported rows of
+margin, credit, chosen_spread). The run's row is written last, with status `complete`: views only read imported rows of
 complete runs, so an import that dies leaves nothing a view would read.
+
+A folder in the layout of the public results repositories imports every model in it (`import_source`
+also takes a Hub dataset id, e.g. allenai/reward-bench-results, fetched with snapshot_download); files
+of one model and format with disjoint subsets (RMB's one file per scenario) become one run.
 
 Subsets are looked up in the catalog (`load_benchmarks()`); subset keys the catalog does not know
 are reported (returned, logged, and kept in the run's `settings`), never silently dropped. Every file
@@ -30,6 +38,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,7 +71,12 @@ IMPORTED_OUTCOMES_SCHEMA = {
     "example_id": pl.String,
     "correct": pl.Boolean,
     "margin": pl.Float64,
+    "credit": pl.Float64,  # the file's result: 1, 0, or a share (0.5 for a judge's tie, 1/k in RewardBench 2)
+    "chosen_spread": pl.Float64,  # best - worst correct answer (RewardBench 2 Ties rows), else null
 }
+# Benchmarks whose example ids are built from the row's subset and id (formats.rewardbench2_row: ids
+# repeat across RewardBench 2's subsets), keyed by the catalog's Hub format.
+EXAMPLE_ID_SCHEMES = {"rewardbench-2": "{subset}/{id}"}
 
 # Folders of rewardbench's results layout: the path below one of them is `<org>/<model>`.
 LAYOUT_ROOTS = ("eval-set", "eval-set-scores", "pref-sets", "pref-sets-scores", "results")
@@ -71,6 +86,7 @@ RESULT_SUFFIXES = (".json", ".jsonl")
 # Non-numeric fields of a metrics file (kept as metadata, never read as subsets).
 METADATA_KEYS = ("model", "model_type", "chat_template", "ref_model", "tokenizer", "revision")
 MAX_LISTED = 20  # ids / keys named in a message before "..."
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # a Hub repository id, org/name
 
 
 class ResultFileError(ValueError):
@@ -124,6 +140,41 @@ class _Parsed:
 # ---------------------------------------------------------------- entry point
 
 
+def import_source(source: str) -> Path:
+    """What `rb-pipeline import` reads: a local file or folder, else a Hub dataset id (`org/name`, or
+    `org/name@revision`) in the public results layout (e.g. allenai/reward-bench-results), downloaded
+    once with `huggingface_hub.snapshot_download` (its .json/.jsonl files only) into the lake."""
+    path = Path(source)
+    if path.exists():
+        return path
+    repo_id, _, revision = source.partition("@")
+    if not HUB_ID.fullmatch(repo_id):
+        raise FileNotFoundError(f"{source}: no such file or folder (and not a Hub dataset id `org/name`)")
+    from huggingface_hub import snapshot_download  # only when a Hub id is given
+
+    target = lake_dir("imports", repo_id.replace("/", "--"), revision or "main")
+    try:
+        return Path(
+            snapshot_download(
+                repo_id,
+                repo_type="dataset",
+                revision=revision or None,
+                allow_patterns=["*.json", "*.jsonl"],
+                local_dir=target,
+            )
+        )
+    except Exception as exc:  # offline, unknown repo or revision: one clear line
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        offline = (
+            " (HF_HUB_OFFLINE is set: download it elsewhere and import the folder)"
+            if os.environ.get("HF_HUB_OFFLINE")
+            else ""
+        )
+        raise ResultFileError(
+            f"{source}: cannot fetch this dataset from the Hub: {reason}{offline}"
+        ) from None
+
+
 def import_path(
     path: Path,
     log: Callable[[str], None] = print,
@@ -139,13 +190,45 @@ def import_path(
         raise FileNotFoundError(f"{path}: no such file or folder")
     benchmarks = benchmarks if benchmarks is not None else load_benchmarks()
     files = _result_files(path, log)
-    parsed = [_parse(file, benchmarks, model) for file in files]  # all checked before any write
+    parsed = _merge_parts([_parse(file, benchmarks, model) for file in files])  # all checked before any write
     imported = [_write(item) for item in parsed]
     for run in imported:
         log(run.summary())
         for note in run.notes:
             log(f"  note: {note}")
     return imported
+
+
+def _merge_parts(parsed: list[_Parsed]) -> list[_Parsed]:
+    """Files of one model, format and benchmarks that hold disjoint subsets are parts of one run (RMB's
+    scripts write one result file per scenario): they become one run, so the latest-run views see them
+    all. Files that overlap (a metrics file and a per-example file of the same subsets) stay apart."""
+    groups: dict[tuple, list[_Parsed]] = {}
+    for item in parsed:
+        key = (item.model, item.format, tuple(sorted({row["benchmark"] for row in item.metrics})))
+        groups.setdefault(key, []).append(item)
+    merged = []
+    for items in groups.values():
+        subsets = [(row["benchmark"], row["subset"]) for item in items for row in item.metrics]
+        if len(items) == 1 or len(subsets) != len(set(subsets)):
+            merged.extend(items)
+            continue
+        first = items[0]
+        merged.append(
+            _Parsed(
+                path=Path(os.path.commonpath([item.path for item in items])),
+                format=first.format,
+                model=first.model,
+                metadata=first.metadata,
+                metrics=[row for item in items for row in item.metrics],
+                outcomes=[row for item in items for row in item.outcomes],
+                unknown={key: value for item in items for key, value in item.unknown.items()},
+                mismatches=[example for item in items for example in item.mismatches],
+                notes=[f"{len(items)} files merged into one run"] + [n for item in items for n in item.notes],
+                digest=hashlib.sha256("".join(sorted(item.digest for item in items)).encode()).hexdigest(),
+            )
+        )
+    return merged
 
 
 def _result_files(path: Path, log: Callable[[str], None]) -> list[Path]:
@@ -401,12 +484,28 @@ def _scalar(parsed: _Parsed, row: int, name: str, value: object) -> float | None
 
 
 def _result(parsed: _Parsed, row: int, name: str, value: object) -> float:
-    """1 (correct), 0 (wrong) or 0.5 (a generative judge's tie)."""
-    if isinstance(value, bool) or value in (0, 1, 0.5):
+    """The example's credit: 1 (correct), 0 (wrong) or a share in between (a judge's tie 0.5,
+    RewardBench 2's 1/k for a top score shared with k - 1 rejected, 0.25 for a judge's error)."""
+    if isinstance(value, bool) or (_is_number(value) and 0.0 <= value <= 1.0):
         return float(value)
     raise ResultFileError(
-        f"{parsed.path}: row {row}: {name} must be 0, 1 or 0.5, got {json.dumps(value)[:80]}"
+        f"{parsed.path}: row {row}: {name} must be a number in [0, 1], got {json.dumps(value)[:80]}"
     )
+
+
+def _standing(parsed: _Parsed, row: int, scores: object, num_correct: object) -> tuple[float, float | None]:
+    """(margin, chosen_spread) of a RewardBench 2 row: `scores` lists the `num_correct` correct
+    answers first (load_bon_dataset_v2's order): margin = worst correct - best incorrect."""
+    if not isinstance(scores, list) or not scores or not all(_is_number(v) for v in scores):
+        raise ResultFileError(f"{parsed.path}: row {row}: scores must be a list of numbers")
+    correct = num_correct if num_correct is not None else 1
+    if not isinstance(correct, int) or not 0 < correct < len(scores):
+        raise ResultFileError(
+            f"{parsed.path}: row {row}: num_correct {num_correct!r} does not fit {len(scores)} scores"
+        )
+    chosen, rejected = scores[:correct], scores[correct:]
+    spread = max(chosen) - min(chosen) if correct > 1 else None
+    return float(min(chosen) - max(rejected)), spread
 
 
 def _add_outcome(
@@ -415,10 +514,12 @@ def _add_outcome(
     bench_name: str,
     subset: str,
     example_id: str,
-    result: float,
+    result: float | None,
     chosen: float | None,
     rejected: float | None,
     seen: dict[tuple[str, str], int],
+    margin: float | None = None,
+    chosen_spread: float | None = None,
 ) -> None:
     key = (bench_name, example_id)
     if key in seen:
@@ -426,17 +527,23 @@ def _add_outcome(
             f"{parsed.path}: row {row}: duplicate id {example_id!r} (first at row {seen[key]})"
         )
     seen[key] = row
-    margin = chosen - rejected if chosen is not None and rejected is not None else None
-    if margin is not None and result != 0.5 and (result == 1.0) != (chosen > rejected):
+    if margin is None and chosen is not None and rejected is not None:
+        margin = chosen - rejected
+    if margin is not None and result in (0.0, 1.0) and (result == 1.0) != (margin > 0):
         parsed.mismatches.append(example_id)
+    if result is None:  # RewardBench 2 Ties: correct from the scores, credit from the subset's rule
+        correct = margin > 0 if margin is not None else None
+    else:
+        correct = None if result not in (0.0, 1.0) else result == 1.0
     parsed.outcomes.append(
         {
             "benchmark": bench_name,
             "subset": subset,
             "example_id": example_id,
-            "correct": None if result == 0.5 else result == 1.0,
+            "correct": correct,
             "margin": margin,
-            "result": result,
+            "credit": result,
+            "chosen_spread": chosen_spread,
         }
     )
 
@@ -450,18 +557,31 @@ def _parse_rewardbench_rows(parsed: _Parsed, rows: list[dict], benchmarks: dict[
             raise ResultFileError(
                 f"{parsed.path}: row {number}: expected an object, got {type(row).__name__}"
             )
-        for name in ("id", "subset", "results"):
+        for name in ("id", "subset"):
             if row.get(name) is None:
                 raise ResultFileError(f"{parsed.path}: row {number}: missing field {name!r}")
         subset = str(row["subset"])
         bench_name = _benchmark_of(parsed.path, subset, index)
-        result = _result(parsed, number, "results", row["results"])
-        chosen = _scalar(parsed, number, "scores_chosen", row.get("scores_chosen"))
-        rejected = _scalar(parsed, number, "scores_rejected", row.get("scores_rejected"))
         if bench_name is None:
             unknown[subset] += 1
             continue
-        _add_outcome(parsed, number, bench_name, subset, str(row["id"]), result, chosen, rejected, seen)
+        bench = benchmarks[bench_name]
+        from_scores = bench.rule_of(subset) == "rb2-ties"  # upstream writes no per-row result there
+        if row.get("results") is None and not from_scores:
+            raise ResultFileError(f"{parsed.path}: row {number}: missing field 'results'")
+        result = None if from_scores else _result(parsed, number, "results", row["results"])
+        chosen = _scalar(parsed, number, "scores_chosen", row.get("scores_chosen"))
+        rejected = _scalar(parsed, number, "scores_rejected", row.get("scores_rejected"))
+        margin = spread = None
+        if isinstance(row.get("scores"), list):  # RewardBench 2: all answers' scores, correct first
+            margin, spread = _standing(parsed, number, row["scores"], row.get("num_correct"))
+        elif from_scores:
+            raise ResultFileError(f"{parsed.path}: row {number}: a {subset} row needs `scores`")
+        scheme = EXAMPLE_ID_SCHEMES.get(bench.hub.format if bench.hub else "", "{id}")
+        example_id = scheme.format(subset=subset, id=row["id"])
+        _add_outcome(
+            parsed, number, bench_name, subset, example_id, result, chosen, rejected, seen, margin, spread
+        )
     parsed.unknown.update(unknown)
     _aggregate_outcomes(parsed, benchmarks)
 
@@ -518,22 +638,24 @@ def _aggregate_outcomes(parsed: _Parsed, benchmarks: dict[str, Benchmark]) -> No
     for outcome in parsed.outcomes:
         groups.setdefault((outcome["benchmark"], outcome["subset"]), []).append(outcome)
     for (bench_name, subset), outcomes in groups.items():
-        results = [outcome["result"] for outcome in outcomes]
+        results = [outcome["credit"] for outcome in outcomes]
+        from_rule = any(result is None for result in results)  # rb2-ties: scored in the warehouse
         parsed.metrics.append(
             {
                 "benchmark": bench_name,
                 "subset": subset,
                 "n": len(results),
-                "accuracy": sum(results) / len(results),
+                "accuracy": None if from_rule else sum(results) / len(results),
             }
         )
         expected = benchmarks[bench_name].all_subsets[subset].expected_rows
         if expected is not None and expected != len(results):
             parsed.notes.append(f"{bench_name}/{subset}: {len(results)} rows, the catalog expects {expected}")
-    ties = sum(1 for outcome in parsed.outcomes if outcome["result"] == 0.5)
-    if ties:
+    shares = sum(1 for outcome in parsed.outcomes if outcome["credit"] not in (None, 0.0, 1.0))
+    if shares:
         parsed.notes.append(
-            f"{ties} rows scored 0.5 (ties): counted 0.5 in accuracy, correct = NULL in imported_outcomes"
+            f"{shares} rows scored between 0 and 1 (ties, shared top scores): counted as such in accuracy, "
+            "correct = NULL in imported_outcomes"
         )
     unscored = sum(1 for outcome in parsed.outcomes if outcome["margin"] is None)
     if unscored:
@@ -604,7 +726,7 @@ def _write(parsed: _Parsed) -> ImportedRun:
                 {
                     "model": parsed.model,
                     "run_id": run.run_id,
-                    **{k: v for k, v in row.items() if k != "result"},
+                    **row,
                 }
                 for row in parsed.outcomes
             ],

@@ -9,7 +9,7 @@ cannot parse, or an input too long to judge). The engine:
   `rejected_first` (A = rejected). Storing both lets a view report either rule: RewardBench's
   (`scripts/run_generative.py`: one order per example drawn at random, the verdict mapped back; here
   the draw is `sampled_order`, fixed by a seed and the pair's ids, and its rows carry `sampled`) and
-  JudgeBench's (both orders). The credit rules live in `sql/example_outcomes.sql`.
+  JudgeBench's (both orders). The credit rules live in `sql/example_outcomes_history.sql` (`credits`, named in catalog.RULES).
 - judges an identical (prompt, A, B) once per model and settings (`response_a_id`/`response_b_id` are
   content hashes of the prompt and the answer), and reuses the judgments of any earlier run with the
   same settings key, also of runs that died: a resumed run judges only what is missing.

@@ -159,8 +159,12 @@ def _hub_snapshots(benchmark: Benchmark) -> list[SourceFile]:
 
 
 def check_example(raw: RawExample) -> None:
-    """Row-level rules: valid roles, a prompt ending with the user, no empty texts.
+    """Row-level rules: valid roles, a prompt ending with the user, a chosen response.
 
+    Only what cannot be scored is quarantined. An empty turn or an empty response text is kept: the
+    official scripts score such rows (RMB's pairwise files hold 2 empty rejected answers and 5 empty
+    last user turns, in its 14,543 pairs), so they are scored and counted by the non-blocking quality
+    checks `text_not_blank` and `prompt_content_not_blank` (datasets.WARN_ONLY).
     A U+FFFD in a text is kept: it is a valid character of the published file (RMB's files hold it
     in 35 pairwise and 15 best-of-N rows, scored in RMB's own numbers); the quality suite reports it.
     Undecodable bytes in a file are a SourceError (formats.read_records)."""
@@ -169,16 +173,10 @@ def check_example(raw: RawExample) -> None:
     for index, message in enumerate(raw.prompt):
         if message["role"] not in VALID_ROLES:
             raise RowError(f"prompt[{index}]: invalid role {message['role']!r}")
-        if not message["content"].strip():
-            raise RowError(f"prompt[{index}]: empty content")
     if raw.prompt[-1]["role"] != "user":
         raise RowError(f"prompt must end with a user turn, not {raw.prompt[-1]['role']!r}")
     if not raw.chosen:
         raise RowError("no chosen response")
-    for label, answers in (("chosen", raw.chosen), ("rejected", raw.rejected)):
-        for index, answer in enumerate(answers):
-            if not answer.text.strip():
-                raise RowError(f"{label}[{index}]: empty text")
 
 
 def normalize(benchmark: Benchmark, files: list[SourceFile] | None = None) -> NormalizedBenchmark:

@@ -16,7 +16,9 @@ def section_bar_chart(leaderboard: pl.DataFrame, max_models: int = 12) -> bytes:
     import matplotlib.pyplot as plt
 
     frame = leaderboard.head(max_models)
-    columns = [c for c in frame.columns if c != "model" and frame[c].null_count() < frame.height]
+    columns = [  # the score columns (not model, coverage or provenance)
+        c for c in frame.columns if frame[c].dtype.is_float() and frame[c].null_count() < frame.height
+    ]
     width = 0.8 / max(frame.height, 1)
     figure, axes = plt.subplots(figsize=(max(6, 1.1 * len(columns)), 4), dpi=100)
     for index, row in enumerate(frame.iter_rows(named=True)):

@@ -1,11 +1,17 @@
 """Statistics over the warehouse: bootstrap confidence intervals, and null baselines scored as models.
 
-Bootstrap (percentile, stratified by subset): resampling a subset's n examples with replacement when k
-are correct gives a correct count distributed exactly Binomial(n, k / n), so each (model, benchmark,
-subset) draws `n_resamples` binomials from its own fixed-seed stream instead of touching examples.
-Section and overall resamples combine the subset resamples with the catalog weights, by the same rules
-as `sql/section_scores.sql` and `sql/overall_scores.sql`. The intervals are written into the warehouse
-being built (table `bootstrap_ci`, read by the `*_ci` views), so they are never half-written.
+Bootstrap (stratified, percentile, seeded): each resample draws every subset's examples with replacement,
+within the subset (the strata), for the latest run of each (model, benchmark) as `subset_accuracy` reads
+it. A subset scored by mean credit resamples its examples' credits, so fractional credit (a judge's tie
+0.5, RewardBench 2's 1/k) is resampled as it is; as the mean only depends on how often each distinct
+credit is drawn, the draw is one multinomial over the distinct credits (exactly the resampled examples'
+mean). RewardBench 2's Ties resamples its prompts (a prompt's ref and tied rows together) and recomputes
+the Ties score by the rb2-ties rule. Imported per-subset metrics carry no examples: their n examples are
+rebuilt as round(accuracy x n) right and the rest wrong. Section and overall resamples then run the very
+rules of the views (`sql/macros/rules.sql`: section_scores, overall_scores, rb2_ties_score) over the
+resampled accuracies, so an interval is empty exactly where its score is. Each (model, benchmark, subset)
+draws from its own seeded stream. The intervals are written into the warehouse being built (table
+`bootstrap_ci`, read by the `*_ci` views), so they are never half-written.
 
 Null baselines ("longer response wins", "shorter wins", "random", "first position wins") are written
 as real computed runs through the lake (`model_type = 'baseline'`), so they appear in every view.
@@ -27,6 +33,7 @@ from rb_pipeline.lake import read_dataset, scores_dir, write_parquet
 from rb_pipeline.normalize import content_hash
 from rb_pipeline.paths import lake_dir
 from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA, git_hash, new_run_id, package_versions, write_run
+from rb_pipeline.sql_rules import render_macro
 from rb_pipeline.storage import scan_parquet
 
 BOOTSTRAP_SEED = 20260101
@@ -48,6 +55,9 @@ BOOTSTRAP_SCHEMA = {
     "n_resamples": pl.Int64,
     "seed": pl.Int64,
 }
+RESAMPLED_SUBSETS = "bootstrap_subsets"  # (model, resample, benchmark, subset, n, accuracy), while computing
+RESAMPLED_SECTIONS = "bootstrap_sections"
+RESAMPLED_TIES = "bootstrap_ties_rows"
 
 
 # ---------------------------------------------------------------- bootstrap confidence intervals
@@ -60,56 +70,112 @@ def stream_seed(seed: int, *key: str) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, *np.frombuffer(digest, dtype=np.uint32).tolist()])
 
 
-def subset_resamples(subsets: pl.DataFrame, n_resamples: int, seed: int) -> np.ndarray:
-    """Resampled accuracies (rows x n_resamples) for rows with model, benchmark, subset, n, accuracy."""
-    out = np.empty((subsets.height, n_resamples))
-    for row, (model, benchmark, subset, n, accuracy) in enumerate(
-        subsets.select("model", "benchmark", "subset", "n", "accuracy").iter_rows()
-    ):
+def resampled_means(credits: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """The means of `n_resamples` resamples (with replacement, of the same size) of `credits`: one
+    multinomial draw over the distinct credits per resample, the same distribution as drawing examples."""
+    values, counts = np.unique(credits, return_counts=True)
+    draws = rng.multinomial(len(credits), counts / len(credits), size=n_resamples)
+    return draws @ values / len(credits)
+
+
+def resampled_clusters(rows: pl.DataFrame, n_resamples: int, rng: np.random.Generator) -> pl.DataFrame:
+    """Resamples of `rows` by `prompt_id` (a cluster is drawn whole, with replacement, as many times as
+    there are clusters); each drawn copy gets its own prompt_id, so copies never pair with each other."""
+    clusters = rows["prompt_id"].unique(maintain_order=True)
+    drawn = rng.integers(0, len(clusters), size=(n_resamples, len(clusters)))
+    picks = pl.DataFrame(
+        {
+            "resample": np.repeat(np.arange(n_resamples), len(clusters)),
+            "copy": np.tile(np.arange(len(clusters)), n_resamples),
+            "prompt_id": clusters.gather(drawn.ravel()),
+        }
+    )
+    return (
+        picks.join(rows, on="prompt_id")
+        .with_columns(prompt_id=pl.col("prompt_id") + "#" + pl.col("copy").cast(pl.String))
+        .drop("copy")
+    )
+
+
+def _latest_credits(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], np.ndarray]:
+    """Per (model, benchmark, subset): the credits of the examples behind subset_accuracy (latest run)."""
+    frame = con.sql(
+        """select model, benchmark, subset, credit from example_outcomes where credit is not null
+           union all
+           select outcomes.model, outcomes.benchmark, outcomes.subset, outcomes.credit
+           from imported_outcomes as outcomes
+           inner join runs_history as runs
+               on runs.run_id = outcomes.run_id and runs.model = outcomes.model
+               and runs.benchmark = outcomes.benchmark
+           where runs.is_latest and runs.provenance = 'imported' and outcomes.credit is not null"""
+    ).pl()
+    return {
+        key: group["credit"].to_numpy()
+        for key, group in frame.partition_by(["model", "benchmark", "subset"], as_dict=True).items()
+    }
+
+
+def _latest_ties_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return con.sql(
+        """select rows.* exclude (run_id, ended_at)
+           from rb2_ties_examples as rows
+           inner join runs_history as runs
+               on runs.run_id = rows.run_id and runs.model = rows.model and runs.benchmark = rows.benchmark
+           where runs.is_latest
+           order by rows.model, rows.benchmark, rows.subset, rows.prompt_id, rows.sample_type"""
+    ).pl()  # ordered: a subset's draws depend on nothing but its own rows
+
+
+def subset_resamples(
+    con: duckdb.DuckDBPyConnection, n_resamples: int, seed: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(subsets, resamples): subset_accuracy's rows with rule, and their resampled accuracies in long
+    form (model, resample, benchmark, subset, n, accuracy)."""
+    subsets = con.sql(
+        """select accuracy.model, accuracy.benchmark, accuracy.subset, accuracy.n, accuracy.accuracy,
+                  coalesce(weights.rule, 'strict') as rule
+           from subset_accuracy as accuracy
+           left join subset_weights as weights
+               on weights.benchmark = accuracy.benchmark and weights.subset = accuracy.subset
+           where accuracy.accuracy is not null
+           order by accuracy.model, accuracy.benchmark, accuracy.subset"""
+    ).pl()
+    credits = _latest_credits(con)
+    ties_rows = _latest_ties_rows(con) if (subsets["rule"] == "rb2-ties").any() else None
+    frames, ties_resamples = [], []
+    for model, benchmark, subset, n, accuracy, rule in subsets.iter_rows():
         rng = np.random.Generator(np.random.PCG64(stream_seed(seed, model, benchmark, subset)))
-        out[row] = rng.binomial(n, min(max(accuracy, 0.0), 1.0), n_resamples) / n
-    return out
-
-
-def _group_starts(keys: pl.DataFrame) -> np.ndarray:
-    """Row positions where a run of equal keys starts (keys sorted)."""
-    changed = keys.select(
-        pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in keys.columns])
-    ).to_series()
-    flags = changed.to_numpy().copy()
-    flags[0] = True
-    return np.flatnonzero(flags)
-
-
-def weighted_means(
-    frame: pl.DataFrame, keys: list[str], weight: str, estimates: np.ndarray, resamples: np.ndarray
-) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """Per group of `keys`: sum(value x weight) / sum(weight) of the point estimates and of every
-    resample. Returns the groups (keys, summed `n`, count of rows and of `required` rows when present),
-    their estimates and their resamples."""
-    if frame.height == 0:
-        groups = frame.select(keys).with_columns(n=pl.lit(0), n_rows=pl.lit(0), n_required=pl.lit(0))
-        return groups.cast({"n": pl.Int64}), np.empty(0), np.empty((0, resamples.shape[1]))
-    order = frame.with_row_index("_row").sort(keys, maintain_order=True)
-    rows = order["_row"].to_numpy()
-    starts = _group_starts(order.select(keys))
-    weights = order[weight].to_numpy().astype(float)
-    weight_sums = np.add.reduceat(weights, starts)
-    group_estimates = np.add.reduceat(estimates[rows] * weights, starts) / weight_sums
-    group_resamples = np.add.reduceat(resamples[rows] * weights[:, None], starts, axis=0)
-    group_resamples /= weight_sums[:, None]
-    aggregations = [pl.col("n").sum(), pl.len().alias("n_rows")]
-    if "required" in frame.columns:
-        aggregations.append(pl.col("required").sum().alias("n_required"))
-    groups = order.group_by(keys, maintain_order=True).agg(aggregations)
-    return groups, group_estimates, group_resamples
-
-
-def _intervals(resamples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if resamples.shape[0] == 0:
-        return np.empty(0), np.empty(0)
-    low, high = np.quantile(resamples, CI_QUANTILES, axis=1)
-    return low, high
+        key = (model, benchmark, subset)
+        if rule == "rb2-ties" and ties_rows is not None:
+            rows = ties_rows.filter(
+                (pl.col("model") == model) & (pl.col("benchmark") == benchmark) & (pl.col("subset") == subset)
+            )
+            if rows.height:
+                ties_resamples.append(resampled_clusters(rows, n_resamples, rng))
+                continue
+        if key in credits:
+            values = credits[key]
+        elif n:  # imported per-subset metrics: n examples, round(accuracy x n) of them right
+            right = round(accuracy * n)
+            values = np.concatenate([np.ones(right), np.zeros(n - right)])
+        else:
+            continue  # no count and no examples: no interval
+        frames.append(
+            pl.DataFrame(
+                {"resample": np.arange(n_resamples), "accuracy": resampled_means(values, n_resamples, rng)}
+            ).with_columns(model=pl.lit(model), benchmark=pl.lit(benchmark), subset=pl.lit(subset))
+        )
+    if ties_resamples:
+        rows = pl.concat(ties_resamples)  # noqa: F841 (read by DuckDB by name)
+        con.execute(f"create or replace temp table {RESAMPLED_TIES} as select * from rows")
+        scores = con.sql(render_macro(f"rb2_ties_score('{RESAMPLED_TIES}', ['model', 'resample'])")).pl()
+        frames.append(scores.select("model", "benchmark", "subset", "resample", accuracy="score"))
+    schema = {"model": pl.String, "benchmark": pl.String, "subset": pl.String, "resample": pl.Int64}
+    resamples = pl.concat(
+        [frame.cast({**schema, "accuracy": pl.Float64}).select(*schema, "accuracy") for frame in frames]
+        or [pl.DataFrame(schema={**schema, "accuracy": pl.Float64})]
+    ).join(subsets.select("model", "benchmark", "subset", "n"), on=["model", "benchmark", "subset"])
+    return subsets, resamples
 
 
 def bootstrap_intervals(
@@ -117,89 +183,60 @@ def bootstrap_intervals(
 ) -> pl.DataFrame:
     """Bootstrap 95% intervals for subset accuracies, section scores and overall scores (the latest
     runs, as in `subset_accuracy`, `section_scores`, `overall_scores`), in BOOTSTRAP_SCHEMA."""
-    subsets = con.sql(
-        """select accuracy.model, accuracy.benchmark, accuracy.subset, accuracy.n, accuracy.accuracy,
-                  weights.section, weights.weight
-           from subset_accuracy as accuracy
-           left join subset_weights as weights
-               on weights.benchmark = accuracy.benchmark and weights.subset = accuracy.subset
-           where accuracy.n > 0 and accuracy.accuracy is not null
-           order by accuracy.model, accuracy.benchmark, accuracy.subset"""
+    _, resamples = subset_resamples(con, n_resamples, seed)
+    resampled = resamples.to_arrow()  # noqa: F841 (read by DuckDB by name)
+    con.execute(f"create or replace temp table {RESAMPLED_SUBSETS} as select * from resampled")
+    con.execute(
+        f"create or replace temp table {RESAMPLED_SECTIONS} as "
+        + render_macro(f"section_scores('{RESAMPLED_SUBSETS}', ['model', 'resample'])")
+    )
+    overall_sql = render_macro(f"overall_scores('{RESAMPLED_SECTIONS}', ['model', 'resample'])")
+    low, high = CI_QUANTILES
+    intervals = con.sql(
+        f"""with subset_ci as (
+                select model, benchmark, subset, quantile_cont(accuracy, {low}) as ci_low,
+                       quantile_cont(accuracy, {high}) as ci_high
+                from {RESAMPLED_SUBSETS} group by all
+            ),
+            section_ci as (
+                select model, benchmark, section, quantile_cont(score, {low}) as ci_low,
+                       quantile_cont(score, {high}) as ci_high
+                from {RESAMPLED_SECTIONS} group by all
+            ),
+            overall_ci as (
+                select model, overall, quantile_cont(score, {low}) as ci_low,
+                       quantile_cont(score, {high}) as ci_high
+                from ({overall_sql}) group by all
+            ),
+            overall_n as (
+                select scores.model, sections.overall, sum(scores.n_examples)::bigint as n
+                from section_scores as scores
+                inner join sections using (benchmark, section)
+                where sections.overall is not null
+                group by all
+            )
+            select 'subset' as level, view.model, view.benchmark, view.subset, view.n,
+                   view.accuracy as estimate, ci.ci_low, ci.ci_high
+            from subset_accuracy as view
+            inner join subset_ci as ci using (model, benchmark, subset)
+            union all by name
+            select 'section' as level, view.model, view.benchmark, view.section, view.n_examples as n,
+                   view.score as estimate, case when view.score is not null then ci.ci_low end as ci_low,
+                   case when view.score is not null then ci.ci_high end as ci_high
+            from section_scores as view
+            inner join section_ci as ci using (model, benchmark, section)
+            union all by name
+            select 'overall' as level, view.model, view.overall, view.column_name, overall_n.n,
+                   view.score as estimate, case when view.score is not null then ci.ci_low end as ci_low,
+                   case when view.score is not null then ci.ci_high end as ci_high
+            from overall_scores as view
+            inner join overall_ci as ci using (model, overall)
+            left join overall_n using (model, overall)"""
     ).pl()
-    sections = con.sql(
-        "select benchmark, section, overall, overall_column, overall_weight, required from sections"
-    ).pl()
-    resampled = subset_resamples(subsets, n_resamples, seed)
-    low, high = _intervals(resampled)
-    frames = [
-        subsets.select("model", "benchmark", "subset", "n", estimate="accuracy").with_columns(
-            level=pl.lit("subset"), ci_low=pl.Series(low), ci_high=pl.Series(high)
-        )
-    ]
-
-    # sections: section_scores' rule over subsets in a section with a positive weight
-    in_section = (subsets["section"].is_not_null() & (subsets["weight"] > 0)).fill_null(False).to_numpy()
-    section_groups, section_estimates, section_resamples = weighted_means(
-        subsets.filter(pl.Series(in_section)),
-        ["model", "benchmark", "section"],
-        "weight",
-        subsets["accuracy"].to_numpy()[in_section],
-        resampled[in_section],
-    )
-    low, high = _intervals(section_resamples)
-    frames.append(
-        section_groups.select("model", "benchmark", "section", "n").with_columns(
-            level=pl.lit("section"),
-            estimate=pl.Series(section_estimates, dtype=pl.Float64),
-            ci_low=pl.Series(low, dtype=pl.Float64),
-            ci_high=pl.Series(high, dtype=pl.Float64),
-        )
-    )
-
-    # overalls: overall_scores' rule, NULL unless every required section was scored
-    in_overall = section_groups.with_row_index("_section").join(
-        sections.filter(pl.col("overall").is_not_null()), on=["benchmark", "section"], how="inner"
-    )
-    positions = in_overall["_section"].to_numpy()
-    overall_groups, overall_estimates, overall_resamples = weighted_means(
-        in_overall,
-        ["overall", "model"],
-        "overall_weight",
-        section_estimates[positions],
-        section_resamples[positions],
-    )
-    needed = (
-        sections.filter(pl.col("overall").is_not_null())
-        .group_by("overall")
-        .agg(needed=pl.col("required").sum())
-    )
-    complete = (
-        overall_groups.join(needed, on="overall", how="left")
-        .select(pl.col("n_required") == pl.col("needed"))
-        .to_series()
-        .to_numpy()
-    )
-    low, high = _intervals(overall_resamples)
-    columns = (
-        sections.filter(pl.col("overall").is_not_null())
-        .group_by("overall")
-        .agg(column_name=pl.col("overall_column").first())
-    )
-    frames.append(
-        overall_groups.select("overall", "model", "n")
-        .with_columns(
-            level=pl.lit("overall"),
-            estimate=pl.Series(np.where(complete, overall_estimates, np.nan), dtype=pl.Float64),
-            ci_low=pl.Series(np.where(complete, low, np.nan), dtype=pl.Float64),
-            ci_high=pl.Series(np.where(complete, high, np.nan), dtype=pl.Float64),
-        )
-        .with_columns(pl.col("estimate", "ci_low", "ci_high").fill_nan(None))
-        .join(columns, on="overall", how="left")
-    )
-    return (
-        pl.concat(frames, how="diagonal_relaxed")
-        .with_columns(n_resamples=pl.lit(n_resamples), seed=pl.lit(seed))
-        .select([pl.col(name).cast(dtype) for name, dtype in BOOTSTRAP_SCHEMA.items()])
+    for table in (RESAMPLED_SUBSETS, RESAMPLED_SECTIONS, RESAMPLED_TIES):
+        con.execute(f"drop table if exists {table}")
+    return intervals.with_columns(n_resamples=pl.lit(n_resamples), seed=pl.lit(seed)).select(
+        [pl.col(name).cast(dtype) for name, dtype in BOOTSTRAP_SCHEMA.items()]
     )
 
 

@@ -8,6 +8,7 @@ intervals, `bootstrap_ci`); the warehouse asset rebuilds the file after every sc
 
 from __future__ import annotations
 
+import graphlib
 import os
 import re
 from pathlib import Path
@@ -16,17 +17,17 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from rb_pipeline.catalog import Benchmark
+from rb_pipeline.catalog import AGGREGATIONS, RULES, Benchmark, Ensemble, load_ensembles
 from rb_pipeline.importer import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHEMA
 from rb_pipeline.judging import JUDGMENTS_SCHEMA
 from rb_pipeline.lake import DATASET_TABLES
 from rb_pipeline.normalize import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
-from rb_pipeline.paths import REPO_ROOT, lake_dir, warehouse_path
+from rb_pipeline.paths import lake_dir, warehouse_path
 from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.sql_rules import SQL_DIR, sql_environment
 from rb_pipeline.stats import add_confidence_intervals, create_bootstrap_table
 from rb_pipeline.storage import attach_lake, is_remote
 
-SQL_DIR = REPO_ROOT / "sql"
 LAKE_TABLES = {
     "examples": ("examples/*/*.parquet", EXAMPLES_SCHEMA),
     "responses": ("responses/*/*.parquet", RESPONSES_SCHEMA),
@@ -46,8 +47,12 @@ class QueryError(ValueError):
     """A user's SQL failed; the message is DuckDB's, on one line."""
 
 
-def catalog_tables(benchmarks: dict[str, Benchmark]) -> dict[str, pl.DataFrame]:
-    """`benchmarks`, `subset_weights` and `sections`, built from the catalog."""
+def catalog_tables(
+    benchmarks: dict[str, Benchmark], ensembles: dict[str, Ensemble] | None = None
+) -> dict[str, pl.DataFrame]:
+    """`benchmarks`, `subset_weights`, `sections`, `scoring_rules` and `ensemble_members`, built from
+    the catalog (ensembles: `load_ensembles()` unless given)."""
+    ensembles = load_ensembles() if ensembles is None else ensembles
     weights, sections, rows = [], [], []
     for bench in benchmarks.values():
         rows.append({"benchmark": bench.benchmark, "title": bench.title, "kind": bench.kind})
@@ -73,6 +78,8 @@ def catalog_tables(benchmarks: dict[str, Benchmark]) -> dict[str, pl.DataFrame]:
                     "overall_column": bench.overall.column if bench.overall else None,
                     "overall_weight": section.overall_weight,
                     "required": section.required,
+                    "needs": section.needs,
+                    "aggregation": section.aggregation,
                 }
             )
     return {
@@ -101,9 +108,39 @@ def catalog_tables(benchmarks: dict[str, Benchmark]) -> dict[str, pl.DataFrame]:
                 "overall_column": pl.String,
                 "overall_weight": pl.Float64,
                 "required": pl.Boolean,
+                "needs": pl.String,
+                "aggregation": pl.String,
             },
         ),
+        "scoring_rules": pl.DataFrame(
+            [{"rule": name, "applies_to": "example", "definition": text} for name, text in RULES.items()]
+            + [
+                {"rule": name, "applies_to": "section", "definition": text}
+                for name, text in AGGREGATIONS.items()
+            ],
+            schema={"rule": pl.String, "applies_to": pl.String, "definition": pl.String},
+        ),
+        "ensemble_members": pl.DataFrame(
+            [
+                {"ensemble": name, "member": member, "combine": ensemble.combine}
+                for name, ensemble in ensembles.items()
+                for member in ensemble.members
+            ],
+            schema={"ensemble": pl.String, "member": pl.String, "combine": pl.String},
+        ),
     }
+
+
+def leaderboard_columns(benchmarks: dict[str, Benchmark]) -> list[str]:
+    """The leaderboard's score columns, from the catalog: per benchmark (by leaderboard_position, then
+    name) its overall's column, then its sections' columns; each column once."""
+    columns: dict[str, None] = {}
+    for bench in sorted(benchmarks.values(), key=lambda b: (b.leaderboard_position, b.benchmark)):
+        if bench.overall is not None:
+            columns[bench.overall.column] = None
+        for section in bench.sections.values():
+            columns[section.column] = None
+    return list(columns)
 
 
 def _quote(path: Path) -> str:
@@ -124,32 +161,51 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
             con.execute(f"create table {name} as select * from empty")
 
 
+def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:
+    """Each `sql/<name>.sql` rendered with Jinja (`context`: catalog-derived values such as the
+    leaderboard's columns; `{% import 'macros/rules.sql' as rules with context %}` reaches the rules)."""
+    environment = sql_environment(sql_dir)
+    return {
+        path.stem: environment.get_template(path.name).render(**context)
+        for path in sorted(sql_dir.glob("*.sql"))
+    }
+
+
+def sql_context(benchmarks: dict[str, Benchmark]) -> dict:
+    """What the SQL templates read from the catalog: the leaderboard's columns."""
+    return {"leaderboard_columns": leaderboard_columns(benchmarks)}
+
+
+def view_order(bodies: dict[str, str]) -> list[str]:
+    """The views in dependency order, read from the SQL itself: a view depends on every other view it
+    names after `from` or `join` (comments left out). A cycle is an error naming the views."""
+    graph = {}
+    for name, body in bodies.items():
+        code = re.sub(r"--[^\n]*", "", body)
+        referenced = set(re.findall(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*)", code, flags=re.IGNORECASE))
+        graph[name] = {other for other in referenced if other in bodies and other != name}
+    try:
+        return list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        raise RuntimeError(f"sql/: views depend on each other in a cycle: {exc.args[1]}") from None
+
+
 def create_sql_views(
-    con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, materialize: tuple[str, ...] = ()
+    con: duckdb.DuckDBPyConnection,
+    benchmarks: dict[str, Benchmark],
+    sql_dir: Path = SQL_DIR,
+    materialize: tuple[str, ...] = (),
 ) -> list[str]:
-    """One view per `sql/<name>.sql` (a table for those in `materialize`), created in dependency order
-    (retrying those that need others)."""
-    pending = {path.stem: path.read_text(encoding="utf-8") for path in sorted(sql_dir.glob("*.sql"))}
-    created: list[str] = []
-    while pending:
-        errors: dict[str, duckdb.Error] = {}
-        created_before = len(created)
-        for name, body in list(pending.items()):
-            try:
-                kind = "table" if name in materialize else "view"
-                con.execute(f"create {kind} {name} as {body}")
-            except duckdb.Error as exc:  # maybe a view it reads is not created yet: retry
-                errors[name] = exc
-                continue
-            created.append(name)
-            del pending[name]
-        if errors and len(created) == created_before:
-            # nothing progressed: report an error that is not about a missing view, if any
-            name, exc = next(
-                ((n, e) for n, e in errors.items() if not isinstance(e, duckdb.CatalogException)),
-                next(iter(errors.items())),
-            )
-            raise RuntimeError(f"sql/{name}.sql: {exc}")
+    """One view per `sql/<name>.sql` (a table for those in `materialize`), in dependency order."""
+    bodies = render_sql(sql_dir, sql_context(benchmarks))
+    created = []
+    for name in view_order(bodies):
+        kind = "table" if name in materialize else "view"
+        try:
+            con.execute(f"create {kind} {name} as {bodies[name]}")
+        except duckdb.Error as exc:
+            raise RuntimeError(f"sql/{name}.sql: {str(exc).splitlines()[0]}") from exc
+        created.append(name)
     return created
 
 
@@ -163,7 +219,7 @@ def populate(
         con.execute(f"create table {name} as select * from arrow")
     create_lake_views(con, lake_dir())
     create_bootstrap_table(con)
-    create_sql_views(con, materialize=MATERIALIZED if materialize else ())
+    create_sql_views(con, benchmarks, materialize=MATERIALIZED if materialize else ())
     if materialize:
         add_confidence_intervals(con)
 

@@ -1,17 +1,27 @@
 -- example_outcomes_history: one row per (model, run, benchmark, example) of every complete computed
 -- run (runs_history), keyed by (model, run_id, ended_at). example_outcomes is its latest-run filter.
--- Rule (RewardBench utils.py, RMB my_run_rm.py): an example is correct when every chosen response
--- scores strictly above every rejected one, i.e. min(chosen) > max(rejected); a tie is wrong.
--- margin = min(chosen) - max(rejected). Examples with no rejected response (messages-only files)
--- and examples with any unscored response get correct = NULL (never counted as right or wrong).
--- credit (what the example adds to subset accuracy) by the subset's catalog rule (subset_weights.rule):
--- strict: correct::double; rb2-top-share (RewardBench 2's reroll_and_score_dataset): 1 when the
--- chosen has the top score alone, 1 / k when it shares it with k - 1 rejected, else 0; rb2-ties: the
--- strict credit here (its subset score is rb2_ties_history's). credit_both_orders = credit;
--- chosen_spread = max(chosen) - min(chosen) (NULL with one chosen), for the Ties score;
--- order_consistent is NULL (a pointwise model sees no A/B order). Judge runs (pairwise-judge,
--- generative) are not scored but judged: their rows, with credit 0.5 for a tie, come from
--- judge_outcomes_history.
+-- Each example's standing: n_lost = rejected responses that beat the chosen, n_tied = rejected ones
+-- level with it (pointwise: scored above / equal to the worst chosen response; judges: comparisons
+-- lost / tied or unparseable, from judge_outcomes_history). margin = min(chosen) - max(rejected)
+-- (NULL for judges); chosen_spread = max(chosen) - min(chosen) (NULL with one chosen), for Ties.
+-- credit (what the example adds to subset accuracy) by its rule, each written once, in `credits`
+-- below, and named in catalog.RULES (table scoring_rules); the rule is the subset's catalog rule
+-- (subset_weights.rule), except that a judge on a strict subset follows judge-tie-credit and a
+-- pointwise model on a judgebench-both-orders subset follows strict:
+--   strict (RewardBench utils.py, RMB my_run_rm.py): 1 when every chosen beats every rejected
+--     strictly (no loss, no tie), else 0;
+--   judge-tie-credit (RewardBench scripts/run_generative.py): 1 when the chosen wins every
+--     comparison, 0 when it loses any, else 0.5;
+--   rb2-top-share (RewardBench 2 reroll_and_score_dataset; run_generative_v2.py for judges): 0 when
+--     any rejected beats the chosen, else 1 / (1 + n_tied): the chosen shares the top with n_tied
+--     rejected (a judge's tie or error shares it: three of them give 0.25, as upstream's error);
+--   judgebench-both-orders (JudgeBench utils/metrics.py): won_both_orders (judge_outcomes_history);
+--   rb2-ties: the per-example strict outcome; the subset's score is rb2_ties_history's, from the
+--     per-response scores, which a judge does not give: its credit is NULL there (never a fallback).
+-- correct: the strict outcome for pointwise models; for judges credit 1 = true, 0 = false, else NULL.
+-- credit_both_orders = JudgeBench's rule for judges (the strict outcome for pointwise models).
+-- Examples with no rejected response (messages-only files) or with a response left unscored get
+-- correct and credit NULL (never counted as right or wrong).
 -- The warehouse file stores this view as a table (warehouse.MATERIALIZED), built with the file.
 with responses_scored as (
     select
@@ -21,9 +31,7 @@ with responses_scored as (
         responses.benchmark,
         responses.example_id,
         responses.label,
-        scores.score,
-        max(scores.score) filter (where responses.label = 'rejected')
-            over (partition by runs.run_id, responses.benchmark, responses.example_id) as top_rejected
+        scores.score
     from runs_history as runs
     inner join responses
         on responses.benchmark = runs.benchmark
@@ -32,6 +40,26 @@ with responses_scored as (
         and scores.response_id = responses.response_id
     where runs.provenance = 'computed'
         and coalesce(runs.model_type not in ('pairwise-judge', 'generative'), true)
+),
+
+all_scored as (  -- computed runs and offline ensembles (ensemble_scores) alike
+    select model, run_id, ended_at, benchmark, example_id, label, score
+    from responses_scored
+    union all
+    select ensembles.model, ensembles.run_id, ensembles.ended_at, responses.benchmark, responses.example_id,
+        responses.label, ensembles.score
+    from ensemble_scores as ensembles
+    inner join responses
+        on responses.benchmark = ensembles.benchmark
+        and responses.response_id = ensembles.response_id
+),
+
+with_worst_chosen as (
+    select
+        *,
+        min(score) filter (where label = 'chosen')
+            over (partition by run_id, benchmark, example_id) as worst_chosen
+    from all_scored
 ),
 
 per_example as (
@@ -45,14 +73,15 @@ per_example as (
         max(score) filter (where label = 'chosen') as best_chosen,
         count(*) filter (where label = 'chosen') as n_chosen,
         max(score) filter (where label = 'rejected') as best_rejected,
-        count(*) filter (where label = 'rejected' and score = top_rejected) as n_rejected_at_top,
+        count(*) filter (where label = 'rejected' and score > worst_chosen) as n_lost,
+        count(*) filter (where label = 'rejected' and score = worst_chosen) as n_tied,
         count(*) filter (where label = 'rejected') as n_rejected,
         bool_and(score is not null) as fully_scored
-    from responses_scored
+    from with_worst_chosen
     group by model, run_id, ended_at, benchmark, example_id
 ),
 
-pointwise_outcomes as (
+standings as (
     select
         per_example.model,
         per_example.run_id,
@@ -60,44 +89,75 @@ pointwise_outcomes as (
         per_example.benchmark,
         examples.subset,
         per_example.example_id,
-        case
-            when not per_example.fully_scored or per_example.n_rejected = 0 then null
-            else per_example.worst_chosen > per_example.best_rejected
-        end as correct,
+        per_example.fully_scored,
+        per_example.n_rejected,
+        per_example.n_lost,
+        per_example.n_tied,
         per_example.worst_chosen - per_example.best_rejected as margin,
         case when per_example.n_chosen > 1 then per_example.best_chosen - per_example.worst_chosen end
             as chosen_spread,
-        per_example.n_rejected_at_top,
-        coalesce(weights.rule, 'strict') as rule
+        false as is_judge,
+        null::boolean as won_both_orders,
+        null::boolean as order_consistent
     from per_example
     inner join examples
         on examples.benchmark = per_example.benchmark
         and examples.example_id = per_example.example_id
-    left join subset_weights as weights
-        on weights.benchmark = per_example.benchmark
-        and weights.subset = examples.subset
+    union all by name
+    select * from judge_outcomes_history
 ),
 
-pointwise_credit as (
+ruled as (
     select
-        outcomes.*,
+        standings.*,
         case
-            when outcomes.correct is null then null
-            when outcomes.rule = 'rb2-top-share' and outcomes.margin = 0
-                then 1.0 / (1 + outcomes.n_rejected_at_top)
-            else outcomes.correct::double
+            when standings.is_judge and coalesce(weights.rule, 'strict') = 'strict' then 'judge-tie-credit'
+            when not standings.is_judge and weights.rule = 'judgebench-both-orders' then 'strict'
+            else coalesce(weights.rule, 'strict')
+        end as rule,
+        standings.fully_scored and standings.n_rejected > 0 as decided,
+        standings.n_lost = 0 and standings.n_tied = 0 as strict_win
+    from standings
+    left join subset_weights as weights
+        on weights.benchmark = standings.benchmark
+        and weights.subset = standings.subset
+),
+
+credits as (
+    select
+        *,
+        case
+            when not decided then null
+            when rule = 'strict' then strict_win::double
+            when rule = 'judge-tie-credit' then case when n_lost > 0 then 0.0 when n_tied = 0 then 1.0 else 0.5 end
+            when rule = 'rb2-top-share' then case when n_lost > 0 then 0.0 else 1.0 / (1 + n_tied) end
+            when rule = 'judgebench-both-orders' then won_both_orders::double
+            when rule = 'rb2-ties' then case when not is_judge then strict_win::double end
+            else error('example_outcomes_history: no SQL for the rule ' || rule)
         end as credit
-    from pointwise_outcomes as outcomes
+    from ruled
 ),
 
 final as (
     select
-        * exclude (rule, n_rejected_at_top),
-        credit as credit_both_orders,
-        null::boolean as order_consistent
-    from pointwise_credit
-    union all by name
-    select * from judge_outcomes_history
+        model,
+        run_id,
+        ended_at,
+        benchmark,
+        subset,
+        example_id,
+        case
+            when not decided then null
+            when is_judge then case credit when 1.0 then true when 0.0 then false end
+            else strict_win
+        end as correct,
+        margin,
+        credit,
+        case when decided then coalesce(won_both_orders, strict_win)::double end as credit_both_orders,
+        order_consistent,
+        chosen_spread,
+        rule
+    from credits
 )
 
 select * from final

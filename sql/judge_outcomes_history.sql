@@ -1,22 +1,20 @@
 -- judge_outcomes_history: one row per (model, run, benchmark, example) of every complete computed run
 -- of a judge (model_type pairwise-judge or generative; the judgments table), keyed by (model, run_id,
--- ended_at), in example_outcomes_history's columns. example_outcomes_history unions it in.
+-- ended_at): what the judge's verdicts add up to, per example. example_outcomes_history unions it in
+-- and turns it into credit by the example's rule (the rules are written there, once).
 -- Every chosen response is compared with every rejected one, each comparison judged in both orders
 -- (chosen_first: A = chosen). A verdict is mapped back through the order to its winner: chosen,
 -- rejected, tie, or error (unparseable reply, input too long). Ensembles (an odd number of judges): the
 -- winner more than half of the judges gave, else tie (rewardbench's `max(set(votes), key=votes.count)`
 -- picks arbitrarily when no verdict leads).
--- credit, RewardBench's rule (scripts/run_generative.py): one order per comparison, drawn at random
---   with a fixed seed (the rows with `sampled`): chosen wins = 1, rejected wins = 0, tie or error = 0.5.
---   Best-of-N (several rejected, or several chosen): the chosen must win every comparison: 1 when it
---   wins them all, 0 when it loses any, else 0.5. (RMB's rule for best-of-N: the best response beats
---   every loser; RewardBench v1's run_generative.py only judges pairs.)
--- correct = credit when it is 1 or 0, NULL for 0.5 (a tie is neither right nor wrong); margin is NULL.
--- credit_both_orders, JudgeBench's rule (utils/metrics.py): per comparison +1 for each order the chosen
---   wins and -1 for each order it loses; the comparison is won when the sum is > 0; credit 1 when every
---   comparison is won, else 0 (JudgeBench counts its ties as not correct).
+-- One order per comparison, drawn at random with a fixed seed (the rows with `sampled`), as
+-- RewardBench's scripts/run_generative.py shows one: n_lost = comparisons the rejected response won,
+-- n_tied = comparisons tied or unparseable, n_rejected = comparisons.
+-- won_both_orders, JudgeBench's tally (utils/metrics.py): per comparison +1 for each order the chosen
+--   wins and -1 for each order it loses; a comparison is won when the sum is > 0; true when every
+--   comparison is won (a tie, an error or an inconsistent pair is not).
 -- order_consistent: in every comparison both orders name the same winner, and it is not an error.
--- Examples with no rejected response or with an unjudged comparison get credit NULL (not counted).
+-- fully_scored is false when a comparison is unjudged (the example then gets no credit).
 with judge_runs as (
     select model, run_id, ended_at, benchmark
     from runs_history
@@ -139,18 +137,19 @@ per_example as (
         bool_and(
             chosen_first_winner is not null and rejected_first_winner is not null and sampled_winner is not null
         ) as fully_judged,
+        count(*) as n_compared,
         count(*) filter (where sampled_winner = 'rejected') as n_lost,
-        bool_and(sampled_winner = 'chosen') as won_all,
+        count(*) filter (where sampled_winner in ('tie', 'error')) as n_tied,
         bool_and(
             (chosen_first_winner = 'chosen')::int + (rejected_first_winner = 'chosen')::int
             > (chosen_first_winner = 'rejected')::int + (rejected_first_winner = 'rejected')::int
-        ) as won_all_both_orders,
+        ) as won_both_orders,
         bool_and(chosen_first_winner = rejected_first_winner and chosen_first_winner <> 'error') as consistent
     from judged_comparisons
     group by model, run_id, benchmark, example_id
 ),
 
-credits as (
+final as (
     select
         runs.model,
         runs.run_id,
@@ -158,13 +157,14 @@ credits as (
         examples.benchmark,
         examples.subset,
         examples.example_id,
-        case
-            when not coalesce(judged.fully_judged, false) then null
-            when judged.n_lost > 0 then 0.0
-            when judged.won_all then 1.0
-            else 0.5
-        end as credit,
-        case when judged.fully_judged then judged.won_all_both_orders::double end as credit_both_orders,
+        coalesce(judged.fully_judged, false) as fully_scored,
+        coalesce(judged.n_compared, 0) as n_rejected,
+        judged.n_lost,
+        judged.n_tied,
+        null::double as margin,
+        null::double as chosen_spread,
+        true as is_judge,
+        judged.won_both_orders,
         case when judged.fully_judged then judged.consistent end as order_consistent
     from judge_runs as runs
     inner join examples
@@ -173,22 +173,6 @@ credits as (
         on judged.run_id = runs.run_id
         and judged.benchmark = examples.benchmark
         and judged.example_id = examples.example_id
-),
-
-final as (
-    select
-        model,
-        run_id,
-        ended_at,
-        benchmark,
-        subset,
-        example_id,
-        case credit when 1.0 then true when 0.0 then false end as correct,
-        null::double as margin,
-        credit,
-        credit_both_orders,
-        order_consistent
-    from credits
 )
 
 select * from final

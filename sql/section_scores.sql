@@ -1,12 +1,9 @@
--- section_scores: the catalog's weighted mean of subset accuracies per section.
--- Rule: score = sum(accuracy x weight) / sum(weight) over the section's subsets that were scored.
---   RewardBench v1: weight = the subset's example count, math-prm 984 (prompt-weighted sections,
---   analysis/get_benchmark_results.py); prior sets: weight 1 on the four sets in the mean.
---   RMB: weight 1 per scenario, i.e. a goal's score is the mean over its scenarios (the paper's rule).
--- item_level_score = sum(correct) / sum(n): every item counts once (the other RMB reading).
--- Weights come from the catalog (`subset_weights`); no subset is named here.
--- The rule lives in section_scores_history; this view keeps the run subset_accuracy reads
+-- section_scores: section_scores_history for the run subset_accuracy reads per (model, benchmark)
 -- (runs_history's is_latest), so section_scores always agrees with subset_accuracy.
+-- Rule (written once, in macros/rules.sql section_scores): the catalog's aggregation per section
+-- (RewardBench: prompt-weighted mean; Prior Sets and RMB: mean over subsets / scenarios), shown only
+-- when every subset it needs was scored in full; else score is NULL and `missing` names what is short.
+-- item_level_score = sum(correct) / sum(n): every item counts once (the other RMB reading).
 with final as (
     select
         history.model,
@@ -15,7 +12,12 @@ with final as (
         history.score,
         history.item_level_score,
         history.n_subsets,
-        history.n_examples
+        history.n_examples,
+        history.partial_score,
+        history.complete,
+        history.n_subsets_needed,
+        history.missing,
+        history.missing_brief
     from section_scores_history as history
     inner join runs_history as runs
         on runs.model = history.model

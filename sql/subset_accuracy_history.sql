@@ -9,22 +9,27 @@
 -- Subsets with the catalog rule rb2-ties take RewardBench 2's Ties score (rb2_ties_history) as accuracy.
 -- Imported runs (`rb-pipeline import`):
 -- imported_metrics, where n = the file's rows, or the catalog's expected rows for per-subset metrics
--- files, and accuracy = the file's own number.
+-- files (NULL when unknown: the subset still counts), and accuracy = the file's own number; for an
+-- imported RewardBench 2 per-example file, Ties takes rb2_ties_history's score from its rows.
 -- The warehouse file stores this view as a table (warehouse.MATERIALIZED), built with the file.
 with averaged as (
     select
-        model,
-        run_id,
-        ended_at,
-        'computed' as provenance,
-        benchmark,
-        subset,
-        count(credit) as n,
-        avg(credit) as accuracy,
-        avg(credit_both_orders) as accuracy_both_orders,
-        avg(order_consistent::double) as order_consistency
-    from example_outcomes_history
-    group by model, run_id, ended_at, benchmark, subset
+        outcomes.model,
+        outcomes.run_id,
+        outcomes.ended_at,
+        runs.provenance,  -- computed, or ensemble (offline ensembles)
+        outcomes.benchmark,
+        outcomes.subset,
+        count(outcomes.credit) as n,
+        avg(outcomes.credit) as accuracy,
+        avg(outcomes.credit_both_orders) as accuracy_both_orders,
+        avg(outcomes.order_consistent::double) as order_consistency
+    from example_outcomes_history as outcomes
+    inner join runs_history as runs
+        on runs.run_id = outcomes.run_id
+        and runs.model = outcomes.model
+        and runs.benchmark = outcomes.benchmark
+    group by all
 ),
 
 computed as (
@@ -46,12 +51,16 @@ imported as (
         metrics.benchmark,
         metrics.subset,
         metrics.n,
-        metrics.accuracy
+        coalesce(ties.score, metrics.accuracy) as accuracy
     from imported_metrics as metrics
     inner join runs_history as runs
         on runs.run_id = metrics.run_id
         and runs.model = metrics.model
         and runs.benchmark = metrics.benchmark
+    left join rb2_ties_history as ties
+        on ties.run_id = metrics.run_id
+        and ties.benchmark = metrics.benchmark
+        and ties.subset = metrics.subset
     where runs.provenance = 'imported'
 ),
 

@@ -219,7 +219,9 @@ def test_new_model_shows_in_the_dagster_ui(request):
         assert leaderboard and "test-org/tiny" in leaderboard and "rmb_helpfulness_bon" in leaderboard, (
             leaderboard
         )
-        assert re.search(r"test-org/tiny\s+0\.\d+", leaderboard), leaderboard
+        # shipped samples: the goal score is left empty, and the coverage column says what is missing
+        assert re.search(r"test-org/tiny\s+rmb: empty, missing ", leaderboard), leaderboard
+        assert "rmb_helpfulness_bon: empty, missing " in leaderboard, leaderboard
 
         # The section chart (a data: URI PNG in markdown metadata) renders in the "[Show Markdown]" dialog.
         clicked = browser.evaluate(

@@ -43,6 +43,7 @@ def test_demo_prints_a_leaderboard_and_sql_returns_it(demo_home):
     rows = json.loads(run_cli("sql", "select * from leaderboard", "--format", "json", env=env).stdout)
     assert [row["model"] for row in rows] == ["rb-demo/tiny-classifier"]
     row = rows[0]
+    # the shipped samples cover no subset in full: every score stays empty, and coverage says why
     for column in (
         "chat",
         "chat_hard",
@@ -51,20 +52,11 @@ def test_demo_prints_a_leaderboard_and_sql_returns_it(demo_home):
         "rmb_harmlessness_bon",
         "rmb",
     ):
-        assert 0.0 <= row[column] <= 1.0, column
-    # rmb = the mean of its four goal x set scores
-    four = [
-        row[c]
-        for c in (
-            "rmb_helpfulness_pairwise",
-            "rmb_helpfulness_bon",
-            "rmb_harmlessness_pairwise",
-            "rmb_harmlessness_bon",
-        )
-    ]
-    assert row["rmb"] == pytest.approx(sum(four) / 4)
+        assert row[column] is None, column
+    assert "rmb_helpfulness_pairwise: empty, missing " in row["coverage"]
+    assert row["provenance"] == "computed"
     # the leaderboard row printed by the demo is the one in the warehouse
-    assert f"{row['rmb']:.4f}" in demo.stdout
+    assert "coverage" in demo.stdout and "rmb_helpfulness_pairwise: empty" in demo.stdout
 
 
 @pytest.mark.slow

@@ -203,8 +203,20 @@ def test_rewardbench_cli_results_json(tmp_path: Path) -> None:
     results.write_text(json.dumps(document))
     (run,) = import_path(results, log=quiet)
     assert (run.model, run.format, run.n_subsets) == ("hand-made/cli-rm", "rewardbench-cli-metrics", 2)
-    # reasoning = (0.25 x 164 + 0.75 x 164) / (164 + 164) over the subsets present
-    assert leaderboard_row("hand-made/cli-rm")["reasoning"] == pytest.approx(0.5, abs=1e-12)
+    # two of the seven reasoning subsets: the section is not shown, the coverage column says why, and
+    # the partial score (0.25 x 164 + 0.75 x 164) / (164 + 164) stays in section_scores
+    row = leaderboard_row("hand-made/cli-rm")
+    assert row["reasoning"] is None and row["rewardbench"] is None
+    # the first three subsets short of full, then how many more (section_scores.missing lists them all)
+    assert (
+        "reasoning: empty, missing hep-cpp (0/164), hep-java (0/164), hep-js (0/164), +2 more"
+        in row["coverage"]
+    )
+    (missing,) = warehouse_rows("select missing from section_scores")
+    assert "math-prm (0/447)" in missing["missing"]
+    assert "rewardbench: empty, missing chat, chat_hard, reasoning, safety" in row["coverage"]
+    (partial,) = warehouse_rows("select partial_score, complete from section_scores")
+    assert partial == {"partial_score": pytest.approx(0.5, abs=1e-12), "complete": False}
 
     document["extra_results"] = None  # a run on a custom dataset: nothing maps to a benchmark
     other = tmp_path / "results" / "hand-made" / "custom.json"
@@ -255,11 +267,21 @@ def check_hand_made(run: ImportedRun, model: str) -> None:
         {"example_id": "4", "subset": "hep-go", "correct": True, "margin": 1.0},
         {"example_id": "5", "subset": "hep-go", "correct": False, "margin": -0.5},
     ]
+    # 3 of alpacaeval-easy's 100 rows and 2 of hep-go's 164: no section is covered, so none is shown
     row = leaderboard_row(model)
-    assert row["chat"] == pytest.approx(2 / 3)  # alpacaeval-easy is the only chat subset present
-    assert row["reasoning"] == pytest.approx(0.5)  # hep-go is the only reasoning subset present
+    assert row["chat"] is None and row["reasoning"] is None
     assert row["chat_hard"] is None and row["safety"] is None
     assert row["rewardbench"] is None  # the overall needs all four sections
+    assert "chat: empty, missing alpacaeval-easy (3/100), alpacaeval-hard (0/95)" in row["coverage"]
+    assert "hep-go (2/164)" in row["coverage"]
+    partial = warehouse_rows(
+        f"select section, partial_score from section_scores where model = '{model}' order by section"
+    )
+    # chat: alpacaeval-easy alone, 2/3; reasoning: hep-go alone, 0.5
+    assert partial == [
+        {"section": "chat", "partial_score": pytest.approx(2 / 3)},
+        {"section": "reasoning", "partial_score": pytest.approx(0.5)},
+    ]
 
 
 def test_hand_made_per_example_scores_file(tmp_path: Path) -> None:
@@ -307,7 +329,9 @@ def test_bad_rows_and_unknown_shapes_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ResultFileError, match="c-duplicate.json: row 6: duplicate id '1'"):
         import_path(tmp_path, log=quiet)
     duplicate.write_text(json.dumps([{**hand_made_rows()[0], "results": 2}]))
-    with pytest.raises(ResultFileError, match="c-duplicate.json: row 0: results must be 0, 1 or 0.5"):
+    with pytest.raises(
+        ResultFileError, match=r"c-duplicate.json: row 0: results must be a number in \[0, 1\], got 2"
+    ):
         import_path(duplicate, log=quiet)
     duplicate.write_text(json.dumps([{**hand_made_rows()[0], "scores_chosen": [1.0, 2.0]}]))
     with pytest.raises(ResultFileError, match="row 0: scores_chosen must be a number"):
@@ -348,9 +372,15 @@ def test_rmb_pairwise_result_file(shared_data: Path) -> None:
     assert outcomes == [{"n": 849, "ids": 849}]
     first = warehouse_rows("select * from imported_outcomes where example_id = '9218'")[0]
     assert first["correct"] is True and first["margin"] == pytest.approx(0.1767578125 - 0.169921875)
+    # one scenario of helpfulness: the goal's score is not shown, only its partial score
     row = leaderboard_row("ArmoRM-Llama3-8B-v0.1")
-    assert row["rmb_helpfulness_pairwise"] == pytest.approx(expected, abs=1e-12)
-    assert row["rmb"] is None  # the other three goal x set scores are missing
+    assert row["rmb_helpfulness_pairwise"] is None and row["rmb"] is None
+    assert (
+        "rmb_helpfulness_pairwise: empty, missing Helpfulness/Brainstorming/Problem Solving (0/100)"
+        in (row["coverage"])
+    )
+    (section,) = warehouse_rows("select partial_score, n_subsets from section_scores")
+    assert section == {"partial_score": pytest.approx(expected, abs=1e-12), "n_subsets": 1}
     assert warehouse_rows("select provenance from runs") == [{"provenance": "imported"}]
 
 
@@ -431,3 +461,121 @@ def test_computed_run_wins_over_a_later_import(shared_data: Path) -> None:
     counts = write_computed_run(model)
     import_path(GPM_2B, log=quiet)
     check_computed_wins(model, counts)
+
+
+# ---------------------------------------------------------------- the public results layout
+
+
+def test_public_layout_with_prior_sets_gives_the_official_scores(tmp_path: Path, shared_data: Path) -> None:
+    """eval-set/<org>/<model>.json + pref-sets/<org>/<model>.json, as allenai/reward-bench-results
+    holds them. The prior sets have no counts in a metrics file; a missing count must never drop a
+    subset (issue 12: Prior Sets came out as anthropic_hhh alone, 0.8281 instead of 0.6841)."""
+    root = tmp_path / "reward-bench-results"
+    (root / "eval-set" / "general-preference").mkdir(parents=True)
+    (root / "pref-sets" / "general-preference").mkdir(parents=True)
+    (root / "eval-set" / "general-preference" / "GPM-Gemma-2B.json").write_bytes(GPM_2B.read_bytes())
+    prior = {"anthropic_helpful": 0.6479, "anthropic_hhh": 0.8281, "shp": 0.5801, "summarize": 0.6803}
+    (root / "pref-sets" / "general-preference" / "GPM-Gemma-2B.json").write_text(
+        json.dumps({**prior, "model": "general-preference/GPM-Gemma-2B", "model_type": "Custom Classifier"})
+    )
+    # a partial prior-sets file: two of the four sets were run (and one set outside the mean)
+    (root / "eval-set" / "hand-made").mkdir(parents=True)
+    (root / "pref-sets" / "hand-made").mkdir(parents=True)
+    partial_eval_set = GPM_2B.read_bytes().replace(b"general-preference/GPM-Gemma-2B", b"hand-made/partial")
+    (root / "eval-set" / "hand-made" / "partial.json").write_bytes(partial_eval_set)
+    (root / "pref-sets" / "hand-made" / "partial.json").write_text(
+        json.dumps({"anthropic_hhh": 0.9, "shp": 0.5, "mtbench_human": 0.1, "model": "hand-made/partial"})
+    )
+
+    runs = import_path(root, log=quiet)
+    assert sorted((r.model, tuple(r.benchmarks)) for r in runs) == [
+        ("general-preference/GPM-Gemma-2B", ("rewardbench",)),
+        ("general-preference/GPM-Gemma-2B", ("rewardbench-prior",)),
+        ("hand-made/partial", ("rewardbench",)),
+        ("hand-made/partial", ("rewardbench-prior",)),
+    ]
+    # n of each prior set = its published size (the catalog's expected_rows, from the dataset card)
+    sizes = warehouse_rows(
+        "select subset, n from subset_accuracy where model = 'general-preference/GPM-Gemma-2B' "
+        "and benchmark = 'rewardbench-prior' order by subset"
+    )
+    assert sizes == [
+        {"subset": "anthropic_helpful", "n": 6192},
+        {"subset": "anthropic_hhh", "n": 221},
+        {"subset": "shp", "n": 1741},
+        {"subset": "summarize", "n": 9000},
+    ]
+
+    # Sections, worked out from the file as in test_gpm_gemma_2b_metrics_file_gives_published_section_scores:
+    # chat 0.7849162, chat_hard 0.6622807, safety 0.8432432, reasoning 0.8046564 (sum 3.0950965).
+    # Prior Sets (official: np.nanmean over the four) = (0.6479 + 0.8281 + 0.5801 + 0.6803) / 4 = 0.6841;
+    # overall (official: weights 2, 2, 2, 2, 1) = (3.0950965 + 0.5 x 0.6841) / 4.5 = 0.7638103
+    # (with anthropic_hhh alone, as before the fix: (3.0950965 + 0.5 x 0.8281) / 4.5 = 0.7798).
+    row = leaderboard_row("general-preference/GPM-Gemma-2B")
+    sections = [row["chat"], row["chat_hard"], row["safety"], row["reasoning"]]
+    assert row["prior_sets"] == pytest.approx(0.6841, abs=1e-4)
+    assert row["rewardbench"] == pytest.approx((sum(sections) + 0.5 * 0.6841) / 4.5, abs=1e-12)
+    assert row["rewardbench"] == pytest.approx(0.7638, abs=1e-4)
+    assert row["coverage"] is None and row["provenance"] == "imported"
+
+    partial = leaderboard_row("hand-made/partial")
+    assert partial["prior_sets"] == pytest.approx((0.9 + 0.5) / 2, abs=1e-12)  # the sets that were run
+    assert partial["rewardbench"] == pytest.approx((sum(sections) + 0.5 * 0.7) / 4.5, abs=1e-12)
+
+
+def test_result_formats_folder_imports_every_model_beside_the_others(shared_data: Path) -> None:
+    """The published files in ../shared/data/result-formats, imported as one folder: each model gets
+    its leaderboard row with where its numbers came from."""
+    runs = import_path(SHARED_DATA / "result-formats", log=quiet)
+    assert sorted(r.model for r in runs) == [
+        "ArmoRM-Llama3-8B-v0.1",
+        "general-preference/GPM-Gemma-2-2B",
+        "general-preference/GPM-Gemma-2-9B",
+        "general-preference/GPM-Gemma-2B",
+        "general-preference/GPM-Llama-3.1-8B-Instruct",
+    ]
+    board = {r["model"]: r for r in warehouse_rows("select * from leaderboard")}
+    assert {r["provenance"] for r in board.values()} == {"imported"}
+    gpm = [board[m] for m in board if m.startswith("general-preference/")]
+    assert all(r["rewardbench"] is not None and r["coverage"] is None for r in gpm)
+    assert board["ArmoRM-Llama3-8B-v0.1"]["rmb"] is None  # one scenario of 49: empty, with coverage
+    assert board["ArmoRM-Llama3-8B-v0.1"]["coverage"].startswith("rmb: empty, missing ")
+
+
+def test_import_source_is_a_path_or_a_hub_dataset(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from rb_pipeline.cli import main
+    from rb_pipeline.importer import import_source
+
+    assert import_source(str(tmp_path)) == tmp_path
+    with pytest.raises(FileNotFoundError, match="not a Hub dataset id"):
+        import_source(str(tmp_path / "missing" / "file.json"))
+    # offline (HF_HUB_OFFLINE=1, set by the rb_home fixture): one clear line, and the CLI exits 2
+    with pytest.raises(ResultFileError, match="allenai/reward-bench-results: cannot fetch .*HF_HUB_OFFLINE"):
+        import_source("allenai/reward-bench-results")
+    assert main(["import", "allenai/reward-bench-results@main"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "cannot fetch this dataset from the Hub" in error
+
+
+def test_rmb_result_files_of_one_model_are_one_run(tmp_path: Path) -> None:
+    """RMB's scripts write one result file per scenario: a folder of them is one run per model, so the
+    latest-run views see every scenario (not only the last file imported)."""
+    folder = tmp_path / "rmb-results" / "hand-made--rmb-rm"
+    folder.mkdir(parents=True)
+    scenarios = {
+        "ps": ("Pairwise_set/Helpfulness/Brainstorming/Problem Solving", [1, 0]),
+        "s5": ("Pairwise_set/Harmlessness/S5", [1]),
+    }
+    for name, (category, results) in scenarios.items():
+        rows = [
+            {"pair_uid": f"{name}-{i}", "category_path": category, "is_correct": r}
+            for i, r in enumerate(results)
+        ]
+        (folder / f"{name}_result.json").write_text(json.dumps(rows))
+    runs = import_path(tmp_path / "rmb-results", log=quiet, model="hand-made/rmb-rm")
+    assert [(r.model, r.n_subsets, r.n_examples) for r in runs] == [("hand-made/rmb-rm", 2, 3)]
+    accuracy = warehouse_rows("select subset, n, accuracy from subset_accuracy order by subset")
+    assert accuracy == [
+        {"subset": "Harmlessness/S5", "n": 1, "accuracy": 1.0},
+        {"subset": "Helpfulness/Brainstorming/Problem Solving", "n": 2, "accuracy": 0.5},
+    ]

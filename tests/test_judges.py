@@ -410,6 +410,87 @@ def test_credit_rules_on_hand_made_judgments(rb_home):
     ]
 
 
+def test_judgebench_and_rewardbench_2_rules_for_judges(rb_home):
+    """The subset's catalog rule decides a judge's credit (issue 12, fixes 2 and 3):
+    judgebench-both-orders: JudgeBench's metrics.py (both orders, +1 / -1 per order, right when > 0);
+    rb2-top-share: run_generative_v2.py: 0 when a rejected wins, else 1 / (1 + tied or unparseable);
+    rb2-ties: upstream scores Ties from per-response ratings, which a pairwise judge does not give:
+    no credit (never a fallback to plain accuracy), so the section stays empty with its coverage."""
+    catalog = {
+        "jb": Benchmark.model_validate(
+            {
+                "benchmark": "jb",
+                "title": "judge rules (hand-made)",
+                "kind": "preference",
+                "local": [{"format": "rewardbench", "path": "unused.jsonl"}],
+                "sections": {"t": {"title": "Ties", "column": "hand_ties"}},
+                "subsets": {
+                    "pairs": {"rule": "judgebench-both-orders"},
+                    "bon": {"rule": "rb2-top-share"},
+                    "ties": {"rule": "rb2-ties", "section": "t", "weight": 1},
+                },
+            }
+        )
+    }
+    write_dataset(
+        {
+            **{e: ("pairs", f"q {e}", ["c"], ["r"]) for e in ("e1", "e2", "e3", "e4")},
+            **{b: ("bon", f"q {b}", ["c"], ["x", "y", "z"]) for b in ("b1", "b2", "b3", "b4")},
+            "t1": ("ties", "q t1", ["c"], ["x"]),
+        },
+        hashed_ids=False,
+    )
+    cf, rf = "chosen_first", "rejected_first"
+    # pairs, (chosen_first verdict, rejected_first verdict), the drawn order is chosen_first:
+    # e1 (A, B): +2 -> 1; e2 (A, A): +1 -1 = 0 -> 0 (position bias); e3 (tie, B): +1 -> 1 (JudgeBench
+    # counts one win and a tie as right); e4 (error, error): 0 -> 0. RewardBench's rule would give
+    # 1, 1, 0.5, 0.5 here (one order, tie 0.5): accuracy 0.75 instead of JudgeBench's 0.5.
+    pairs = {"e1": ("A", "B"), "e2": ("A", "A"), "e3": ("tie", "B"), "e4": ("error", "error")}
+    rows = [(e, "c0", "r0", cf, True, first, 0) for e, (first, _) in pairs.items()]
+    rows += [(e, "c0", "r0", rf, False, second, 0) for e, (_, second) in pairs.items()]
+    # best-of-4, drawn-order verdicts vs each loser: b1 (A, A, tie) -> 1/2; b2 (A, B, tie) -> 0;
+    # b3 (error, error, error) -> 1/4 (upstream's 0.25 for an unparseable 4-way verdict); b4 (A, A, A) -> 1
+    for example_id, drawn in {
+        "b1": ("A", "A", "tie"),
+        "b2": ("A", "B", "tie"),
+        "b3": ("error", "error", "error"),
+        "b4": ("A", "A", "A"),
+    }.items():
+        for loser, verdict in zip(("r0", "r1", "r2"), drawn, strict=True):
+            rows += [
+                (example_id, "c0", loser, cf, True, verdict, 0),
+                (example_id, "c0", loser, rf, False, "B", 0),
+            ]
+    rows += [("t1", "c0", "r0", cf, True, "A", 0), ("t1", "c0", "r0", rf, False, "B", 0)]
+    write_judge_run("judge/rules", "run-1", rows)
+    path = build_warehouse(catalog)
+
+    credits = rows_of(
+        "select example_id, rule, credit, correct from example_outcomes_history order by example_id", path
+    )
+    assert [(r["example_id"], r["rule"], r["credit"]) for r in credits] == [
+        ("b1", "rb2-top-share", 0.5),
+        ("b2", "rb2-top-share", 0.0),
+        ("b3", "rb2-top-share", 0.25),
+        ("b4", "rb2-top-share", 1.0),
+        ("e1", "judgebench-both-orders", 1.0),
+        ("e2", "judgebench-both-orders", 0.0),
+        ("e3", "judgebench-both-orders", 1.0),
+        ("e4", "judgebench-both-orders", 0.0),
+        ("t1", "rb2-ties", None),
+    ]
+    # pairs (1 + 0 + 1 + 0) / 4 = 0.5; bon (0.5 + 0 + 0.25 + 1) / 4 = 0.4375; ties: nothing scored
+    assert rows_of("select subset, n, accuracy from subset_accuracy order by 1", path) == [
+        {"subset": "bon", "n": 4, "accuracy": pytest.approx(0.4375)},
+        {"subset": "pairs", "n": 4, "accuracy": pytest.approx(0.5)},
+        {"subset": "ties", "n": 0, "accuracy": None},
+    ]
+    (board,) = rows_of("select hand_ties, coverage from leaderboard", path)
+    assert board == {"hand_ties": None, "coverage": "hand_ties: empty, missing ties (0/?)"}
+    names = {r["rule"] for r in rows_of("select rule from scoring_rules", path)}
+    assert {"strict", "judge-tie-credit", "rb2-top-share", "rb2-ties", "judgebench-both-orders"} <= names
+
+
 def test_ensemble_takes_the_majority_verdict(rb_home):
     write_dataset(
         {e: ("pairs", f"q {e}", ["c"], ["r"]) for e in ("e1", "e2", "e3", "e4", "e5")}, hashed_ids=False

@@ -66,11 +66,15 @@ def test_rmb_pairwise(normalized: dict[str, NormalizedBenchmark]) -> None:
     data = normalized["rmb-pairwise"]
     assert len(data.sources) == 46
     assert data.source_rows == 14543
-    # quarantined: 2 pairs with an empty rejected answer, 5 whose last user turn is empty
-    reasons = Counter(data.rejects["reason"].to_list())
-    assert reasons == {"rejected[0]: empty text": 2, "prompt[2]: empty content": 5}
-    assert data.examples.height == 14543 - 7
+    # RMB's official denominator: every pair is scored, none quarantined (issue 12, fix 5); 2 pairs with
+    # an empty rejected answer and 5 whose last user turn is empty are kept (RMB's scripts score them)
+    assert data.rejects.height == 0
+    assert data.examples.height == 14543
     assert data.examples["example_id"].n_unique() == data.examples.height
+    empty_answers = data.responses.filter(pl.col("text").str.strip_chars() == "")
+    assert empty_answers["label"].to_list() == ["rejected", "rejected"]
+    last_turn = data.examples["prompt"].list.last().struct.field("content").str.strip_chars()
+    assert (last_turn == "").sum() == 5
     # kept: 11 pairs whose chosen and rejected texts are identical (always wrong under the strict rule)
     texts = data.responses.pivot(on="label", index="example_id", values="text")
     assert texts.filter(pl.col("chosen") == pl.col("rejected")).height == 11
@@ -179,12 +183,13 @@ def test_catalog_summary_reports_what_is_here(catalog: dict[str, Benchmark]) -> 
         "section": None,
         "weight": None,
         "expected_rows": 561,
-        "actual_rows": 559,
-        "rejects": 2,
+        "actual_rows": 561,
+        "rejects": 0,
         "availability": PRESENT,
     }
     assert summary["rmb-pairwise"]["local_origin"] == "mirror"
-    assert (summary["rmb-pairwise"]["examples"], summary["rmb-pairwise"]["rejects"]) == (14536, 7)
+    assert (summary["rmb-pairwise"]["examples"], summary["rmb-pairwise"]["rejects"]) == (14543, 0)
+    assert (summary["rmb-bon"]["examples"], summary["rmb-bon"]["rejects"]) == (3786, 0)
     assert {s["availability"] for s in summary["rmb-bon"]["subsets"]} == {PRESENT}
     assert {s["availability"] for s in summary["reward-bench-2"]["subsets"]} == {HUB_ONLY}
     rm_bench_absent = {s["subset"] for s in summary["rm-bench"]["subsets"] if s["availability"] == ABSENT}

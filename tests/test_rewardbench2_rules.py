@@ -4,6 +4,7 @@ and against a plain-numpy transcription of rewardbench's `process_single_model`.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import UTC, datetime
 
@@ -162,3 +163,62 @@ def test_subset_and_overall_scores_follow_rewardbench_2(warehouse):
     board = query("select reward_bench_2, rb2_ties from leaderboard", warehouse).row(0, named=True)
     assert board["rb2_ties"] == pytest.approx(TIES_BY_HAND)
     assert board["reward_bench_2"] == pytest.approx((F_BY_HAND + TIES_BY_HAND) / 2)
+
+
+# ---------------------------------------------------------------- RewardBench 2 result files imported
+
+
+def rb2_catalog() -> dict[str, Benchmark]:
+    """The hand-made RewardBench 2 with a Hub source in the rewardbench-2 format (ids `<subset>/<id>`)."""
+    entry = {**CATALOG, "hub": {"repo": "hand/made", "split": "test", "format": "rewardbench-2"}}
+    return {"hm-rb2": Benchmark.model_validate(entry)}
+
+
+def test_rewardbench_2_per_example_file_imports_with_shares_and_ties(rb_home, tmp_path):
+    """eval-set-scores/<org>/<model>.json as run_v2.py writes it (column-wise): `results` 1/k shares
+    (upstream's reroll_and_score_dataset) and, on Ties, `results: null` with the `scores` from which
+    the warehouse computes the Ties score by the rb2-ties rule (issue 12, fix 4)."""
+    from rb_pipeline.importer import import_path
+
+    shares = {"f1": 1.0, "f2": 1 / 2, "f3": 1 / 3, "f4": 0.0}  # what upstream writes for F (by hand above)
+    rows = []
+    for subset, example_id, chosen, rejected in ROWS:
+        short = example_id.split("/", 1)[1]
+        rows.append(
+            {
+                "id": short,
+                "subset": subset,
+                "scores": chosen + rejected,
+                "num_correct": len(chosen),
+                "results": shares.get(short),  # null on Ties, as upstream's file
+            }
+        )
+    columns = {key: [row[key] for row in rows] for key in rows[0]}
+    path = tmp_path / "eval-set-scores" / "hand-made" / "rb2-rm.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({**columns, "model": "hand-made/rb2-rm", "model_type": "Seq. Classifier"}))
+    (run,) = import_path(path, log=lambda _: None, benchmarks=rb2_catalog())
+    assert (run.model, run.benchmarks, run.n_examples) == ("hand-made/rb2-rm", ["hm-rb2"], 10)
+
+    warehouse = build_warehouse(rb2_catalog())
+    accuracy = dict(query("select subset, accuracy from subset_accuracy order by 1", warehouse).iter_rows())
+    assert accuracy["F"] == pytest.approx(F_BY_HAND)  # (1 + 1/2 + 1/3 + 0) / 4
+    assert accuracy["Ties"] == pytest.approx(TIES_BY_HAND)  # 0.395, by hand and by the transcription
+    board = query("select reward_bench_2, rb2_ties, provenance from leaderboard", warehouse).row(
+        0, named=True
+    )
+    assert board["reward_bench_2"] == pytest.approx((F_BY_HAND + TIES_BY_HAND) / 2)
+    assert board["provenance"] == "imported"
+
+
+def test_rewardbench_2_metrics_file_imports(rb_home, tmp_path):
+    """eval-set/<org>/<model>.json of RewardBench 2: {subset: score}; overall = the mean of the subsets."""
+    from rb_pipeline.importer import import_path
+
+    path = tmp_path / "eval-set" / "hand-made" / "rb2-metrics.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"F": 0.625, "Ties": 0.395, "model": "hand-made/rb2-metrics"}))
+    import_path(path, log=lambda _: None, benchmarks=rb2_catalog())
+    warehouse = build_warehouse(rb2_catalog())
+    board = query("select reward_bench_2 from leaderboard", warehouse).item()
+    assert board == pytest.approx((0.625 + 0.395) / 2)

@@ -292,3 +292,140 @@ def test_subset_heatmap_draws_each_models_accuracies():
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
     changed = subset_heatmap(hand_made.with_columns(accuracy=pl.Series([0.25, 1.0, 0.9])))
     assert changed != png  # the colours follow the numbers
+
+
+def test_a_copied_catalog_entry_adds_its_leaderboard_columns(rb_home):
+    """Columns are data: a benchmark YAML copied under a new name (its columns renamed) reaches the
+    leaderboard and its history with no code change."""
+    import yaml
+
+    from rb_pipeline.catalog import CATALOG_DIR, load_benchmarks, user_benchmarks_dir
+
+    entry = yaml.safe_load((CATALOG_DIR / "benchmarks" / "rm-bench.yaml").read_text(encoding="utf-8"))
+    entry["benchmark"] = "rm-bench-copy"
+    entry["overall"] = {"name": "rm-bench-copy", "column": "copy_overall"}
+    entry["sections"] = {
+        name: {**section, "column": f"copy_{section['column']}"}
+        for name, section in entry["sections"].items()
+    }
+    user_benchmarks_dir().mkdir(parents=True)
+    (user_benchmarks_dir() / "rm-bench-copy.yaml").write_text(yaml.safe_dump(entry), encoding="utf-8")
+
+    path = build_warehouse(load_benchmarks())
+    expected = [
+        "copy_overall",
+        "copy_rm_bench_chat",
+        "copy_rm_bench_math",
+        "copy_rm_bench_code",
+        "copy_rm_bench_safety",
+    ]
+    for view in ("leaderboard", "leaderboard_history"):
+        columns = query(f"select * from {view} limit 0", path).columns
+        assert all(column in columns for column in expected), (view, columns)
+        assert columns[columns.index("rm_bench") : columns.index("rm_bench") + 5] == [
+            "rm_bench",
+            "rm_bench_chat",
+            "rm_bench_math",
+            "rm_bench_code",
+            "rm_bench_safety",
+        ]
+
+
+def test_offline_ensemble_is_scored_from_stored_scores_by_the_same_rules(rb_home):
+    """`ensemble:m1+m2` (mean) and its zmean twin, from the members' stored scores: no scoring, rows in
+    every view, numbers by hand."""
+    import numpy as np
+
+    catalog = {name: Benchmark.model_validate(raw) for name, raw in HAND_MADE_CATALOG.items()}
+    write_hand_made_lake({"m1": {"r2": ("complete", ["hm"], False)}})
+    # m2's scores per response (example-position): chosen first, as in HAND_MADE_EXAMPLES
+    m2 = {"e1": [0.0, 3.0], "e2": [2.0, 0.0], "e3": [0.0, 0.0, 0.0], "e5": [0.0, 5.0], "e6": [0.0, 5.0, 1.0]}
+    m2_scores = {f"{e}-{i}": s for e, scores in m2.items() for i, s in enumerate(scores)}
+    write_parquet(
+        pl.DataFrame(
+            [
+                {
+                    "model": "m2",
+                    "run_id": "r9",
+                    "settings_key": "k",
+                    "response_id": rid,
+                    "score": score,
+                    "score_vector": None,
+                    "n_tokens": 1,
+                    "truncated_tokens": 0,
+                    "reused": False,
+                }  # fmt: skip
+                for rid, score in m2_scores.items()
+            ],
+            schema=SCORES_SCHEMA,
+        ),
+        scores_dir("m2", "r9") / "part-0.parquet",
+    )
+    ended = datetime(2026, 3, 1, tzinfo=UTC)
+    write_run(
+        {
+            "run_id": "r9",
+            "model": "m2",
+            "benchmarks": ["hm"],
+            "status": "complete",
+            "started_at": ended,
+            "ended_at": ended,
+            "provenance": "computed",
+        }  # fmt: skip
+    )
+    (rb_home / "ensembles.yaml").write_text(
+        "ensembles:\n  - {members: [m1, m2]}\n  - {members: [m1, m2], combine: zmean}\n", encoding="utf-8"
+    )
+    path = build_warehouse(catalog)
+
+    # mean of (m1, m2): e1 chosen 1.0 vs 2.0: wrong; e2 1.5 vs 0.5: right; e3 1.5 vs (0.5, 1.45): right;
+    # e5 0 vs 2: wrong; e6 chosen (5 + 0) / 2 = 2.5 and (1 + 5) / 2 = 3 vs (2 + 1) / 2 = 1.5: right
+    credits = query(
+        "select example_id, credit from example_outcomes where model = 'ensemble:m1+m2' order by 1", path
+    )
+    assert credits.rows() == [("e1", 0.0), ("e2", 1.0), ("e3", 1.0), ("e5", 0.0), ("e6", 1.0)]
+    # a1 = 1/2, a2 = 1, b1 = 1/2: A = (0.5 x 3 + 1) / 4 = 0.625, B = 0.5; overall (A + B) / 2 = 0.5625
+    row = one("select * from leaderboard where model = 'ensemble:m1+m2'", path)
+    assert (row["chat"], row["safety"], row["rewardbench"]) == (0.625, 0.5, 0.5625)
+    assert row["provenance"] == "ensemble"
+    assert query("select count(*) from scores where model like 'ensemble:%'", path).item() == 0
+
+    # zmean: each member's z-scores over the 11 `hm` responses, averaged; the rule then as any model's
+    m1_scores = {f"{e}-{i}": s for _, _, e, c, r in HAND_MADE_EXAMPLES[:5] for i, s in enumerate(c + r)}
+    z = {}
+    for scores in (m1_scores, m2_scores):
+        values = np.array(list(scores.values()))
+        for rid, score in scores.items():
+            z.setdefault(rid, []).append((score - values.mean()) / values.std())
+    zmean = {rid: float(np.mean(v)) for rid, v in z.items()}
+    stored = dict(
+        query("select response_id, score from ensemble_scores where model like '%:zmean'", path).rows()
+    )
+    assert stored == pytest.approx(zmean, abs=1e-12)
+    expected = [
+        min(zmean[f"{e}-{i}"] for i in range(len(c))) > max(zmean[f"{e}-{len(c) + i}"] for i in range(len(r)))
+        for _, _, e, c, r in HAND_MADE_EXAMPLES[:5]
+    ]
+    correct = query(
+        "select correct from example_outcomes where model = 'ensemble:m1+m2:zmean' order by example_id", path
+    )
+    assert correct["correct"].to_list() == expected
+
+
+def test_every_named_rule_is_written_once_in_sql():
+    """Each per-example rule of catalog.RULES has exactly one `when rule = '<name>'` branch (the credits
+    step of example_outcomes_history), and every subset rule a YAML may name is among them; each
+    aggregation of catalog.AGGREGATIONS has one branch in the section macro."""
+    import typing
+
+    from rb_pipeline.catalog import AGGREGATIONS, RULES, SubsetRule
+    from rb_pipeline.warehouse import SQL_DIR
+
+    sql = {path.name: path.read_text(encoding="utf-8") for path in SQL_DIR.rglob("*.sql")}
+    for name in RULES:
+        places = [file for file, text in sql.items() for _ in range(text.count(f"when rule = '{name}'"))]
+        assert places == ["example_outcomes_history.sql"], (name, places)
+    assert set(typing.get_args(SubsetRule)) <= set(RULES)
+    macros = sql["rules.sql"]
+    for name in AGGREGATIONS:
+        assert macros.count(f"aggregation == '{name}'") == 1, name
