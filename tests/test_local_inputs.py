@@ -121,7 +121,7 @@ def test_a_name_taken_by_another_entry_registers_nothing(rb_home: Path, tmp_path
             r"invalid JSON on line 1 column 32: Unterminated string.*cut short",
         ),
         ('{"answer": "x"}\n', r"cannot tell the format"),
-        ('{"prompt": "Q", "chosen": "", "rejected": "B"}\n{"prompt": "Q", "chosen": "A"}\n', "no row left"),
+        ('{"prompt": "Q", "chosen": null, "rejected": "B"}\n{"prompt": "Q", "chosen": "A"}\n', "no row left"),
     ],
 )
 def test_an_unusable_file_registers_nothing_and_exits_2_with_one_line(
@@ -144,7 +144,7 @@ def test_every_row_rejected_names_the_count_and_first_reason(
     assert main(["score", "--model", "never/loaded", "--dataset", str(path)]) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"rb-pipeline: error: {path}: 2 of 2 rows rejected (first: row 0: chosen[0]: empty text);"
+        f"rb-pipeline: error: {path}: 2 of 2 rows rejected (first: row 0: field 'chosen' is null);"
         " no row left to score\n"
     )
 
