@@ -29,7 +29,8 @@ LAKE_TABLES = {
     "examples": ("examples/*/*.parquet", EXAMPLES_SCHEMA),
     "responses": ("responses/*/*.parquet", RESPONSES_SCHEMA),
     "rejects": ("rejects/*/*.parquet", REJECTS_SCHEMA),
-    "scores": ("scores/*/*/*.parquet", SCORES_SCHEMA),
+    # every score ever computed, stored once by the run that computed it (sql/run_scores.sql, sql/scores.sql)
+    "stored_scores": ("scores/*/*/*.parquet", SCORES_SCHEMA),
     "runs": ("runs/*.parquet", RUNS_SCHEMA),
     "judgments": ("judgments/*/*/*.parquet", JUDGMENTS_SCHEMA),
     "imported_metrics": ("imported_metrics/*.parquet", IMPORTED_METRICS_SCHEMA),
