@@ -426,7 +426,6 @@ def score_model(
         write_run(record)
     try:
         with run_lock(entry.id, settings_key, log) if rank == 0 else nullcontext():
-            _gathered(None)  # no rank reads the lake before rank 0 holds the lock
             distinct = (
                 responses.join(
                     prompts.select("benchmark", "example_id", "prompt"), on=["benchmark", "example_id"]
@@ -434,15 +433,14 @@ def score_model(
                 .unique("response_id", keep="first", maintain_order=True)
                 .select("response_id", "prompt", "text")
             )
-            reused = reusable_scores(entry.id, settings_key, log if rank == 0 else lambda _: None).join(
-                distinct.select("response_id"), on="response_id", how="semi"
-            )
+            # rank 0 reads (and verifies) the lake, under the lock; the other ranks get its answer
+            stored = _shared(reusable_scores(entry.id, settings_key, log) if rank == 0 else None)
+            reused = stored.join(distinct.select("response_id"), on="response_id", how="semi")
             todo = distinct.join(reused.select("response_id"), on="response_id", how="anti")
             log(
                 f"{entry.id}: {distinct.height} distinct responses, {reused.height} reused,"
                 f" {todo.height} to score"
             )
-            _gathered(None)  # every rank has read the lake before any writes this run's shards
             share = data_parallel_share(todo, rank, world)
             flush = Flush(shard_rows, flush_seconds)
             stats = _combine(
