@@ -72,7 +72,7 @@ def scores_asset(benchmark_names: list[str]):
         context: AssetExecutionContext, config: ScoreConfig, scoring: ScoringResource
     ) -> MaterializeResult:
         # the process doing the work, so that a run whose process dies is found (launch.reap_dead_runs)
-        context.instance.add_run_tags(context.run_id, process_tags())
+        context.instance.add_run_tags(context.run.run_id, process_tags())
         model_id = decode_model_key(context.partition_key)
         models = load_models()
         if model_id not in models:
