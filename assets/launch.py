@@ -1,16 +1,22 @@
 """Run the code location's jobs in-process against the persistent Dagster instance (for the CLI)."""
 
 import os
+import socket
 from pathlib import Path
 
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from filelock import FileLock
 
 from rb_pipeline.catalog import load_benchmarks
-from rb_pipeline.paths import encode_model_id, rb_home
+from rb_pipeline.paths import atomic_path, encode_model_id, rb_home
+from rb_pipeline.scoring import process_alive
 
-# In-process runs log to the console at WARNING: the CLI's own output is the leaderboard.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# In-process runs log to the console only when critical: the CLI's own output is the leaderboard, and a
+# failed or interrupted run is one line of the CLI (the full story is in the instance's event log).
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 DAGSTER_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+# The process that runs a Dagster run's scoring: how a run whose process died is found (reap_dead_runs).
+HOST_TAG, PID_TAG = "rb_pipeline/host", "rb_pipeline/pid"
 
 
 def ensure_dagster_home() -> Path:
@@ -19,13 +25,42 @@ def ensure_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML)
+        with atomic_path(config) as tmp:  # a concurrent reader never sees an empty file
+            tmp.write_text(DAGSTER_YAML)
     return home
 
 
+def _instance_lock() -> FileLock:
+    """A lock file in the Dagster home, for what must not run in two processes at once."""
+    return FileLock(ensure_dagster_home() / ".instance.lock")
+
+
 def _instance() -> DagsterInstance:
-    ensure_dagster_home()
-    return DagsterInstance.get()
+    """The persistent instance. Its SQLite storages are created (and migrated) on first use; two
+    processes doing that at once collide (`table ... already exists`, `UNIQUE constraint failed:
+    alembic_version`), so one process at a time opens it."""
+    with _instance_lock():
+        return DagsterInstance.get()
+
+
+def process_tags() -> dict[str, str]:
+    """Tags naming this process, set on the runs it executes."""
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
+def reap_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Mark failed the started runs of this host whose process is gone (kill -9, OOM) and free the pool
+    slots they held: else the next run waits for a slot forever. Returns their run ids."""
+    dead = []
+    for run in instance.get_runs(
+        filters=RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED])
+    ):
+        pid = run.tags.get(PID_TAG)
+        if run.tags.get(HOST_TAG) == socket.gethostname() and pid and not process_alive(int(pid)):
+            instance.report_run_failed(run, f"the run's process {pid} is gone (killed?); marked failed")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            dead.append(run.run_id)
+    return dead
 
 
 def materialize_datasets(benchmarks: list[str] | None = None) -> None:
@@ -38,21 +73,29 @@ def materialize_datasets(benchmarks: list[str] | None = None) -> None:
         benchmarks = [name for name, bench in load_benchmarks().items() if bench.local or hub]
     job = defs.resolve_job_def("materialize_datasets")
     selection = [dataset_key(name) for name in benchmarks]
-    job.execute_in_process(instance=_instance(), asset_selection=selection, run_config=QUIET)
+    job.execute_in_process(
+        instance=_instance(), asset_selection=selection, run_config=QUIET, tags=process_tags()
+    )
 
 
 def materialize_scores(model_id: str, run_config: dict) -> None:
-    """Add the model's partition if new and materialize its scores."""
+    """Add the model's partition if new and materialize its scores (after reaping dead runs, whose
+    pool slots would otherwise block it)."""
     from assets.definitions import defs
     from assets.partitions import models_partitions
 
     instance = _instance()
+    reap_dead_runs(instance)
     key = encode_model_id(model_id)
-    if not instance.has_dynamic_partition(models_partitions.name, key):
-        instance.add_dynamic_partitions(models_partitions.name, [key])
+    with _instance_lock():  # check-then-add, one process at a time
+        if not instance.has_dynamic_partition(models_partitions.name, key):
+            instance.add_dynamic_partitions(models_partitions.name, [key])
     job = defs.resolve_job_def("score_model")
     job.execute_in_process(
-        instance=instance, partition_key=key, run_config=QUIET | {"ops": {"scores": {"config": run_config}}}
+        instance=instance,
+        partition_key=key,
+        run_config=QUIET | {"ops": {"scores": {"config": run_config}}},
+        tags=process_tags(),
     )
 
 
@@ -60,7 +103,9 @@ def materialize_warehouse() -> None:
     """Rebuild the DuckDB warehouse."""
     from assets.definitions import defs
 
-    defs.resolve_job_def("build_warehouse").execute_in_process(instance=_instance(), run_config=QUIET)
+    defs.resolve_job_def("build_warehouse").execute_in_process(
+        instance=_instance(), run_config=QUIET, tags=process_tags()
+    )
 
 
 def last_metadata(key: AssetKey) -> dict:

@@ -16,6 +16,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.datasets import dataset_key
+from assets.launch import process_tags
 from assets.partitions import models_partitions
 from assets.resources import ScoringResource
 from rb_pipeline.catalog import load_benchmarks, load_models
@@ -70,6 +71,8 @@ def scores_asset(benchmark_names: list[str]):
     def scores(
         context: AssetExecutionContext, config: ScoreConfig, scoring: ScoringResource
     ) -> MaterializeResult:
+        # the process doing the work, so that a run whose process dies is found (launch.reap_dead_runs)
+        context.instance.add_run_tags(context.run.run_id, process_tags())
         model_id = decode_model_key(context.partition_key)
         models = load_models()
         if model_id not in models:

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
 
-from rb_pipeline.paths import REPO_ROOT, mirror_root, rb_home
+from rb_pipeline.paths import REPO_ROOT, atomic_path, mirror_root, rb_home
 
 CATALOG_DIR = REPO_ROOT / "catalog"
 SAMPLES_DIR = REPO_ROOT / "data" / "samples"
@@ -504,12 +505,13 @@ def _sha256(file: Path) -> str:
 
 
 def register_model(entry: ModelEntry) -> None:
-    """Add or replace a model in `$RB_HOME/models.yaml`."""
+    """Add or replace a model in `$RB_HOME/models.yaml`. Processes registering at once each read,
+    change and write the file in turn (a lock file), through their own temporary file."""
     path = user_models_path()
-    document = (_read_yaml(path) or {}) if path.exists() else {}
-    kept = [m for m in document.get("models", []) if m.get("id") != entry.id]
-    kept.append(entry.model_dump(exclude_defaults=True) | {"id": entry.id})
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(yaml.safe_dump({"models": kept}, sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
+    with FileLock(path.with_name(path.name + ".lock")):
+        document = (_read_yaml(path) or {}) if path.exists() else {}
+        kept = [m for m in document.get("models", []) if m.get("id") != entry.id]
+        kept.append(entry.model_dump(exclude_defaults=True) | {"id": entry.id})
+        with atomic_path(path) as tmp:
+            tmp.write_text(yaml.safe_dump({"models": kept}, sort_keys=False), encoding="utf-8")

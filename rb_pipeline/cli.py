@@ -8,7 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -283,22 +287,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def stop_signals() -> Iterator[Callable[[], int]]:
+    """SIGTERM stops the command as Ctrl-C (SIGINT) does: by an exception raised where it runs (a
+    KeyboardInterrupt, or Dagster's DagsterExecutionInterruptedError inside a run, which marks the run
+    `interrupted`). Dagster installs its own handlers for both signals during a run, so which signal
+    came is read from a wakeup pipe (written by the interpreter for every handled signal, whichever
+    handler runs); yields a function returning it (SIGINT if none was recorded)."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield lambda: signal.SIGINT
+        return
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    previous_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+
+    def received() -> int:
+        try:
+            numbers = os.read(read, 1024)
+        except BlockingIOError:
+            numbers = b""
+        return signal.SIGTERM if signal.SIGTERM in numbers else signal.SIGINT
+
+    try:
+        yield received
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        signal.signal(signal.SIGTERM, previous_term)
+        os.close(read)
+        os.close(write)
+
+
+def interrupts() -> tuple[type[BaseException], ...]:
+    """What a stop signal raises: KeyboardInterrupt, or inside a Dagster run Dagster's own (imported
+    only if Dagster is: commands that never start a run do not pay for importing it)."""
+    dagster = sys.modules.get("dagster")
+    return (KeyboardInterrupt,) + ((dagster.DagsterExecutionInterruptedError,) if dagster else ())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rb-pipeline` console script."""
     args = build_parser().parse_args(argv)
     os.environ.setdefault("RB_HOME", str(rb_home()))
-    try:
-        args.func(args)
-    except KeyboardInterrupt:
-        print("rb-pipeline: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # one clear line, never a traceback, for anything a user can cause
-        if os.environ.get("RB_DEBUG"):
-            raise
-        exc = getattr(exc, "user_exception", None) or exc  # unwrap Dagster's step error
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"rb-pipeline: error: {message}", file=sys.stderr)
-        return 2
+    with stop_signals() as received:
+        try:
+            args.func(args)
+        except interrupts():
+            number = received()  # exit 128 + the signal: 130 for SIGINT, 143 for SIGTERM
+            print(
+                f"rb-pipeline: stopped by {signal.Signals(number).name}; the run is marked interrupted"
+                " and the next run resumes where it stopped",
+                file=sys.stderr,
+            )
+            return 128 + number
+        except Exception as exc:  # one clear line, never a traceback, for anything a user can cause
+            if os.environ.get("RB_DEBUG"):
+                raise
+            exc = getattr(exc, "user_exception", None) or exc  # unwrap Dagster's step error
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            print(f"rb-pipeline: error: {message}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -58,7 +58,7 @@ _POINTWISE_COVERAGE = """
     select count(distinct r.response_id), count(distinct s.response_id),
            count(distinct s.response_id) filter (where isnan(s.score))
     from responses r join latest_runs l on l.benchmark = r.benchmark and l.model = $model
-    left join scores s on s.run_id = l.run_id and s.response_id = r.response_id"""
+    left join run_scores s on s.run_id = l.run_id and s.response_id = r.response_id"""
 _JUDGE_COVERAGE = """
     select (select count(*) from (select distinct e.benchmark, e.example_id from examples e
                 join latest_runs l on l.benchmark = e.benchmark and l.model = $model where l.run_id = $run)),

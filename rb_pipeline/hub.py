@@ -100,7 +100,7 @@ scored as (
         scores.score
     from latest
     inner join responses on responses.benchmark = latest.benchmark
-    left join scores
+    left join run_scores as scores
         on scores.run_id = latest.run_id
         and scores.response_id = responses.response_id
 ),

@@ -29,7 +29,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -42,11 +41,15 @@ from rb_pipeline.lake import write_parquet
 from rb_pipeline.normalize import content_hash
 from rb_pipeline.paths import encode_model_id, lake_dir
 from rb_pipeline.scoring import (
+    FLUSH_SECONDS,
     JUDGE_TYPES,
     RunResult,
     ScorerSettings,
     default_device,
+    ended_record,
+    fail_dead_runs,
     new_run_id,
+    run_lock,
     running_record,
     write_complete_run,
     write_run,
@@ -57,7 +60,6 @@ JUDGE_FORMAT_VERSION = 1  # bump when a prompt or the parser changes: older judg
 ORDER_SEED = 0  # the seed of the per-pair random A/B order (RewardBench's single-order number)
 PAIR_ORDERS = ("chosen_first", "rejected_first")
 VERDICTS = ("A", "B", "tie", "error")
-FLUSH_SECONDS = 30.0
 
 JUDGMENTS_SCHEMA = {
     "model": pl.String,
@@ -292,36 +294,54 @@ def judge_model(
     settings_key = judge_settings_key(entry, plans)
     judged_settings = asdict(settings) | {"judges": [judge_settings(plan) for plan in plans]}
     record = running_record(run_id, entry, judged_settings, settings_key, benchmarks, device)
+    fail_dead_runs(log)
     write_run(record)
     out_dir = judgments_dir(entry.id, run_id)
     try:
-        pairs = ordered_pairs(responses, prompts)
-        calls = pairs.unique(["response_a_id", "response_b_id"], keep="first", maintain_order=True)
-        wanted = pl.DataFrame({"judge": [plan.index for plan in plans]}, schema={"judge": pl.Int32}).join(
-            calls.select("response_a_id", "response_b_id"), how="cross"
-        )
-        reused = reusable_judgments(entry.id, settings_key).join(
-            wanted, on=["judge", "response_a_id", "response_b_id"], how="semi"
-        )
-        n_todo = wanted.height - reused.height
-        log(
-            f"{entry.id}: {calls.height} ordered pairs x {len(plans)} judge(s) = {wanted.height} judgments,"
-            f" {reused.height} reused, {n_todo} to judge"
-        )
-        if reused.height:
-            rows = pairs.join(reused, on=["response_a_id", "response_b_id"])
-            write_parquet(
-                _finish_rows(rows, entry.id, run_id, settings_key, reused=True),
-                out_dir / "part-reused.parquet",
-            )
-        stats = (
-            _judge_todo(plans, device, pairs, calls, reused, entry.id, run_id, settings_key, shard_rows)
-            if n_todo
-            else {}
-        )
-    except BaseException:
-        write_run(record | {"status": "failed", "ended_at": datetime.now(UTC)})
+        with run_lock(entry.id, settings_key, log):
+            result = _judge_run(entry, plans, responses, prompts, record, out_dir, shard_rows, log)
+    except BaseException as error:
+        write_run(ended_record(record, error))
         raise
+    return result
+
+
+def _judge_run(
+    entry: ModelEntry,
+    plans: list[JudgePlan],
+    responses: pl.DataFrame,
+    prompts: pl.DataFrame,
+    record: dict,
+    out_dir: Path,
+    shard_rows: int,
+    log: Callable[[str], None],
+) -> RunResult:
+    """The body of `judge_model`, under its run's lock."""
+    run_id, settings_key, device = record["run_id"], record["settings_key"], record["device"]
+    pairs = ordered_pairs(responses, prompts)
+    calls = pairs.unique(["response_a_id", "response_b_id"], keep="first", maintain_order=True)
+    wanted = pl.DataFrame({"judge": [plan.index for plan in plans]}, schema={"judge": pl.Int32}).join(
+        calls.select("response_a_id", "response_b_id"), how="cross"
+    )
+    reused = reusable_judgments(entry.id, settings_key).join(
+        wanted, on=["judge", "response_a_id", "response_b_id"], how="semi"
+    )
+    n_todo = wanted.height - reused.height
+    log(
+        f"{entry.id}: {calls.height} ordered pairs x {len(plans)} judge(s) = {wanted.height} judgments,"
+        f" {reused.height} reused, {n_todo} to judge"
+    )
+    if reused.height:
+        rows = pairs.join(reused, on=["response_a_id", "response_b_id"])
+        write_parquet(
+            _finish_rows(rows, entry.id, run_id, settings_key, reused=True),
+            out_dir / "part-reused.parquet",
+        )
+    stats = (
+        _judge_todo(plans, device, pairs, calls, reused, entry.id, run_id, settings_key, shard_rows)
+        if n_todo
+        else {}
+    )
     result = RunResult(
         run_id=run_id,
         n_responses=wanted.height,
@@ -391,38 +411,44 @@ def _judge_todo(
 
     start = time.perf_counter()
     with tqdm(total=n_todo, desc=f"judging {model_id}", unit="judgment", mininterval=1.0) as bar:
-        for plan in plans:
-            todo = [
-                Comparison(
-                    row["response_a_id"], row["response_b_id"], row["prompt"], row["text_a"], row["text_b"]
-                )
-                for row in by_length.iter_rows(named=True)
-                if (plan.index, row["response_a_id"], row["response_b_id"]) not in done
-            ]
-            if not todo:
-                continue
-            judge = load_judge(plan.entry, plan.settings, device)
-            step = max(plan.settings.batch_size, 1)
-            for offset in range(0, len(todo), step):
-                batch = todo[offset : offset + step]
-                for comparison, judgment in zip(batch, judge.judge(batch), strict=True):
-                    if judgment.verdict not in VERDICTS:
-                        raise ValueError(
-                            f"judge {plan.entry.id}: verdict {judgment.verdict!r} not in {VERDICTS}"
-                        )
-                    call = {"judge": plan.index, "judge_model": plan.entry.id} | {
-                        name: getattr(judgment, name) for name in _CALL_COLUMNS
-                    }
-                    for shown in shown_in[(comparison.response_a_id, comparison.response_b_id)]:
-                        pending.append(shown | call)
-                    stats["tokens"] += judgment.n_tokens
-                    stats["n_truncated"] += judgment.truncated_tokens > 0
-                    stats["judged"] += 1
-                bar.update(len(batch))
-                if len(pending) >= shard_rows or time.monotonic() - last_flush > FLUSH_SECONDS:
-                    flush()
-            del judge  # one member in memory at a time
-    flush()
+        try:  # whatever ends the loop (an error, a signal), what was judged is flushed
+            for plan in plans:
+                todo = [
+                    Comparison(
+                        row["response_a_id"],
+                        row["response_b_id"],
+                        row["prompt"],
+                        row["text_a"],
+                        row["text_b"],
+                    )
+                    for row in by_length.iter_rows(named=True)
+                    if (plan.index, row["response_a_id"], row["response_b_id"]) not in done
+                ]
+                if not todo:
+                    continue
+                judge = load_judge(plan.entry, plan.settings, device)
+                step = max(plan.settings.batch_size, 1)
+                for offset in range(0, len(todo), step):
+                    batch = todo[offset : offset + step]
+                    for comparison, judgment in zip(batch, judge.judge(batch), strict=True):
+                        if judgment.verdict not in VERDICTS:
+                            raise ValueError(
+                                f"judge {plan.entry.id}: verdict {judgment.verdict!r} not in {VERDICTS}"
+                            )
+                        call = {"judge": plan.index, "judge_model": plan.entry.id} | {
+                            name: getattr(judgment, name) for name in _CALL_COLUMNS
+                        }
+                        for shown in shown_in[(comparison.response_a_id, comparison.response_b_id)]:
+                            pending.append(shown | call)
+                        stats["tokens"] += judgment.n_tokens
+                        stats["n_truncated"] += judgment.truncated_tokens > 0
+                        stats["judged"] += 1
+                    bar.update(len(batch))
+                    if len(pending) >= shard_rows or time.monotonic() - last_flush > FLUSH_SECONDS:
+                        flush()
+                del judge  # one member in memory at a time
+        finally:
+            flush()
     elapsed = max(time.perf_counter() - start, 1e-9)
     return {
         "n_truncated": stats["n_truncated"],

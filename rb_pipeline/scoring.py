@@ -2,32 +2,52 @@
 
 A scorer (registered by model type) turns token sequences into scores; the engine decides what to
 score (skipping what the lake already holds for the same settings, also from runs that died),
-batches by a token budget over length-sorted inputs, flushes shards as it goes, and records the run.
+batches by a token budget over length-sorted inputs, flushes shards as it goes (every `shard_rows`
+rows or `flush_seconds`, whichever comes first), and records the run.
+
+Each score is stored once per (model, settings key, response): in the folder of the run that computed
+it. A later run with the same settings key (the model's revision is part of it) reuses it without a
+copy; `sql/run_scores.sql` resolves each run's scores. One run at a time per (model, settings key)
+(`run_lock`): a second one waits, then reuses. A run's record carries its host and pid, so a run whose
+process died (kill -9, a lost node) is found and marked failed (`fail_dead_runs`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Protocol
 
 import polars as pl
+from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.lake import run_path, scores_dir, write_parquet
+from rb_pipeline.lake import (
+    UnverifiedFile,
+    publish_parquet,
+    read_verified_parquet,
+    run_path,
+    scores_dir,
+    set_aside,
+    write_parquet,
+)
 from rb_pipeline.normalize import content_hash
-from rb_pipeline.paths import REPO_ROOT
+from rb_pipeline.paths import REPO_ROOT, encode_model_id, lake_dir, rb_home
 from rb_pipeline.storage import scan_parquet
 
 JUDGE_TYPES = ("pairwise-judge", "generative")  # judged in pairs by rb_pipeline.judging, not scored
+FLUSH_SECONDS = 30.0  # a shard is written at least this often, so a killed run loses little work
 SCORES_SCHEMA = {
     "model": pl.String,
     "run_id": pl.String,
@@ -61,7 +81,10 @@ RUNS_SCHEMA = {
     "padding_overhead": pl.Float64,
     "package_versions": pl.String,
     "git_hash": pl.String,
+    "host": pl.String,  # where the run's process runs: with `pid`, how a dead run is told from a live one
+    "pid": pl.Int64,
 }
+STOPPED = "interrupted"  # a run stopped from outside (SIGINT, SIGTERM); an error marks it `failed`
 
 
 @dataclass(frozen=True)
@@ -246,7 +269,62 @@ def running_record(
         "provenance": "computed",
         "package_versions": json.dumps(package_versions(), sort_keys=True),
         "git_hash": git_hash(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
     }
+
+
+def ended_record(record: dict, error: BaseException) -> dict:
+    """A run's row once an exception ended it: `interrupted` when stopped from outside (a signal
+    raises KeyboardInterrupt, or Dagster's DagsterExecutionInterruptedError), else `failed`."""
+    status = "failed" if isinstance(error, Exception) else STOPPED
+    return record | {"status": status, "ended_at": datetime.now(UTC)}
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def fail_dead_runs(log: Callable[[str], None] = print) -> list[str]:
+    """Mark `failed` every run still `running` whose process, on this host, is gone; return their ids.
+    (Runs of other hosts are left alone: their pids mean nothing here.)"""
+    files = sorted(lake_dir("runs").glob("*.parquet"))
+    if not files:
+        return []
+    running = scan_parquet(files, RUNS_SCHEMA).filter(
+        (pl.col("status") == "running") & (pl.col("host") == socket.gethostname())
+    )
+    dead = [row for row in running.collect().iter_rows(named=True) if not process_alive(row["pid"])]
+    for row in dead:
+        write_run(row | {"status": "failed", "ended_at": datetime.now(UTC)})
+        log(f"run {row['run_id']} of {row['model']}: its process {row['pid']} is gone; marked failed")
+    return [row["run_id"] for row in dead]
+
+
+@contextmanager
+def run_lock(model_id: str, settings_key: str, log: Callable[[str], None] = print) -> Iterator[None]:
+    """One run at a time per (model, settings key), across processes of this host: a second run waits,
+    then reuses what the first stored. The lock is a local file (`$RB_HOME/locks/`): the kernel frees
+    it when its process dies, even by kill -9."""
+    path = rb_home() / "locks" / f"{encode_model_id(model_id)}.{settings_key}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log(f"{model_id}: another run with the same settings is in progress; waiting for it")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def write_complete_run(record: dict, result: RunResult) -> None:
@@ -259,13 +337,27 @@ def write_complete_run(record: dict, result: RunResult) -> None:
 # ---------------------------------------------------------------- the run
 
 
-def reusable_scores(model_id: str, settings_key: str) -> pl.DataFrame:
-    """Every score already in the lake for this model and settings, from any run (also dead ones)."""
-    files = sorted(scores_dir(model_id).glob("run=*/*.parquet"))
-    if not files:
+def reusable_scores(model_id: str, settings_key: str, log: Callable[[str], None] = print) -> pl.DataFrame:
+    """Every score already in the lake for this model and settings, from any run (also dead ones), one
+    per response. A file whose bytes no longer match the hash in its name is not reused: it is set
+    aside (out of every view) and its responses are scored again."""
+    found = []
+    for path in sorted(scores_dir(model_id).glob("run=*/*.parquet")):
+        try:
+            frame = read_verified_parquet(path)
+        except UnverifiedFile:
+            moved = set_aside(path)
+            log(
+                f"{model_id}: not reusing {path.name}: its content hash differs from the one recorded"
+                f" when it was written (set aside as {moved.name}); its responses are scored again"
+            )
+            continue
+        found.append(frame.filter(pl.col("settings_key") == settings_key))
+    if not found:
         return pl.DataFrame(schema=SCORES_SCHEMA)
-    scores = scan_parquet(files).filter(pl.col("settings_key") == settings_key)
-    return scores.unique("response_id", keep="first").collect().cast(SCORES_SCHEMA)
+    # an original before a copy (lakes before one-score-per-response held copies, `reused`)
+    scores = pl.concat(found, how="diagonal_relaxed").sort("reused", maintain_order=True)
+    return scores.unique("response_id", keep="first", maintain_order=True).cast(SCORES_SCHEMA)
 
 
 @dataclass
@@ -285,6 +377,21 @@ class RunResult:
         return asdict(self)
 
 
+@dataclass
+class Flush:
+    """When to write a shard: every `rows` rows or `seconds` seconds, whichever comes first."""
+
+    rows: int = 2048
+    seconds: float = FLUSH_SECONDS
+    last: float = field(default_factory=time.monotonic)
+
+    def due(self, pending: int) -> bool:
+        return pending >= self.rows or (pending > 0 and time.monotonic() - self.last >= self.seconds)
+
+    def done(self) -> None:
+        self.last = time.monotonic()
+
+
 def score_model(
     entry: ModelEntry,
     responses: pl.DataFrame,
@@ -295,10 +402,12 @@ def score_model(
     run_id: str | None = None,
     shard_rows: int = 2048,
     log: Callable[[str], None] = print,
+    flush_seconds: float = FLUSH_SECONDS,
 ) -> RunResult:
     """Score every distinct response of `responses` (joined to `prompts` on benchmark+example_id)
-    with one model; write the run's scores (new and reused) under `lake/scores/model=.../run=...`.
-    Judges (pairwise-judge, generative) write judgments instead: see `rb_pipeline.judging`."""
+    with one model; write the scores it computes under `lake/scores/model=.../run=...` (reused scores
+    stay where they are). Judges (pairwise-judge, generative) write judgments instead: see
+    `rb_pipeline.judging`."""
     if entry.type in JUDGE_TYPES:
         from rb_pipeline.judging import judge_model
 
@@ -313,53 +422,50 @@ def score_model(
     device_label = device if world == 1 else f"{device} x{world} (data parallel)"
     record = running_record(run_id, entry, asdict(settings), settings_key, benchmarks, device_label)
     if rank == 0:
+        fail_dead_runs(log)
         write_run(record)
-    out_dir = scores_dir(entry.id, run_id)
     try:
-        distinct = (
-            responses.join(
-                prompts.select("benchmark", "example_id", "prompt"), on=["benchmark", "example_id"]
+        with run_lock(entry.id, settings_key, log) if rank == 0 else nullcontext():
+            distinct = (
+                responses.join(
+                    prompts.select("benchmark", "example_id", "prompt"), on=["benchmark", "example_id"]
+                )
+                .unique("response_id", keep="first", maintain_order=True)
+                .select("response_id", "prompt", "text")
             )
-            .unique("response_id", keep="first", maintain_order=True)
-            .select("response_id", "prompt", "text")
-        )
-        reused = reusable_scores(entry.id, settings_key).join(
-            distinct.select("response_id"), on="response_id", how="semi"
-        )
-        todo = distinct.join(reused.select("response_id"), on="response_id", how="anti")
-        log(
-            f"{entry.id}: {distinct.height} distinct responses, {reused.height} reused, {todo.height} to score"
-        )
-        _gathered(None)  # every rank has read the lake before any writes this run's shards
-        if reused.height and rank == 0:
-            write_parquet(
-                reused.with_columns(run_id=pl.lit(run_id), reused=pl.lit(True)),
-                out_dir / "part-reused.parquet",
+            # rank 0 reads (and verifies) the lake, under the lock; the other ranks get its answer
+            stored = _shared(reusable_scores(entry.id, settings_key, log) if rank == 0 else None)
+            reused = stored.join(distinct.select("response_id"), on="response_id", how="semi")
+            todo = distinct.join(reused.select("response_id"), on="response_id", how="anti")
+            log(
+                f"{entry.id}: {distinct.height} distinct responses, {reused.height} reused,"
+                f" {todo.height} to score"
             )
-        share = data_parallel_share(todo, rank, world)
-        stats = _combine(
-            _gathered(
-                _score_todo(entry, settings, device, share, run_id, settings_key, shard_rows, rank, world)
-                if share.height
-                else {}
+            share = data_parallel_share(todo, rank, world)
+            flush = Flush(shard_rows, flush_seconds)
+            stats = _combine(
+                _gathered(
+                    _score_todo(entry, settings, device, share, run_id, settings_key, flush, rank, world)
+                    if share.height
+                    else {}
+                )
             )
-        )
-    except BaseException:
-        write_run(record | {"status": "failed", "ended_at": datetime.now(UTC)})
+            result = RunResult(
+                run_id=run_id,
+                n_responses=distinct.height,
+                n_scored=todo.height,
+                n_reused=reused.height,
+                n_truncated=stats.get("n_truncated", 0) + int((reused["truncated_tokens"] > 0).sum()),
+                responses_per_s=stats.get("responses_per_s", 0.0),
+                tokens_per_s=stats.get("tokens_per_s", 0.0),
+                padding_overhead=stats.get("padding_overhead", 0.0),
+                device=record["device"],
+            )
+            if rank == 0:
+                write_complete_run(record, result)
+    except BaseException as error:
+        write_run(ended_record(record, error))
         raise
-    result = RunResult(
-        run_id=run_id,
-        n_responses=distinct.height,
-        n_scored=todo.height,
-        n_reused=reused.height,
-        n_truncated=stats.get("n_truncated", 0) + int((reused["truncated_tokens"] > 0).sum()),
-        responses_per_s=stats.get("responses_per_s", 0.0),
-        tokens_per_s=stats.get("tokens_per_s", 0.0),
-        padding_overhead=stats.get("padding_overhead", 0.0),
-        device=record["device"],
-    )
-    if rank == 0:
-        write_complete_run(record, result)
     return result
 
 
@@ -393,7 +499,7 @@ def _score_todo(
     todo: pl.DataFrame,
     run_id: str,
     settings_key: str,
-    shard_rows: int,
+    flush_when: Flush,
     rank: int = 0,
     world: int = 1,
 ) -> dict:
@@ -404,45 +510,48 @@ def _score_todo(
     pending: list[dict] = []
     shard = 0
     out_dir = scores_dir(entry.id, run_id)
-    prefix = "part-" if world == 1 else f"part-rank{rank:02d}-"
+    prefix = "part" if world == 1 else f"part-rank{rank:02d}"
 
     def flush() -> None:
         nonlocal shard, pending
         if pending:
-            write_parquet(
-                pl.DataFrame(pending, schema=SCORES_SCHEMA), out_dir / f"{prefix}{shard:05d}.parquet"
-            )
+            publish_parquet(pl.DataFrame(pending, schema=SCORES_SCHEMA), out_dir, f"{prefix}-{shard:05d}")
             shard += 1
             pending = []
+        flush_when.done()
 
     start = time.perf_counter()
     done_tokens = 0
     desc = f"scoring {entry.id}" + (f" [rank {rank}/{world}]" if world > 1 else "")
+    flush_when.done()
+    # whatever ends the loop (an error, a signal), what was scored is flushed: the next run reuses it
     with tqdm(total=len(encoded), desc=desc, unit="resp", mininterval=1.0) as bar:
-        for batch in token_batches(encoded, settings.batch_size, settings.token_budget):
-            padded_tokens += len(batch) * max(len(item.input_ids) for item in batch)
-            for item, (score, vector) in zip(batch, scorer.score(batch), strict=True):
-                pending.append(
-                    {
-                        "model": entry.id,
-                        "run_id": run_id,
-                        "settings_key": settings_key,
-                        "response_id": item.response_id,
-                        "score": score,
-                        "score_vector": vector,
-                        "n_tokens": len(item.input_ids),
-                        "truncated_tokens": item.truncated_tokens,
-                        "reused": False,
-                    }
+        try:
+            for batch in token_batches(encoded, settings.batch_size, settings.token_budget):
+                padded_tokens += len(batch) * max(len(item.input_ids) for item in batch)
+                for item, (score, vector) in zip(batch, scorer.score(batch), strict=True):
+                    pending.append(
+                        {
+                            "model": entry.id,
+                            "run_id": run_id,
+                            "settings_key": settings_key,
+                            "response_id": item.response_id,
+                            "score": score,
+                            "score_vector": vector,
+                            "n_tokens": len(item.input_ids),
+                            "truncated_tokens": item.truncated_tokens,
+                            "reused": False,
+                        }
+                    )
+                bar.update(len(batch))
+                done_tokens += sum(len(item.input_ids) for item in batch)
+                bar.set_postfix(
+                    tok_s=f"{done_tokens / max(time.perf_counter() - start, 1e-9):.0f}", refresh=False
                 )
-            bar.update(len(batch))
-            done_tokens += sum(len(item.input_ids) for item in batch)
-            bar.set_postfix(
-                tok_s=f"{done_tokens / max(time.perf_counter() - start, 1e-9):.0f}", refresh=False
-            )
-            if len(pending) >= shard_rows:
-                flush()
-    flush()
+                if flush_when.due(len(pending)):
+                    flush()
+        finally:
+            flush()
     return {
         "n_scored": len(encoded),
         "n_truncated": sum(1 for item in encoded if item.truncated_tokens > 0),

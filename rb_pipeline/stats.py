@@ -383,6 +383,8 @@ def score_null_baselines(
             "padding_overhead": None,
             "package_versions": json.dumps(package_versions(), sort_keys=True),
             "git_hash": git_hash(),
+            "host": None,  # complete when written: no process to watch
+            "pid": None,
         }
         assert set(record) == set(RUNS_SCHEMA)
         write_run(record)  # last: until this row exists, no view reads the scores written above

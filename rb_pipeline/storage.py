@@ -73,13 +73,22 @@ def read_parquet(path: Path | Any) -> Any:
         return pl.read_parquet(source)
 
 
-def scan_parquet(files: list) -> Any:
-    """`pl.scan_parquet` over lake files, local or on an object store (credentials from the environment)."""
+def scan_parquet(files: list, schema: dict | None = None) -> Any:
+    """`pl.scan_parquet` over lake files, local or on an object store (credentials from the environment).
+    With `schema`, files written before a column existed read it as null (and unknown columns are dropped)."""
     import polars as pl
 
     if not files or not is_remote(files[0]):
-        return pl.scan_parquet(files)
-    return pl.concat([read_parquet(f).lazy() for f in files], how="diagonal_relaxed")
+        if schema is None:
+            return pl.scan_parquet(files)
+        return pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore")
+    frame = pl.concat([read_parquet(f).lazy() for f in files], how="diagonal_relaxed")
+    if schema is None:
+        return frame
+    present = frame.collect_schema().names()
+    return frame.select(
+        [pl.col(k).cast(v) if k in present else pl.lit(None, dtype=v).alias(k) for k, v in schema.items()]
+    )
 
 
 # ---------------------------------------------------------------- DuckDB

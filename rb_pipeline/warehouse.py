@@ -23,7 +23,7 @@ from rb_pipeline.judging import JUDGMENTS_SCHEMA
 from rb_pipeline.lake import DATASET_TABLES
 from rb_pipeline.normalize import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
 from rb_pipeline.paths import lake_dir, warehouse_path
-from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA, process_alive
 from rb_pipeline.sql_rules import SQL_DIR, sql_environment
 from rb_pipeline.stats import add_confidence_intervals, create_bootstrap_table
 from rb_pipeline.storage import attach_lake, is_remote
@@ -32,7 +32,8 @@ LAKE_TABLES = {
     "examples": ("examples/*/*.parquet", EXAMPLES_SCHEMA),
     "responses": ("responses/*/*.parquet", RESPONSES_SCHEMA),
     "rejects": ("rejects/*/*.parquet", REJECTS_SCHEMA),
-    "scores": ("scores/*/*/*.parquet", SCORES_SCHEMA),
+    # every score ever computed, stored once by the run that computed it (sql/run_scores.sql, sql/scores.sql)
+    "stored_scores": ("scores/*/*/*.parquet", SCORES_SCHEMA),
     "runs": ("runs/*.parquet", RUNS_SCHEMA),
     "judgments": ("judgments/*/*/*.parquet", JUDGMENTS_SCHEMA),
     "imported_metrics": ("imported_metrics/*.parquet", IMPORTED_METRICS_SCHEMA),
@@ -235,6 +236,7 @@ def build_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) 
     """Rebuild the warehouse file (catalog tables, lake views, SQL views) and swap it into place."""
     path = path or warehouse_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_builds(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
@@ -245,6 +247,18 @@ def build_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) 
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
     return path
+
+
+def remove_dead_builds(path: Path) -> list[Path]:
+    """Delete the temporary files (`.<name>.<pid>.tmp` and its `.wal`) of builds whose process is gone
+    (killed mid-build); a build in progress in another process keeps its own. Returns what was deleted."""
+    removed = []
+    for leftover in sorted(path.parent.glob(f".{path.name}.*.tmp*")):
+        pid = leftover.name.removeprefix(f".{path.name}.").split(".")[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    return removed
 
 
 def connect(read_only: bool = True, path: Path | None = None) -> duckdb.DuckDBPyConnection:

@@ -43,7 +43,7 @@ member_scores as (
     from member_runs
     inner join benchmark_responses
         on benchmark_responses.benchmark = member_runs.benchmark
-    left join scores
+    left join run_scores as scores
         on scores.run_id = member_runs.member_run_id
         and scores.response_id = benchmark_responses.response_id
     window member_benchmark as (partition by member_runs.ensemble_run_id, member_runs.member)

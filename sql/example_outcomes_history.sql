@@ -35,7 +35,7 @@ with responses_scored as (
     from runs_history as runs
     inner join responses
         on responses.benchmark = runs.benchmark
-    left join scores
+    left join run_scores as scores
         on scores.run_id = runs.run_id
         and scores.response_id = responses.response_id
     where runs.provenance = 'computed'

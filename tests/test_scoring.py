@@ -87,9 +87,9 @@ def test_identical_texts_are_scored_once_and_reused_next_run(rb_home, tiny_class
     assert (first.n_responses, first.n_scored, first.n_reused) == (distinct, distinct, 0)
     again = score_model(entry, responses, examples, settings, ["hm"], device="cpu", log=lambda _: None)
     assert (again.n_scored, again.n_reused) == (0, distinct)
-    a, b = written_scores("test/tiny", first.run_id), written_scores("test/tiny", again.run_id)
-    assert a["score"].to_list() == b["score"].to_list()
-    assert b["reused"].all()
+    # each score is stored once: the re-run refers to the first run's scores and copies none
+    assert written_scores("test/tiny", first.run_id).height == distinct
+    assert not scores_dir("test/tiny", again.run_id).exists()
     # a different max_length is a different setting: nothing is reused
     third = score_model(
         entry, responses, examples, ScorerSettings(max_length=8), ["hm"], device="cpu", log=lambda _: None
@@ -137,3 +137,23 @@ def test_load_failure_names_the_model(rb_home, tmp_path):
 
 def test_trust_remote_code_is_off_by_default():
     assert ModelEntry(id="x/y").trust_remote_code is False
+
+
+def test_scores_in_the_old_layout_stay_reusable(rb_home, tiny_classifier):
+    """Lakes written before scores were stored once (unhashed shard names, and every re-run holding a
+    copy of the scores it reused, `part-reused.parquet`) are still reused, each response once."""
+    from rb_pipeline.lake import write_parquet
+
+    examples, responses = hand_made_frames()
+    entry = ModelEntry(id="test/tiny", source=str(tiny_classifier))
+    settings = ScorerSettings(max_length=256)
+    first = score_model(entry, responses, examples, settings, ["hm"], device="cpu", log=lambda _: None)
+    folder = scores_dir(entry.id, first.run_id)
+    frame = written_scores(entry.id, first.run_id)
+    for shard in folder.glob("*.parquet"):
+        shard.unlink()
+    write_parquet(frame, folder / "part-00000.parquet")
+    copy = frame.with_columns(run_id=pl.lit("old-rerun"), reused=pl.lit(True))
+    write_parquet(copy, scores_dir(entry.id, "old-rerun") / "part-reused.parquet")
+    again = score_model(entry, responses, examples, settings, ["hm"], device="cpu", log=lambda _: None)
+    assert (again.n_scored, again.n_reused) == (0, first.n_responses)
