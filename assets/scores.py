@@ -79,6 +79,11 @@ def resolve_entry(model_id: str, config: RunSettings) -> tuple[ModelEntry, bool]
     """The model's entry (from the catalog, or a new one) with the run config's set entry fields
     applied, and whether it differs from what the catalog holds (then it is to be recorded)."""
     known = load_models().get(model_id)
+    if known is None and not model_id.startswith("/") and model_id.count("/") > 1:
+        raise ValueError(
+            f"model {model_id!r} is neither a Hub id (org/name) nor an absolute path: a local folder's "
+            "partition key starts with '--' (/data/my-rm -> --data--my-rm)"
+        )
     overrides = {name: value for name in ENTRY_FIELDS if (value := getattr(config, name)) is not None}
     try:
         entry = ModelEntry.model_validate((known.model_dump() if known else {"id": model_id}) | overrides)

@@ -72,7 +72,9 @@ def test_a_new_model_is_scored_from_its_partition_key_and_run_config(rb_home, ti
     key = encode_model_id(model_id)
     assert key.startswith("--") and key.endswith("--tiny-classifier")
     instance = DagsterInstance.get()
-    instance.add_dynamic_partitions("models", [key, "org/raw-slash", "--no--such--folder"])
+    instance.add_dynamic_partitions(
+        "models", [key, "org/raw-slash", "--no--such--folder", "data--models--rm"]
+    )
     job = defs.resolve_job_def("score_model")
 
     def score(partition: str, config: dict):
@@ -115,5 +117,6 @@ def test_a_new_model_is_scored_from_its_partition_key_and_run_config(rb_home, ti
     assert "run config ops.scores.config.type: Input should be 'classifier'" in error_of(bad_type)
     assert "write each '/' as '--'" in error_of(score("org/raw-slash", {}))
     assert "/no/such/folder: no such model folder" in error_of(score("--no--such--folder", {}))
+    assert "neither a Hub id (org/name) nor an absolute path" in error_of(score("data--models--rm", {}))
     assert load_models()[model_id].batch_size == 4  # failed runs record nothing
-    assert "/no/such/folder" not in load_models()
+    assert {"/no/such/folder", "data/models/rm"}.isdisjoint(load_models())
