@@ -122,7 +122,7 @@ def start_dagster_dev(rb_home: Path) -> Iterator[Callable[[], DagsterDev]]:
     for process in processes:
         os.killpg(process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)  # dagster dev often outlives SIGTERM on a busy machine
+            process.wait(timeout=5)  # dagster dev can outlive SIGTERM after UI-launched runs
         with contextlib.suppress(ProcessLookupError):  # the webserver, daemon and code servers too
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
