@@ -1,6 +1,8 @@
 """Per-model scores, one dynamic partition per model."""
 
 from dataclasses import asdict
+from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 import polars as pl
 from dagster import (
@@ -13,13 +15,13 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from pydantic import Field
+from pydantic import Field, ValidationError, create_model
 
 from assets.datasets import dataset_key
 from assets.launch import process_tags
-from assets.partitions import models_partitions
+from assets.partitions import models_partitions, partition_model_id
 from assets.resources import ScoringResource
-from rb_pipeline.catalog import load_benchmarks, load_models
+from rb_pipeline.catalog import ModelEntry, load_benchmarks, load_models, register_model, user_models_path
 from rb_pipeline.distributed import launch
 from rb_pipeline.evaluation import (
     Evaluation,
@@ -29,27 +31,77 @@ from rb_pipeline.evaluation import (
     model_report,
     settings_for,
 )
-from rb_pipeline.paths import decode_model_key
 from rb_pipeline.scoring import git_hash, package_versions
 from rb_pipeline.warehouse import in_memory
 
 SCORES_KEY = AssetKey("scores")
 
 
-class ScoreConfig(Config):
-    """Scorer settings; unset fields take the model entry's values (catalog/models.yaml)."""
+class RunSettings(Config):
+    """What a run chooses beyond the model's entry."""
 
     benchmarks: list[str] = Field(default=[], description="benchmarks to score; empty = all")
-    batch_size: int | None = Field(default=None, description="max rows per batch")
-    dtype: str | None = Field(default=None, description="auto | float32 | float16 | bfloat16")
-    max_length: int | None = Field(default=None, description="truncate longer inputs (tokens)")
-    chat_template: str | None = Field(default=None, description="tokenizer or a named template")
     token_budget: int | None = Field(default=None, description="max padded tokens per batch")
     ref_free_type: str | None = Field(default=None, description="dpo without a reference: sum | avg | norm")
     dpo_tokens: str | None = Field(default=None, description="dpo response tokens: rewardbench | clean")
     nproc_per_node: int = Field(
         default=1, ge=1, description="data-parallel processes (one per GPU) under torchrun; 1 = in process"
     )
+
+
+# Entry fields kept out of run config: the partition key is the id; a device map may be a mapping,
+# which run config cannot type; `gpus` is what a cluster is asked for before the run starts.
+YAML_ONLY_FIELDS = ("id", "device_map", "gpus")
+ENTRY_FIELDS = [name for name in ModelEntry.model_fields if name not in YAML_ONLY_FIELDS]
+
+
+def _run_config_field(name: str) -> tuple[object, object]:
+    """A model entry field as an optional run config field (unset: the entry's value)."""
+    annotation, choices = ModelEntry.model_fields[name].annotation, ""
+    if get_origin(annotation) is Literal:  # Dagster config has no Literal: ModelEntry checks the value
+        annotation, choices = str, f" ({' | '.join(get_args(annotation))})"
+    elif annotation == tuple[str, ...]:
+        annotation = list[str]
+    description = f"model entry field `{name}`{choices}; unset: the entry's value (catalog/models.yaml)"
+    return annotation | None, Field(default=None, description=description)
+
+
+ScoreConfig = create_model(
+    "ScoreConfig",
+    __base__=RunSettings,
+    __doc__="The run's settings plus every model entry field (catalog/models.yaml) as an override: a new "
+    "model (a partition added in the UI) sets what differs from the defaults here, and the entry that "
+    "results is recorded in $RB_HOME/models.yaml.",
+    **{name: _run_config_field(name) for name in ENTRY_FIELDS},
+)
+
+
+def resolve_entry(model_id: str, config: RunSettings) -> tuple[ModelEntry, bool]:
+    """The model's entry (from the catalog, or a new one) with the run config's set entry fields
+    applied, and whether it differs from what the catalog holds (then it is to be recorded)."""
+    known = load_models().get(model_id)
+    if known is None and not model_id.startswith("/") and model_id.count("/") > 1:
+        raise ValueError(
+            f"model {model_id!r} is neither a Hub id (org/name) nor an absolute path: a local folder's "
+            "partition key starts with '--' (/data/my-rm -> --data--my-rm)"
+        )
+    overrides = {name: value for name in ENTRY_FIELDS if (value := getattr(config, name)) is not None}
+    try:
+        entry = ModelEntry.model_validate((known.model_dump() if known else {"id": model_id}) | overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise ValueError(
+            f"model {model_id!r}: run config ops.scores.config.{field}: {first['msg']}"
+        ) from None
+    location = Path(entry.location)
+    changed = entry != known
+    if changed and location.is_absolute() and not location.is_dir():  # never record a mistyped path
+        raise ValueError(
+            f"model {model_id!r}: {location}: no such model folder (a new model's partition key is its "
+            "Hub id or its absolute path, each '/' written as '--')"
+        )
+    return entry, changed
 
 
 def scores_asset(benchmark_names: list[str]):
@@ -73,11 +125,11 @@ def scores_asset(benchmark_names: list[str]):
     ) -> MaterializeResult:
         # the process doing the work, so that a run whose process dies is found (launch.reap_dead_runs)
         context.instance.add_run_tags(context.run.run_id, process_tags())
-        model_id = decode_model_key(context.partition_key)
-        models = load_models()
-        if model_id not in models:
-            raise ValueError(f"model {model_id!r} is not in catalog/models.yaml nor $RB_HOME/models.yaml")
-        entry = models[model_id]
+        model_id = partition_model_id(context.partition_key)
+        entry, changed = resolve_entry(model_id, config)
+        if changed:  # a new model, or run config overrides: recorded before scoring (torchrun reads it)
+            register_model(entry)
+            context.log.info(f"recorded model entry {model_id!r} in {user_models_path()}")
         catalog = load_benchmarks()
         unknown = sorted(set(config.benchmarks) - set(catalog))
         if unknown:
@@ -85,10 +137,6 @@ def scores_asset(benchmark_names: list[str]):
         chosen = {k: v for k, v in catalog.items() if not config.benchmarks or k in config.benchmarks}
         settings = settings_for(
             entry,
-            batch_size=config.batch_size,
-            dtype=config.dtype,
-            max_length=config.max_length,
-            chat_template=config.chat_template,
             token_budget=config.token_budget,
             ref_free_type=config.ref_free_type,
             dpo_tokens=config.dpo_tokens,
@@ -109,6 +157,8 @@ def scores_asset(benchmark_names: list[str]):
             metadata={
                 "model": model_id,
                 "revision": entry.revision,
+                "model_entry": MetadataValue.json(entry.model_dump(mode="json", exclude_defaults=True)),
+                "entry_recorded": str(user_models_path()) if changed else "no change",
                 "run_id": result.run.run_id,
                 "device": result.run.device,
                 "settings": MetadataValue.json(asdict(settings)),

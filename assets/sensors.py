@@ -13,8 +13,8 @@ def model_catalog_sensor(context: SensorEvaluationContext):
     existing = set(context.instance.get_dynamic_partitions(models_partitions.name))
     new = sorted(declared - existing)
     orphaned = sorted(existing - declared)
-    if orphaned:  # never removed silently: a partition's scores stay queryable
-        context.log.info(f"partitions without a model entry (kept): {orphaned}")
+    if orphaned:  # never removed: a partition's scores stay queryable; one added in the UI records its
+        context.log.info(f"partitions without a model entry (kept): {orphaned}")  # entry on its first run
     if not new:
         return SkipReason(f"all {len(declared)} models have partitions")
     return SensorResult(dynamic_partitions_requests=[models_partitions.build_add_request(new)])

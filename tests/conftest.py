@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -46,3 +56,73 @@ def tiny_classifier(tmp_path_factory: pytest.TempPathFactory, sample_texts: list
     from rb_pipeline.tiny_models import build_tiny_classifier
 
     return build_tiny_classifier(tmp_path_factory.mktemp("models") / "tiny-classifier", texts=sample_texts)
+
+
+@dataclass(frozen=True)
+class DagsterDev:
+    """A running `dagster dev` webserver on 127.0.0.1."""
+
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def graphql(self, query: str) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}/graphql",
+            data=json.dumps({"query": query}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+
+@pytest.fixture
+def start_dagster_dev(rb_home: Path) -> Iterator[Callable[[], DagsterDev]]:
+    """Start `dagster dev` from the repo root on the test's lake and Dagster home (call it once the
+    test has prepared them), on a free port, as its own process group; stopped by its PID."""
+    processes: list[subprocess.Popen] = []
+    log_path = rb_home / "dagster-dev.log"
+
+    def start(timeout: float = 180) -> DagsterDev:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            server = DagsterDev(sock.getsockname()[1])
+        with open(log_path, "w") as log:
+            processes.append(
+                subprocess.Popen(
+                    [
+                        str(Path(sys.executable).parent / "dagster"),
+                        "dev",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(server.port),
+                    ],
+                    cwd=REPO,
+                    env=os.environ.copy(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        deadline = time.monotonic() + timeout
+        while True:  # ready once the code location's assets are served
+            try:
+                if server.graphql("{ assetNodes { id } }").get("data", {}).get("assetNodes"):
+                    return server
+            except OSError:
+                pass
+            if time.monotonic() > deadline or processes[-1].poll() is not None:
+                raise AssertionError(f"dagster dev did not come up:\n{log_path.read_text()[-3000:]}")
+            time.sleep(1)
+
+    yield start
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)  # dagster dev can outlive SIGTERM after UI-launched runs
+        with contextlib.suppress(ProcessLookupError):  # the webserver, daemon and code servers too
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

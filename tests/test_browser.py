@@ -1,254 +1,183 @@
-"""Tier 5: a model scored through the instance, seen in a real browser.
+"""Tier 5: a model the UI has never seen, added, scored and ranked by clicks and typing alone.
 
-`dagster dev` (the fixture of test_dagster_dev.py) serves the UI on 127.0.0.1; headless Chromium (Debian's
-/usr/bin/chromium, installed by scripts/install_browser.sh) is driven over the DevTools protocol and the
-test asserts on the rendered page text (`document.body.innerText`), never on GraphQL. Screenshots of every
-page go to tests/artifacts/ (gitignored) for a human to look at.
+A real `dagster dev` (conftest's `start_dagster_dev`) serves a lake with the sample data; Playwright
+drives Debian's Chromium (/usr/bin/chromium, from scripts/install_browser.sh; Playwright never downloads
+a browser here) through the Add partition dialog, the launchpad, the run page and the warehouse's
+metadata, asserting on what the page shows. A screenshot of each step goes to tests/artifacts/
+(gitignored) for a human to look at.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import re
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
-
-from tests.test_dagster_dev import dagster_dev  # noqa: F401 (the fixture, requested by name below)
+import yaml
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-MODEL_KEY = "test-org--tiny"
-# Offline, isolated and quiet: nothing but 127.0.0.1 is contacted.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-extensions",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-    "--mute-audio",
-]
+RUN_TIMEOUT_MS = 300_000  # a run's worker process imports torch and dagster on a busy 2-core machine
+# What the researcher types in the launchpad: what differs from a model entry's defaults.
+RUN_CONFIG = (
+    "ops: {scores: {config: {benchmarks: [rmb-bon], max_length: 256, dtype: float32, chat_template: raw}}}"
+)
 
 
-class Chromium:
-    """Headless Chromium with one page, driven over the DevTools protocol (websockets' sync client)."""
-
-    def __init__(self, width: int = 1600, height: int = 1100, start_timeout: float = 30):
-        from websockets.sync.client import connect  # uvicorn[standard], hence dagster-webserver, needs it
-
-        self.profile = Path(tempfile.mkdtemp(prefix="rb-chromium-"))
-        self.log = open(self.profile.parent / f"{self.profile.name}.log", "w")  # noqa: SIM115 (closed in close())
-        self.process = subprocess.Popen(
-            [str(CHROMIUM), *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0"]
-            + [f"--window-size={width},{height}", "about:blank"],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the zygote and renderers are stopped with it
-        )
-        self.ws = None
-        try:
-            port_file = self.profile / "DevToolsActivePort"  # "<port>\n<browser websocket path>"
-            deadline = time.monotonic() + start_timeout
-            while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise AssertionError(f"chromium did not start: {self.log_tail()}")
-                time.sleep(0.1)
-            port, path = port_file.read_text().splitlines()[:2]
-            self.ws = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=10, close_timeout=2)
-            self.next_id = 0
-            self.session = None
-            target = self.call("Target.createTarget", url="about:blank")["targetId"]
-            self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-            self.call(
-                "Emulation.setDeviceMetricsOverride",
-                width=width,
-                height=height,
-                deviceScaleFactor=1,
-                mobile=False,
-            )
-        except BaseException:
-            self.close()
-            raise
-
-    def log_tail(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text()[-2000:]
-
-    def call(self, method: str, timeout: float = 20, **params) -> dict:
-        """One DevTools command (on the page's session once attached); events in between are dropped."""
-        self.next_id += 1
-        message = {"id": self.next_id, "method": method, "params": params}
-        if self.session:
-            message["sessionId"] = self.session
-        self.ws.send(json.dumps(message))
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no reply to {method} in {timeout} s")
-            reply = json.loads(self.ws.recv(timeout=remaining))
-            if reply.get("id") == self.next_id:
-                if "error" in reply:
-                    raise AssertionError(f"{method}: {reply['error']}")
-                return reply["result"]
-
-    def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise AssertionError(f"{expression[:80]!r}: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def text(self) -> str:
-        return self.evaluate("document.body ? document.body.innerText : ''") or ""
-
-    def open(self, url: str) -> None:
-        """Navigate; the marker tells the old document from the new one."""
-        self.evaluate("window.__rbOldPage = true")
-        self.call("Page.navigate", url=url)
-
-    def wait_for(self, patterns: list[str], name: str, timeout: float = 30) -> str:
-        """Poll the rendered text until every regex (multiline) matches; screenshot the page either way."""
-        deadline = time.monotonic() + timeout
-        text, missing = "", patterns
-        while time.monotonic() < deadline:
-            if not self.evaluate("window.__rbOldPage === true"):
-                text = self.text()
-                missing = [p for p in patterns if not re.search(p, text, re.MULTILINE)]
-                if not missing:
-                    time.sleep(0.5)  # let the last fetches paint before the screenshot
-                    self.screenshot(name)
-                    return self.text()
-            time.sleep(0.25)
-        self.screenshot(name)
-        raise AssertionError(
-            f"{name}: {missing} not shown within {timeout} s; the page shows:\n{text[-3000:]}"
-        )
-
-    def screenshot(self, name: str) -> Path:
-        ARTIFACTS.mkdir(exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
-        return path
-
-    def close(self) -> None:
-        if self.ws is not None:
-            self.ws.close()
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self.log.close()
-        shutil.rmtree(self.profile, ignore_errors=True)
-        Path(self.log.name).unlink(missing_ok=True)
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright launches the system Chromium, headless."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is absent: run `bash scripts/install_browser.sh` (Debian's chromium)")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "headless": True}
 
 
-def metadata_row(browser: Chromium, label: str) -> str:
-    """The rendered text of the metadata table row whose key cell is `label`."""
-    return browser.evaluate(
-        f"""(() => {{
-          const row = [...document.querySelectorAll('tr')]
-            .find(r => r.cells.length > 0 && r.cells[0].innerText.trim() === {json.dumps(label)});
-          return row ? row.innerText : null;
-        }})()"""
-    )
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, "viewport": {"width": 1600, "height": 1100}}
+
+
+@pytest.fixture
+def ui(page):
+    """The test's page; the last thing it showed is kept as a screenshot, pass or fail."""
+    yield page
+    shot(page, "last-page")
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}.png")
+
+
+def metadata_row(page, label: str):
+    """The metadata table row whose key cell is `label`."""
+    return page.get_by_role("row").filter(has=page.get_by_role("cell", name=label, exact=True))
+
+
+def check_entry(page, name: str):
+    """A check's entry in the asset's Checks list: its name and its latest status."""
+    return page.get_by_title(name, exact=True).locator("xpath=..")
+
+
+def wait_for_run(page, name: str) -> None:
+    """On a run's page: wait until it ends, then require success."""
+    status = page.get_by_text(re.compile(r"^(Success|Failure|Canceled)$")).first
+    status.wait_for(timeout=RUN_TIMEOUT_MS)
+    shot(page, name)
+    assert status.inner_text() == "Success", page.locator("body").inner_text()[-3000:]
 
 
 @pytest.mark.slow
-def test_new_model_shows_in_the_dagster_ui(request):
-    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/install_browser.sh (apt-get install chromium) first")
-    port = request.getfixturevalue("dagster_dev")  # after the check: a missing browser fails in seconds
-    base = f"http://127.0.0.1:{port}"
-    browser = Chromium()
-    try:
-        # (1) The asset catalog lists the assets; the lineage graph around `scores` draws them.
-        browser.open(f"{base}/assets")
-        browser.wait_for(
-            [r"^scores$", r"^warehouse$", r"^normalized / rewardbench$", r"^normalized / rmb_bon$"],
-            "1-asset-catalog",
-        )
-        browser.open(f"{base}/assets/scores?view=lineage&lineageScope=neighbors&lineageDepth=1")
-        browser.wait_for([r"^datasets$", r"^rewardbench$", r"^scores$", r"^warehouse$"], "2-scores-lineage")
+def test_a_new_model_from_the_ui_alone(ui, rb_home, start_dagster_dev):
+    from playwright.sync_api import expect
 
-        # (2) The model's partition of `scores` is materialized, and both checks passed.
-        browser.open(f"{base}/assets/scores?view=partitions&partition={MODEL_KEY}")
-        text = browser.wait_for(
-            [rf"^{MODEL_KEY}$", r"^Materialized \(1\)$", r"^Missing \(0\)$", r"^test-org/tiny$"],
-            "3-scores-partition",
-        )
-        assert "Failed (1)" not in text
-        assert (metadata_row(browser, "model") or "").split() == ["model", "test-org/tiny"]
-        browser.open(f"{base}/assets/scores?view=checks")
-        browser.wait_for(
-            [r"^every_response_scored\nSucceeded$", r"^no_nan_scores\nSucceeded$", r"^Passed$"],
-            "4-scores-checks",
-        )
+    from assets.launch import materialize_datasets
+    from rb_pipeline.catalog import user_models_path
+    from rb_pipeline.paths import encode_model_id
+    from rb_pipeline.tiny_models import build_tiny_classifier
 
-        # (2b) A dataset asset's blocking GX checks passed and show their numbers.
-        browser.open(f"{base}/assets/normalized/rmb_bon?view=checks")
-        text = browser.wait_for(
-            [r"^examples_quality\nSucceeded$", r"^responses_quality\nSucceeded$",
-             r"^no_rejected_rows\nSucceeded$", r"blocking", r"^all \d+ expectations passed$",
-             r"^expectations", r"^unexpected\."],
-            "4b-dataset-checks",
-        )  # fmt: skip
-        assert "Failed" not in text
+    # Set-up, not under test: the sample data's dataset assets, and a model folder nobody registered.
+    model_dir = build_tiny_classifier(
+        rb_home / "models" / "tiny-rm", texts=["hand-made text for the tokenizer"]
+    )
+    model_id = str(model_dir)  # a local model is named by its absolute path
+    key = encode_model_id(model_id)  # typed as the partition key: '/' written as '--'
+    assert key.startswith("--") and not user_models_path().exists()
+    materialize_datasets(["rmb-bon"])
+    base = start_dagster_dev().url
+    page = ui
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=60_000)
 
-        # (3) The warehouse's leaderboard metadata shows the model's row under its benchmark columns.
-        browser.open(f"{base}/assets/warehouse")
-        browser.wait_for(
-            [r"^leaderboard$", r"rmb_helpfulness_bon", r"^section_chart$", r"^subset_heatmap$"], "5-warehouse"
-        )
-        leaderboard = metadata_row(browser, "leaderboard")
-        assert leaderboard and "test-org/tiny" in leaderboard and "rmb_helpfulness_bon" in leaderboard, (
-            leaderboard
-        )
-        # shipped samples: the goal score is left empty, and the coverage column says what is missing
-        assert re.search(r"test-org/tiny\s+rmb: empty, missing ", leaderboard), leaderboard
-        assert "rmb_helpfulness_bon: empty, missing " in leaderboard, leaderboard
+    # (1) The asset catalog lists the assets; the lineage graph around `scores` draws them.
+    page.goto(f"{base}/assets")
+    for name in ("scores", "warehouse", "normalized / rewardbench", "normalized / rmb_bon"):
+        expect(page.get_by_text(name, exact=True).first).to_be_visible()
+    shot(page, "01-asset-catalog")
+    page.goto(f"{base}/assets/scores?view=lineage&lineageScope=neighbors&lineageDepth=1")
+    for name in ("datasets", "rewardbench", "scores", "warehouse"):
+        expect(page.get_by_text(name, exact=True).first).to_be_visible()
+    shot(page, "02-scores-lineage")
 
-        # The section chart (a data: URI PNG in markdown metadata) renders in the "[Show Markdown]" dialog.
-        clicked = browser.evaluate(
-            """(() => {
-              const row = [...document.querySelectorAll('tr')]
-                .find(r => r.cells.length > 0 && r.cells[0].innerText.trim() === 'section_chart');
-              const link = row && [...row.querySelectorAll('a, button')]
-                .find(e => e.innerText.includes('Show Markdown'));
-              if (link) link.click();
-              return Boolean(link);
-            })()"""
-        )
-        assert clicked, metadata_row(browser, "section_chart")
-        deadline = time.monotonic() + 15
-        image = None
-        while time.monotonic() < deadline and not (image and image["loaded"]):
-            time.sleep(0.25)
-            image = browser.evaluate(
-                """(() => {
-                  const img = [...document.querySelectorAll('img')]
-                    .find(i => i.src.startsWith('data:image/png'));
-                  return img && {alt: img.alt, loaded: img.complete && img.naturalWidth > 0,
-                                 width: img.getBoundingClientRect().width};
-                })()"""
-            )
-        browser.screenshot("6-warehouse-section-chart")
-        assert image and image["loaded"] and image["width"] > 100, image
-        assert image["alt"] == "section scores by model"
-    finally:
-        browser.close()
+    # (2) The scores asset's launchpad: add the model's partition, type the run config, materialize.
+    page.goto(f"{base}/assets/scores?view=partitions")
+    expect(page.get_by_text("Missing (0)", exact=True)).to_be_visible()  # no model has a partition yet
+    page.locator("button:right-of(:text('Materialize…'))").first.click()  # the button's menu
+    page.get_by_role("menuitem", name="Open launchpad").click()
+    upstream = page.get_by_role("dialog").filter(has_text="upstream assets listed below")
+    expect(upstream).to_contain_text("normalized / reward_bench_2")  # Hub-only: not materialized offline
+    upstream.get_by_role("button", name="Confirm").click()
+    launchpad = page.get_by_role("dialog").filter(has_text="Launchpad")
+    launchpad.get_by_role("button", name="Add new partition").click()
+    add = page.get_by_role("dialog").filter(has_text="Add a partition for models")
+    add.get_by_placeholder("name", exact=True).press_sequentially(key)
+    shot(page, "03-add-partition")
+    add.get_by_role("button", name="Save").click()
+    expect(add).to_be_hidden()
+    expect(launchpad.get_by_placeholder("Partition")).to_have_value(key)
+    launchpad.locator(".CodeMirror").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(RUN_CONFIG)  # replaces the scaffold
+    expect(launchpad.locator(".CodeMirror")).to_contain_text("chat_template: raw}}}")
+    expect(launchpad.get_by_text("No errors", exact=True)).to_be_visible()  # the config validates
+    shot(page, "04-launchpad")
+    launchpad.get_by_role("button", name="Materialize").click()
+
+    # (3) The run page: the run succeeds; the model's entry was recorded with what was typed.
+    expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]+$"))
+    expect(page.get_by_text(f"partition: {key}")).to_be_visible()
+    wait_for_run(page, "05-scores-run")
+    (entry,) = yaml.safe_load(user_models_path().read_text())["models"]
+    assert {k: entry.get(k) for k in ("id", "max_length", "dtype", "chat_template")} == {
+        "id": model_id, "max_length": 256, "dtype": "float32", "chat_template": "raw"
+    }  # fmt: skip
+
+    # (4) The partition is materialized with the model's metadata, and both checks passed.
+    page.goto(f"{base}/assets/scores?view=partitions&partition={key}")
+    expect(page.get_by_text("Materialized (1)", exact=True)).to_be_visible()
+    expect(page.get_by_text("Failed (0)", exact=True)).to_be_visible()
+    expect(metadata_row(page, "model")).to_contain_text(model_id)
+    expect(metadata_row(page, "entry_recorded")).to_contain_text(str(user_models_path()))
+    expect(metadata_row(page, "settings")).to_contain_text('"max_length": 256')
+    shot(page, "06-scores-partition")
+    page.goto(f"{base}/assets/scores?view=checks")
+    for check in ("every_response_scored", "no_nan_scores"):
+        expect(check_entry(page, check)).to_contain_text("Succeeded")
+    expect(page.get_by_text(re.compile(r"^\d+ of \d+ responses have a score$"))).to_be_visible()
+    shot(page, "07-scores-checks")
+
+    # (5) A dataset asset's blocking GX checks passed and show their numbers.
+    page.goto(f"{base}/assets/normalized/rmb_bon?view=checks")
+    for check in ("examples_quality", "responses_quality", "no_rejected_rows"):
+        expect(check_entry(page, check)).to_contain_text("Succeeded")
+    expect(page.get_by_text("This is a blocking asset check.")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^all \d+ expectations passed$")).first).to_be_visible()
+    expect(metadata_row(page, "failed")).to_contain_text("0")
+    expect(metadata_row(page, "unexpected.example_id_unique")).to_contain_text("0")
+    expect(page.get_by_text("Failed", exact=True)).to_have_count(0)
+    shot(page, "08-dataset-checks")
+
+    # (6) The warehouse, materialized from its page, ranks the model in its leaderboard metadata.
+    page.goto(f"{base}/assets/warehouse")
+    page.get_by_role("button", name="Materialize").click()
+    page.get_by_role("link", name="View", exact=True).click()  # in the "Launched run" toast
+    wait_for_run(page, "09-warehouse-run")
+    page.goto(f"{base}/assets/warehouse")
+    leaderboard = metadata_row(page, "leaderboard")
+    headers = leaderboard.get_by_role("columnheader")
+    expect(headers).to_contain_text(["model", "rmb_helpfulness_bon"])  # in this order, among others
+    column = headers.all_inner_texts().index("rmb_helpfulness_bon")
+    model_row = leaderboard.get_by_role("row").filter(has=page.get_by_role("cell", name=model_id, exact=True))
+    # shipped samples cover part of each subset: the score is left empty and `coverage` says what is missing
+    expect(model_row.get_by_role("cell").nth(column)).not_to_have_text(re.compile(r"\d"))
+    coverage = headers.all_inner_texts().index("coverage")
+    expect(model_row.get_by_role("cell").nth(coverage)).to_contain_text("rmb_helpfulness_bon: empty, missing")
+    shot(page, "10-warehouse-leaderboard")
+
+    # The section chart (a data: URI PNG in markdown metadata) renders in the "[Show Markdown]" dialog.
+    metadata_row(page, "section_chart").get_by_text("Show Markdown").click()
+    chart = page.get_by_role("img", name="section scores by model")
+    expect(chart).to_be_visible()
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 0 && img.width > 100")
+    shot(page, "11-warehouse-section-chart")

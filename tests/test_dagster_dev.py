@@ -3,46 +3,17 @@ the model partitions and the leaderboard metadata (queried over GraphQL on 127.0
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
 ASSETS_QUERY = """{ assetNodes { assetKey { path } partitionKeys
   assetMaterializations(limit: 1) { metadataEntries { label ... on MarkdownMetadataEntry { mdStr } } } } }"""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
 @pytest.fixture
-def dagster_dev(rb_home):
-    """`dagster dev` as its own process group, stopped by its PID."""
+def dagster_dev(rb_home, start_dagster_dev):
+    """`dagster dev` serving a model scored through the same instance."""
     from assets.launch import materialize_datasets, materialize_scores, materialize_warehouse
     from rb_pipeline.catalog import ModelEntry, register_model
-
-    # A model scored through the same instance that the webserver then shows.
     from rb_pipeline.tiny_models import build_tiny_classifier
 
     build_tiny_classifier(rb_home / "models" / "tiny", texts=["hand-made text for the tokenizer"])
@@ -50,42 +21,13 @@ def dagster_dev(rb_home):
     materialize_datasets()
     materialize_scores("test-org/tiny", {"benchmarks": ["rmb-bon"]})
     materialize_warehouse()
-    port = free_port()
-    log = open(rb_home / "dagster-dev.log", "w")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                nodes = graphql(port, "{ assetNodes { id } }")
-                if nodes.get("data", {}).get("assetNodes"):
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or process.poll() is not None:
-                raise AssertionError((rb_home / "dagster-dev.log").read_text()[-3000:])
-            time.sleep(1)
-        yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+    return start_dagster_dev()
 
 
 @pytest.mark.slow
 def test_dagster_dev_serves_assets_partitions_and_leaderboard(dagster_dev):
     nodes = {
-        "/".join(n["assetKey"]["path"]): n for n in graphql(dagster_dev, ASSETS_QUERY)["data"]["assetNodes"]
+        "/".join(n["assetKey"]["path"]): n for n in dagster_dev.graphql(ASSETS_QUERY)["data"]["assetNodes"]
     }
     assert {"normalized/rewardbench", "normalized/rmb_bon", "scores", "warehouse"} <= set(nodes)
     assert nodes["scores"]["partitionKeys"] == ["test-org--tiny"]
@@ -111,3 +53,70 @@ def test_model_catalog_sensor_adds_new_models_and_removes_none(rb_home):
         assert "test-org--new-model" in request.partition_keys
         assert "gone--model" not in request.partition_keys  # kept: no delete request is made
         assert len(result.dynamic_partitions_requests) == 1
+
+
+def test_a_new_model_is_scored_from_its_partition_key_and_run_config(rb_home, tiny_classifier):
+    """A partition added by hand (the key of a local path) plus run config is enough: the run scores the
+    model and records its entry; run config overrides of a known model are recorded; mistakes name
+    the run config field or the key's form."""
+    import yaml
+    from dagster import AssetKey, DagsterInstance
+
+    from assets.definitions import defs
+    from assets.launch import QUIET, last_metadata, materialize_datasets
+    from rb_pipeline.catalog import load_models, user_models_path
+    from rb_pipeline.paths import encode_model_id
+
+    materialize_datasets(["rmb-bon"])
+    model_id = str(tiny_classifier)  # a local model's id is its absolute path
+    key = encode_model_id(model_id)
+    assert key.startswith("--") and key.endswith("--tiny-classifier")
+    instance = DagsterInstance.get()
+    instance.add_dynamic_partitions(
+        "models", [key, "org/raw-slash", "--no--such--folder", "data--models--rm"]
+    )
+    job = defs.resolve_job_def("score_model")
+
+    def score(partition: str, config: dict):
+        run_config = QUIET | {"ops": {"scores": {"config": {"benchmarks": ["rmb-bon"], **config}}}}
+        return job.execute_in_process(
+            instance=instance, partition_key=partition, run_config=run_config, raise_on_error=False
+        )
+
+    def error_of(result) -> str:
+        (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        return str(failure.step_failure_data.error.cause.message)
+
+    assert score(key, {"max_length": 64, "dtype": "float32", "chat_template": "raw"}).success
+    entry = load_models()[model_id]
+    assert (entry.source, entry.type, entry.max_length, entry.dtype, entry.chat_template) == (
+        None, "classifier", 64, "float32", "raw"
+    )  # fmt: skip
+    metadata = last_metadata(AssetKey("scores"))
+    assert metadata["model"].value == model_id
+    assert metadata["entry_recorded"].value == str(user_models_path())
+    assert metadata["settings"].value["max_length"] == 64
+    assert metadata["responses"].value > 0
+
+    # The recorded entry is the default next time; an unchanged run records nothing.
+    assert score(key, {}).success
+    assert last_metadata(AssetKey("scores"))["entry_recorded"].value == "no change"
+    assert score(key, {"batch_size": 4}).success  # an override of a known model is recorded
+    (recorded,) = yaml.safe_load(user_models_path().read_text())["models"]
+    recorded.pop("judges", None)  # register_model writes the default `judges: []` today
+    assert recorded == {
+        "id": model_id,
+        "chat_template": "raw",
+        "dtype": "float32",
+        "max_length": 64,
+        "batch_size": 4,
+    }
+
+    bad_type = score(key, {"type": "reward"})
+    assert not bad_type.success
+    assert "run config ops.scores.config.type: Input should be 'classifier'" in error_of(bad_type)
+    assert "write each '/' as '--'" in error_of(score("org/raw-slash", {}))
+    assert "/no/such/folder: no such model folder" in error_of(score("--no--such--folder", {}))
+    assert "neither a Hub id (org/name) nor an absolute path" in error_of(score("data--models--rm", {}))
+    assert load_models()[model_id].batch_size == 4  # failed runs record nothing
+    assert {"/no/such/folder", "data/models/rm"}.isdisjoint(load_models())
