@@ -261,10 +261,8 @@ def build_tiny_causal_lm(
 
 TWIN_ARCHITECTURES = ("gpt2", "gpt_neox", "llama", "mistral", "gemma2", "qwen2", "deberta-v2")
 TWIN_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-TWIN_INIT_RANGE = 0.2
-NO_TOKENIZER_LIMIT = int(
-    1e30
-)  # transformers' VERY_LARGE_INTEGER: "no limit"  # wider than the usual 0.02, so rewards spread well beyond a 1e-5 tolerance
+TWIN_INIT_RANGE = 0.2  # wider than the usual 0.02, so rewards spread well beyond a 1e-5 tolerance
+NO_TOKENIZER_LIMIT = int(1e30)  # transformers' VERY_LARGE_INTEGER: the tokenizer says "no limit"
 
 
 def twin_config(

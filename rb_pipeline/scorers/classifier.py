@@ -3,8 +3,9 @@ the output's `score` for multi-objective heads (ArmoRM-style; their `rewards` ve
 
 The text is the chat template over [prompt..., assistant: response], tokenized with special tokens as
 rewardbench's pipeline does, truncated at `max_length` (capped by the model's own context, see
-`scorers.context`) by the tokenizer itself: on its truncation side, keeping its special tokens. Batches are
-padded on the tokenizer's padding side with an attention mask, so padding cannot change a score.
+`scorers.context`) by the tokenizer itself: on its truncation side, keeping its special tokens.
+Batches are padded on the tokenizer's padding side with an attention mask, so padding cannot change a
+score.
 """
 
 from __future__ import annotations

@@ -17,9 +17,10 @@ Which tokens are the response's, by `settings.dpo_tokens`:
 - `clean`: the prompt is rendered with the generation prompt (the header is prompt), no BOS is added
   when the template renders one, and no EOS is appended after the template's own end of turn.
 
-Truncation follows rewardbench's `tokenize_row` at `max_length` capped by both models' context (`truncation_mode="keep_end"`): when prompt +
-response exceed `max_length`, the prompt keeps its last `min(128, max_length // 2)` tokens; if still
-too long, the response keeps its first `max_length - that` tokens. (rewardbench decides this on the
+Truncation follows rewardbench's `tokenize_row` (`truncation_mode="keep_end"`), at `max_length`
+capped by both models' context (`scorers.context`): when prompt + response exceed `max_length`, the
+prompt keeps its last `min(128, max_length // 2)` tokens; if still too long, the response keeps its
+first `max_length - that` tokens. (rewardbench decides this on the
 longer response of a chosen/rejected pair; here each response is scored alone, so it is decided per
 response: the one place where truncated inputs can differ.)
 
