@@ -95,16 +95,16 @@ def tokenize_truncated(tokenizer, texts: list[str], max_length: int) -> list[tup
     """Token ids (with special tokens) of each text, cut to `max_length` by the tokenizer's own
     truncation (its side; a [SEP] or EOS it adds is kept, as rewardbench's pipeline keeps it), and how
     many tokens were cut. Only over-long texts are tokenized a second time."""
-    full = tokenizer(texts, add_special_tokens=True)["input_ids"]
-    over = [index for index, ids in enumerate(full) if len(ids) > max_length]
-    kept = list(full)
+    token_ids = tokenizer(texts, add_special_tokens=True)["input_ids"]
+    lengths = [len(ids) for ids in token_ids]
+    over = [index for index, length in enumerate(lengths) if length > max_length]
     if over:
         cut = tokenizer(
             [texts[i] for i in over], add_special_tokens=True, truncation=True, max_length=max_length
-        )
-        for index, ids in zip(over, cut["input_ids"], strict=True):
-            kept[index] = ids
-    return [(ids, len(whole) - len(ids)) for ids, whole in zip(kept, full, strict=True)]
+        )["input_ids"]
+        for index, ids in zip(over, cut, strict=True):
+            token_ids[index] = ids  # the full list is freed: long benchmarks hold only what is kept
+    return [(ids, length - len(ids)) for ids, length in zip(token_ids, lengths, strict=True)]
 
 
 def pad_batch(batch: list[Encoded], pad_id: int, side: str, device: str) -> dict[str, torch.Tensor]:
