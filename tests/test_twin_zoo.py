@@ -348,6 +348,7 @@ def test_cli_scores_a_gpt2_twin_past_its_positions(tmp_path, rmb_rows):
     assert n_over > 0
     assert (run["status"], run["max_length"], run["n_responses"]) == ("complete", POSITIONS, 2 * len(rows))
     assert run["n_truncated"] == n_over
+    assert f"{2 * len(rows)} responses, max_length {POSITIONS}, {n_over} truncated" in result.stdout
     # the scores are the plain forward's
     scores = pl.read_parquet(sorted((home / "lake" / "scores").rglob("*.parquet")))
     assert sorted(scores["score"].to_list()) == pytest.approx(
