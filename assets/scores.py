@@ -170,6 +170,7 @@ def scores_asset(benchmark_names: list[str]):
                 "scored": result.run.n_scored,
                 "reused": result.run.n_reused,
                 "truncated": result.run.n_truncated,
+                "max_length": result.run.max_length,
                 "responses_per_s": round(result.run.responses_per_s, 2),
                 "tokens_per_s": round(result.run.tokens_per_s, 1),
                 "padding_overhead": round(result.run.padding_overhead, 4),

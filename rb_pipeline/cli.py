@@ -184,7 +184,9 @@ def register_dataset(path: Path) -> str:
 
 def cmd_score(args: argparse.Namespace) -> None:
     """Materialize one model's scores through Dagster and print its leaderboard row."""
-    from assets.launch import materialize_datasets, materialize_scores, materialize_warehouse
+    from dagster import AssetKey
+
+    from assets.launch import last_metadata, materialize_datasets, materialize_scores, materialize_warehouse
     from rb_pipeline.catalog import load_benchmarks
     from rb_pipeline.datasets import quality_path
     from rb_pipeline.warehouse import query
@@ -211,6 +213,10 @@ def cmd_score(args: argparse.Namespace) -> None:
         "dpo_tokens": args.dpo_tokens,
     }
     materialize_scores(entry.id, {k: v for k, v in config.items() if v not in (None, [])})
+    run = {name: value.value for name, value in last_metadata(AssetKey("scores")).items()}
+    print(
+        f"{entry.id}: {run['responses']} responses, max_length {run['max_length']}, {run['truncated']} truncated"
+    )
     materialize_warehouse()
     print_leaderboard(entry.id)
     if args.dataset:

@@ -46,6 +46,7 @@ from rb_pipeline.scoring import (
     RunResult,
     ScorerSettings,
     default_device,
+    effective_settings,
     ended_record,
     fail_dead_runs,
     new_run_id,
@@ -174,9 +175,9 @@ def judge_plans(
     entry: ModelEntry, settings: ScorerSettings, models: dict[str, ModelEntry] | None = None
 ) -> list[JudgePlan]:
     """The judges of an entry: itself, or each member of its ensemble with the member's own settings
-    (batch size and token budget from `settings`)."""
+    (batch size and token budget from `settings`); max_length capped by each model's context."""
     if not entry.judges:
-        return [JudgePlan(0, entry, settings)]
+        return [JudgePlan(0, entry, effective_settings(entry, settings))]
     models = load_models() if models is None else models
     plans = []
     for index, member_id in enumerate(entry.judges):
@@ -194,7 +195,7 @@ def judge_plans(
             batch_size=settings.batch_size,
             token_budget=settings.token_budget,
         )
-        plans.append(JudgePlan(index, member, member_settings))
+        plans.append(JudgePlan(index, member, effective_settings(member, member_settings)))
     return plans
 
 
@@ -352,7 +353,9 @@ def _judge_run(
         tokens_per_s=stats.get("tokens_per_s", 0.0),
         padding_overhead=0.0,
         device=device,
+        max_length=min(plan.settings.max_length for plan in plans),
     )
+    log(f"{entry.id}: max_length {result.max_length}, {result.n_truncated} inputs over it (not judged)")
     write_complete_run(record, result)
     return result
 

@@ -76,6 +76,7 @@ RUNS_SCHEMA = {
     "n_scored": pl.Int64,
     "n_reused": pl.Int64,
     "n_truncated": pl.Int64,
+    "max_length": pl.Int64,  # the one used: the setting capped by the model's context
     "responses_per_s": pl.Float64,
     "tokens_per_s": pl.Float64,
     "padding_overhead": pl.Float64,
@@ -100,7 +101,11 @@ class ScorerSettings:
     dpo_tokens: str = "rewardbench"  # dpo: which tokens are the response's (see scorers/dpo.py)
 
     def key(self, entry: ModelEntry) -> str:
-        """Scores with the same key are interchangeable: batch sizes are not part of it."""
+        """Scores with the same key are interchangeable: batch sizes are not part of it.
+
+        Call it on `effective_settings` (max_length capped by the model's context): settings that give
+        the same effective length share scores, and a model whose limit is not below the setting keeps
+        the key it always had."""
         return content_hash(
             entry.location,
             entry.revision,
@@ -154,11 +159,27 @@ def load_scorer(entry: ModelEntry, settings: ScorerSettings, device: str) -> Sco
 
     if entry.type not in SCORERS:
         raise ValueError(f"model {entry.id}: no scorer for type {entry.type!r} (known: {sorted(SCORERS)})")
-    try:
+    with load_errors(entry):
         return SCORERS[entry.type](entry, settings, device)
+
+
+@contextmanager
+def load_errors(entry: ModelEntry) -> Iterator[None]:
+    """Turn a failure to read the model into one line naming the model and the reason."""
+    try:
+        yield
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RuntimeError(f"model {entry.id}: cannot load from {entry.location}: {reason}") from exc
+
+
+def effective_settings(entry: ModelEntry, settings: ScorerSettings) -> ScorerSettings:
+    """`settings` with max_length capped by the model's own context (`scorers.context.capped_settings`);
+    a model whose config asks for custom code its entry does not allow is refused here."""
+    from rb_pipeline.scorers.context import capped_settings
+
+    with load_errors(entry):
+        return capped_settings(entry, settings)
 
 
 def data_parallel() -> tuple[int, int]:
@@ -371,6 +392,7 @@ class RunResult:
     tokens_per_s: float
     padding_overhead: float
     device: str
+    max_length: int | None = None  # the one used (capped by the model's context)
 
     def as_metadata(self) -> dict:
         """Flat numbers for Dagster metadata."""
@@ -418,9 +440,10 @@ def score_model(
     # Data parallel (torchrun): every rank takes a share of what is new; rank 0 keeps the run's record.
     rank, world = data_parallel()
     run_id = str(_shared(run_id or new_run_id()))
+    requested, settings = settings, effective_settings(entry, settings)
     settings_key = settings.key(entry)
     device_label = device if world == 1 else f"{device} x{world} (data parallel)"
-    record = running_record(run_id, entry, asdict(settings), settings_key, benchmarks, device_label)
+    record = running_record(run_id, entry, asdict(requested), settings_key, benchmarks, device_label)
     if rank == 0:
         fail_dead_runs(log)
         write_run(record)
@@ -460,7 +483,9 @@ def score_model(
                 tokens_per_s=stats.get("tokens_per_s", 0.0),
                 padding_overhead=stats.get("padding_overhead", 0.0),
                 device=record["device"],
+                max_length=settings.max_length,
             )
+            log(f"{entry.id}: max_length {settings.max_length}, {result.n_truncated} responses truncated")
             if rank == 0:
                 write_complete_run(record, result)
     except BaseException as error:

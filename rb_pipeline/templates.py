@@ -20,16 +20,27 @@ NAMED_TEMPLATES: dict[str, str] = {
 }
 
 
+def is_jinja(template: str) -> bool:
+    """A template written out in the entry (rather than a name)."""
+    return "{{" in template or "{%" in template
+
+
 def resolve_template(name: str | None, tokenizer_template: str | None) -> str:
-    """The Jinja template to use: a named one, else the tokenizer's own; error when neither exists."""
+    """The Jinja template to use: the entry's own (a name above, or a Jinja string), else the
+    tokenizer's. Without either this refuses: joining the turns without roles would score a text the
+    model was never trained on, and silently."""
     if name in (None, "tokenizer"):
         if not tokenizer_template:
             raise ValueError(
-                f"the tokenizer has no chat template: pass a named one ({sorted(NAMED_TEMPLATES)})"
+                "the tokenizer has no chat template and the model's entry names none; set the "
+                f"entry's `chat_template` to one of {', '.join(sorted(NAMED_TEMPLATES))} or a Jinja template"
             )
         return tokenizer_template
+    if is_jinja(name):
+        return name
     if name not in NAMED_TEMPLATES:
         raise ValueError(
-            f"unknown chat template {name!r} (known: tokenizer, {', '.join(sorted(NAMED_TEMPLATES))})"
+            f"unknown chat template {name!r} (known: tokenizer, {', '.join(sorted(NAMED_TEMPLATES))}, "
+            "or a Jinja template)"
         )
     return NAMED_TEMPLATES[name]

@@ -250,6 +250,25 @@ def test_truncation_keeps_prompt_end_and_response_start(models, expected) -> Non
         assert reward == pytest.approx(_sum(logps), abs=TOL)
 
 
+def test_max_length_is_capped_by_the_reference_models_positions(models, tmp_path) -> None:
+    """A reference model with fewer positions than max_length (2048 by default) caps it for both
+    models: every input fits the reference (no IndexError) and the rewards are the hand-computed ones
+    over the truncated tokens."""
+    from rb_pipeline.tiny_models import build_tiny_causal_lm
+
+    short_ref = build_tiny_causal_lm(tmp_path / "short-ref", TEXTS, seed=2, positions=24)
+    scorer = _scorer(models[0], short_ref)
+    assert scorer.settings.max_length == 24
+    encoded = _encode(scorer)
+    assert all(len(item.input_ids) <= 24 for item in encoded)
+    assert any(item.truncated_tokens for item in encoded)
+    for (reward, _), item in zip(scorer.score(encoded), encoded, strict=True):
+        start = item.extra["prompt_length"]
+        policy_sum = _sum(_response_logps(models[0], item.input_ids, start))
+        ref_sum = _sum(_response_logps(short_ref, item.input_ids, start))
+        assert reward == pytest.approx(policy_sum - ref_sum, abs=TOL)
+
+
 def test_score_model_end_to_end(models, expected, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("RB_HOME", str(tmp_path / "home"))
     policy, ref = models

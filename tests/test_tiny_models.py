@@ -166,3 +166,22 @@ def test_fused_gelu_scores_like_the_elementwise_one(tiny_classifier):
         after = model(input_ids=ids).logits
     assert not any(isinstance(m, activations.NewGELUActivation) for m in model.modules())
     assert torch.allclose(before, after, atol=1e-5)
+
+
+def test_sharded_twin_is_reused_and_unknown_architecture_refused(tmp_path: Path) -> None:
+    from rb_pipeline.tiny_models import build_tiny_twin
+
+    path = build_tiny_twin(tmp_path / "twin", "qwen2", TEXTS, positions=32, max_shard_size="20KB")
+    shards = sorted(path.glob("model-*.safetensors"))
+    assert len(shards) > 1 and not (path / "model.safetensors").exists()
+    stamps = [shard.stat().st_mtime_ns for shard in shards]
+    assert build_tiny_twin(tmp_path / "twin", "qwen2", TEXTS, positions=32, max_shard_size="20KB") == path
+    assert [shard.stat().st_mtime_ns for shard in shards] == stamps  # complete (sharded): not rebuilt
+    with pytest.raises(ValueError, match="unknown twin architecture 'bert'"):
+        build_tiny_twin(tmp_path / "other", "bert")
+
+
+def test_causal_lm_positions(tmp_path: Path, lm_dir: Path) -> None:
+    short = build_tiny_causal_lm(tmp_path / "short", TEXTS, seed=0, positions=32)
+    assert json.loads((short / "config.json").read_text())["n_positions"] == 32
+    assert "positions" not in json.loads((lm_dir / MARKER_FILE).read_text())  # default: marker as before

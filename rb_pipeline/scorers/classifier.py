@@ -2,8 +2,10 @@
 the output's `score` for multi-objective heads (ArmoRM-style; their `rewards` vector is kept too).
 
 The text is the chat template over [prompt..., assistant: response], tokenized with special tokens as
-rewardbench's pipeline does, truncated at `max_length` on the tokenizer's truncation side. Batches are
-padded on the tokenizer's padding side with an attention mask, so padding cannot change a score.
+rewardbench's pipeline does, truncated at `max_length` (capped by the model's own context, see
+`scorers.context`) by the tokenizer itself: on its truncation side, keeping its special tokens.
+Batches are padded on the tokenizer's padding side with an attention mask, so padding cannot change a
+score.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from rb_pipeline.catalog import ModelEntry
 from rb_pipeline.paths import encode_model_id, rb_home
+from rb_pipeline.scorers.context import capped_settings
 from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
 from rb_pipeline.templates import resolve_template
 
@@ -88,12 +91,20 @@ def load_tokenizer(entry: ModelEntry):
     return tokenizer
 
 
-def truncate(ids: list[int], max_length: int, side: str) -> tuple[list[int], int]:
-    """Cut `ids` to `max_length` on `side`; return the kept ids and how many were cut."""
-    cut = max(len(ids) - max_length, 0)
-    if not cut:
-        return ids, 0
-    return (ids[cut:], cut) if side == "left" else (ids[:max_length], cut)
+def tokenize_truncated(tokenizer, texts: list[str], max_length: int) -> list[tuple[list[int], int]]:
+    """Token ids (with special tokens) of each text, cut to `max_length` by the tokenizer's own
+    truncation (its side; a [SEP] or EOS it adds is kept, as rewardbench's pipeline keeps it), and how
+    many tokens were cut. Only over-long texts are tokenized a second time."""
+    token_ids = tokenizer(texts, add_special_tokens=True)["input_ids"]
+    lengths = [len(ids) for ids in token_ids]
+    over = [index for index, length in enumerate(lengths) if length > max_length]
+    if over:
+        cut = tokenizer(
+            [texts[i] for i in over], add_special_tokens=True, truncation=True, max_length=max_length
+        )["input_ids"]
+        for index, ids in zip(over, cut, strict=True):
+            token_ids[index] = ids  # the full list is freed: long benchmarks hold only what is kept
+    return [(ids, length - len(ids)) for ids, length in zip(token_ids, lengths, strict=True)]
 
 
 def pad_batch(batch: list[Encoded], pad_id: int, side: str, device: str) -> dict[str, torch.Tensor]:
@@ -120,9 +131,9 @@ class ClassifierScorer:
     """Reward = logits[:, 0] of a sequence classifier, or its `score` (see `reward_and_vector`)."""
 
     def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
-        self.entry, self.settings = entry, settings
+        self.entry, self.settings = entry, capped_settings(entry, settings)
         self.tokenizer, self.template, self.model, self.device = load_for_scoring(
-            AutoModelForSequenceClassification, entry, settings, device
+            AutoModelForSequenceClassification, entry, self.settings, device
         )
 
     def encode(self, prompts: list, texts: list[str], ids: list[str]) -> list[Encoded]:
@@ -133,13 +144,10 @@ class ClassifierScorer:
         rendered = self.tokenizer.apply_chat_template(
             conversations, chat_template=self.template, tokenize=False
         )
-        token_ids = self.tokenizer(rendered, add_special_tokens=True)["input_ids"]
-        side = self.tokenizer.truncation_side
-        encoded = []
-        for response_id, full in zip(ids, token_ids, strict=True):
-            kept, cut = truncate(full, self.settings.max_length, side)
-            encoded.append(Encoded(response_id, kept, cut))
-        return encoded
+        tokenized = tokenize_truncated(self.tokenizer, rendered, self.settings.max_length)
+        return [
+            Encoded(response_id, kept, cut) for response_id, (kept, cut) in zip(ids, tokenized, strict=True)
+        ]
 
     @torch.inference_mode()
     def score(self, batch: list[Encoded]) -> list[tuple[float, list[float] | None]]:

@@ -17,9 +17,10 @@ Which tokens are the response's, by `settings.dpo_tokens`:
 - `clean`: the prompt is rendered with the generation prompt (the header is prompt), no BOS is added
   when the template renders one, and no EOS is appended after the template's own end of turn.
 
-Truncation follows rewardbench's `tokenize_row` (`truncation_mode="keep_end"`): when prompt +
-response exceed `max_length`, the prompt keeps its last `min(128, max_length // 2)` tokens; if still
-too long, the response keeps its first `max_length - that` tokens. (rewardbench decides this on the
+Truncation follows rewardbench's `tokenize_row` (`truncation_mode="keep_end"`), at `max_length`
+capped by both models' context (`scorers.context`): when prompt + response exceed `max_length`, the
+prompt keeps its last `min(128, max_length // 2)` tokens; if still too long, the response keeps its
+first `max_length - that` tokens. (rewardbench decides this on the
 longer response of a chosen/rejected pair; here each response is scored alone, so it is decided per
 response: the one place where truncated inputs can differ.)
 
@@ -32,14 +33,13 @@ from __future__ import annotations
 
 import inspect
 import math
-from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM
 
 from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.paths import rb_home
 from rb_pipeline.scorers.classifier import load_for_scoring, load_weights, pad_batch, torch_dtype
+from rb_pipeline.scorers.context import capped_settings, ref_location
 from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
 
 REF_FREE_TYPES = ("sum", "avg", "norm")
@@ -73,15 +73,6 @@ def truncate_pair(
     return kept_prompt, kept_response, cut
 
 
-def ref_location(ref_model: str) -> tuple[str, str]:
-    """A reference model as a path, a Hub id, or `hub/id@revision`; `$RB_HOME` is expanded."""
-    ref = ref_model.replace("$RB_HOME", str(rb_home()))
-    if "@" in ref and not Path(ref).exists():
-        location, revision = ref.rsplit("@", 1)
-        return location, revision
-    return ref, "main"
-
-
 def _keep_logits_arg(model) -> str | None:
     """The forward argument that limits the logits to the last k positions, if the model has one."""
     parameters = inspect.signature(model.forward).parameters
@@ -96,7 +87,8 @@ class DPOScorer:
     """Implicit DPO reward (policy − reference log-likelihood of the response), or reference-free."""
 
     def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
-        self.entry, self.settings = entry, settings
+        self.entry, self.settings = entry, capped_settings(entry, settings)  # policy's and ref's context
+        settings = self.settings
         if entry.ref_model is None and settings.ref_free_type not in REF_FREE_TYPES:
             raise ValueError(f"unknown ref_free_type {settings.ref_free_type!r} (known: {REF_FREE_TYPES})")
         if settings.dpo_tokens not in DPO_TOKENS:

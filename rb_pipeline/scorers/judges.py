@@ -8,10 +8,11 @@
 - `pairwise-judge` (PairRM-style): a sequence classifier reads both answers in one input (the same
   user template, no system prompt, through the chat template) and its score > 0 means A is better.
 
-Inputs longer than `max_length` tokens (local models) are not judged: verdict 'error', counted in
-`truncated_tokens` (cutting a judge prompt would cut answer B or the instructions). Prompts other than
-[user] or [user, assistant, user] (system turns, longer histories) are written out as a transcript in
-the question; rewardbench does not judge those (it scores them 0.5).
+Inputs longer than `max_length` tokens (local models; capped by the model's context, see `context.py`)
+are not judged: verdict 'error', counted in `truncated_tokens` (cutting a judge prompt would cut answer B
+or the instructions). Prompts other than [user] or [user, assistant, user] (system turns, longer
+histories) are written out as a transcript in the question; rewardbench does not judge those (it scores
+them 0.5).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 from rb_pipeline.catalog import ModelEntry
 from rb_pipeline.judging import Comparison, Judgment, redact_url, register_judge
 from rb_pipeline.scorers.classifier import load_for_scoring, pad_batch, reward_and_vector
+from rb_pipeline.scorers.context import capped_settings
 from rb_pipeline.scoring import Encoded, ScorerSettings
 
 # The judge prompts of rewardbench/generative.py (Apache-2.0), themselves FastChat's MT-Bench "pair-v2".
@@ -150,9 +152,9 @@ class LocalGenerativeJudge:
     """A causal LM that writes a judgment (greedy decoding); the verdict is parsed from its reply."""
 
     def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
-        self.entry, self.settings = entry, settings
+        self.entry, self.settings = entry, capped_settings(entry, settings)
         self.tokenizer, self.template, self.model, self.device = load_for_scoring(
-            AutoModelForCausalLM, entry, settings, device
+            AutoModelForCausalLM, entry, self.settings, device
         )
 
     @torch.inference_mode()
@@ -288,9 +290,9 @@ class PairwiseClassifierJudge:
     """A sequence classifier over one input holding both answers: score > 0 -> A, < 0 -> B, 0 -> tie."""
 
     def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
-        self.entry, self.settings = entry, settings
+        self.entry, self.settings = entry, capped_settings(entry, settings)
         self.tokenizer, self.template, self.model, self.device = load_for_scoring(
-            AutoModelForSequenceClassification, entry, settings, device
+            AutoModelForSequenceClassification, entry, self.settings, device
         )
 
     def input_text(self, comparison: Comparison) -> str:
