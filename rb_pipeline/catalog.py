@@ -512,6 +512,8 @@ def register_model(entry: ModelEntry) -> None:
     with FileLock(path.with_name(path.name + ".lock")):
         document = (_read_yaml(path) or {}) if path.exists() else {}
         kept = [m for m in document.get("models", []) if m.get("id") != entry.id]
-        kept.append(entry.model_dump(exclude_defaults=True) | {"id": entry.id})
+        # a local folder's revision is its content hash, computed afresh by load_models: never recorded
+        derived = {"revision"} if entry.local_folder is not None else set()
+        kept.append(entry.model_dump(exclude_defaults=True, exclude=derived) | {"id": entry.id})
         with atomic_path(path) as tmp:
             tmp.write_text(yaml.safe_dump({"models": kept}, sort_keys=False), encoding="utf-8")

@@ -166,11 +166,10 @@ def test_a_new_model_from_the_ui_alone(ui, rb_home, start_dagster_dev):
     page.goto(f"{base}/assets/warehouse")
     leaderboard = metadata_row(page, "leaderboard")
     headers = leaderboard.get_by_role("columnheader")
-    expect(headers).to_contain_text(["model", "rmb_helpfulness_bon"])  # in this order, among others
-    column = headers.all_inner_texts().index("rmb_helpfulness_bon")
+    expect(headers).to_contain_text(["model", "coverage"])  # in this order, among others
     model_row = leaderboard.get_by_role("row").filter(has=page.get_by_role("cell", name=model_id, exact=True))
-    # shipped samples cover part of each subset: the score is left empty and `coverage` says what is missing
-    expect(model_row.get_by_role("cell").nth(column)).not_to_have_text(re.compile(r"\d"))
+    # shipped samples cover part of each subset: its scores are left empty (columns empty for every model
+    # are not shown) and `coverage` says what is missing
     coverage = headers.all_inner_texts().index("coverage")
     expect(model_row.get_by_role("cell").nth(coverage)).to_contain_text("rmb_helpfulness_bon: empty, missing")
     shot(page, "10-warehouse-leaderboard")
