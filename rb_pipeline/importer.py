@@ -645,6 +645,8 @@ def _write(parsed: _Parsed) -> ImportedRun:
         "padding_overhead": None,
         "package_versions": json.dumps(package_versions(), sort_keys=True),
         "git_hash": git_hash(),
+        "data_sources": None,
+        "n_examples": None,
     }
     assert set(record) == set(RUNS_SCHEMA)
     write_run(record)  # last: until this row exists, no view reads the tables written above

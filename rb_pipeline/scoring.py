@@ -22,6 +22,7 @@ import polars as pl
 from tqdm import tqdm
 
 from rb_pipeline.catalog import ModelEntry
+from rb_pipeline.datasets import run_sources
 from rb_pipeline.lake import run_path, scores_dir, write_parquet
 from rb_pipeline.normalize import content_hash
 from rb_pipeline.paths import REPO_ROOT
@@ -61,6 +62,10 @@ RUNS_SCHEMA = {
     "padding_overhead": pl.Float64,
     "package_versions": pl.String,
     "git_hash": pl.String,
+    # which data the run covered: per benchmark its source (mirror | hub@<repo>@<revision> | sample |
+    # local) and examples (rb_pipeline.datasets.run_sources); imported runs leave them empty
+    "data_sources": pl.List(pl.Struct({"benchmark": pl.String, "source": pl.String, "examples": pl.Int64})),
+    "n_examples": pl.Int64,
 }
 
 
@@ -246,6 +251,7 @@ def running_record(
         "provenance": "computed",
         "package_versions": json.dumps(package_versions(), sort_keys=True),
         "git_hash": git_hash(),
+        **run_sources(benchmarks),
     }
 
 

@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from rb_pipeline.datasets import run_sources
 from rb_pipeline.lake import read_dataset, scores_dir, write_parquet
 from rb_pipeline.normalize import content_hash
 from rb_pipeline.paths import lake_dir
@@ -346,6 +347,7 @@ def score_null_baselines(
             "padding_overhead": None,
             "package_versions": json.dumps(package_versions(), sort_keys=True),
             "git_hash": git_hash(),
+            **run_sources(names),
         }
         assert set(record) == set(RUNS_SCHEMA)
         write_run(record)  # last: until this row exists, no view reads the scores written above

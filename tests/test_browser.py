@@ -24,6 +24,7 @@ import pytest
 from tests.test_dagster_dev import dagster_dev  # noqa: F401 (the fixture, requested by name below)
 
 CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.browser  # skipped, with its reason, where Chromium could not be installed (conftest)
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 MODEL_KEY = "test-org--tiny"
 # Offline, isolated and quiet: nothing but 127.0.0.1 is contacted.
