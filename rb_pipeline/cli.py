@@ -14,7 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,7 +54,10 @@ def nested_as_json(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         pl.Series(
             name,
-            [None if v is None else json.dumps(v, default=str, ensure_ascii=False) for v in frame[name]],
+            [
+                None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+                for v in frame[name].to_list()
+            ],
             dtype=pl.String,
         )
         for name in nested
@@ -334,11 +337,12 @@ def log_path(command: str) -> Path:
 
 @contextmanager
 def stderr_to(path: Path) -> Iterator[None]:
-    """Send file descriptor 2 (Python's, Dagster's, torch's and child processes' stderr) to `path`."""
+    """Send stderr to `path`: file descriptor 2 (C extensions', child processes') and `sys.stderr`
+    (Dagster's console logger, warnings, progress bars), also where `sys.stderr` was replaced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stderr.flush()
     saved = os.dup(2)
-    with path.open("a", encoding="utf-8") as log:
+    with path.open("a", encoding="utf-8") as log, redirect_stderr(log):  # and Python's sys.stderr
         os.dup2(log.fileno(), 2)
         try:
             yield

@@ -140,7 +140,10 @@ def load_scorer(entry: ModelEntry, settings: ScorerSettings, device: str) -> Sco
         return SCORERS[entry.type](entry, settings, device)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RuntimeError(f"model {entry.id}: cannot load from {entry.location}: {reason}") from exc
+        raise RuntimeError(
+            f"model {entry.id}: cannot load from {entry.location}: {reason} "
+            "(check its config.json, weights and tokenizer files, or its Hub id and revision)"
+        ) from exc
 
 
 def data_parallel() -> tuple[int, int]:
