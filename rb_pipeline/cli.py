@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr
@@ -118,7 +119,9 @@ def cmd_catalog(args: argparse.Namespace) -> None:
     from rb_pipeline.catalog import load_benchmarks
     from rb_pipeline.inventory import catalog_summary
 
-    summary = catalog_summary(load_benchmarks())
+    benchmarks = load_benchmarks()
+    summary = catalog_summary(benchmarks)
+    reads = {name: _reads(bench) for name, bench in benchmarks.items()}
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
         return
@@ -131,10 +134,22 @@ def cmd_catalog(args: argparse.Namespace) -> None:
             "local": sum(s.get("actual_rows") or 0 for s in b["subsets"]),
             "absent": sum(1 for s in b["subsets"] if s.get("availability") != "present"),
             "source": b.get("local_origin"),
+            "score_reads": reads[b["benchmark"]],  # where `score` reads it now (full data unless --sample)
         }
         for b in summary
     ]
     print(render(pl.DataFrame(rows)))
+
+
+def _reads(benchmark) -> str:
+    """`planned_origin`, or `unavailable` where the data cannot be had now."""
+    from rb_pipeline.formats import SourceError
+    from rb_pipeline.normalize import planned_origin
+
+    try:
+        return planned_origin(benchmark)
+    except SourceError:
+        return "unavailable"
 
 
 def resolve_model(name: str, ref_model: str | None):
@@ -332,14 +347,18 @@ def build_parser() -> argparse.ArgumentParser:
 def log_path(command: str) -> Path:
     """`$RB_HOME/logs/<UTC time>-<command>.log`: where a command's stderr and tracebacks go."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
-    return rb_home() / "logs" / f"{stamp}-{command}.log"
+    folder = rb_home() / "logs"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only lake: the log goes to the temporary folder instead
+        folder = Path(tempfile.gettempdir())
+    return folder / f"{stamp}-{command}.log"
 
 
 @contextmanager
 def stderr_to(path: Path) -> Iterator[None]:
     """Send stderr to `path`: file descriptor 2 (C extensions', child processes') and `sys.stderr`
     (Dagster's console logger, warnings, progress bars), also where `sys.stderr` was replaced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     sys.stderr.flush()
     saved = os.dup(2)
     with path.open("a", encoding="utf-8") as log, redirect_stderr(log):  # and Python's sys.stderr
@@ -355,9 +374,8 @@ def stderr_to(path: Path) -> Iterator[None]:
 def one_line(exc: BaseException, args: argparse.Namespace) -> str:
     """What failed and what to do, on one line, from an exception (Dagster's step error unwrapped)."""
     exc = getattr(exc, "user_exception", None) or exc
-    import torch
-
-    if isinstance(exc, torch.OutOfMemoryError):
+    torch = sys.modules.get("torch")  # not imported: it cannot have run out of memory
+    if torch is not None and isinstance(exc, torch.OutOfMemoryError):
         entry = getattr(args, "entry", None)
         batch = getattr(args, "batch_size", None) or (entry.batch_size if entry is not None else 8)
         model = entry.id if entry is not None else getattr(args, "model", "the model")
