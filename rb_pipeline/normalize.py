@@ -124,7 +124,7 @@ def planned_origin(benchmark: Benchmark) -> str:
             f"folder holding {benchmark.local[0].path}, or pass --sample for the shipped sample rows"
         )
     var = offline_var()
-    if var and not all(_snapshot_path(benchmark, split).exists() for split in hub.splits or (hub.split,)):
+    if var and not all(snapshot_path(benchmark, split).exists() for split in hub.splits or (hub.split,)):
         raise SourceError(
             f"{benchmark.benchmark}: {where} and the Hub is offline ({var}=1): set RB_MIRROR or go online"
         )
@@ -170,7 +170,7 @@ def _expand(source: LocalSource, path: Path, origin: str) -> Iterator[SourceFile
         yield SourceFile(file, origin, file_revision(file), subset, source.format)
 
 
-def _snapshot_path(benchmark: Benchmark, split: str | None) -> Path:
+def snapshot_path(benchmark: Benchmark, split: str | None) -> Path:
     """Where a Hub split is kept once downloaded: `lake/sources/<benchmark>/<split>@<revision>.parquet`."""
     assert benchmark.hub is not None
     return lake_dir("sources", benchmark.benchmark, f"{split}@{benchmark.hub.revision}.parquet")
@@ -186,7 +186,7 @@ def _hub_snapshots(benchmark: Benchmark) -> list[SourceFile]:
     assert hub is not None
     files = []
     for split in hub.splits or (hub.split,):
-        target = _snapshot_path(benchmark, split)
+        target = snapshot_path(benchmark, split)
         if not target.exists():
             try:
                 dataset = load_dataset(hub.repo, hub.config, split=split, revision=hub.revision)

@@ -12,7 +12,7 @@ import pytest
 
 from rb_pipeline.catalog import SAMPLES_DIR, load_benchmarks
 from rb_pipeline.formats import SourceError
-from rb_pipeline.normalize import _snapshot_path, normalize, planned_origin, source_problem
+from rb_pipeline.normalize import normalize, planned_origin, snapshot_path, source_problem
 from rb_pipeline.paths import source_mode
 
 
@@ -87,7 +87,7 @@ def test_a_downloaded_hub_snapshot_is_read_offline(full: Path) -> None:
     """Downloaded once into the lake, a pinned Hub split is read from there, also offline."""
     bench = load_benchmarks()["rewardbench"]
     rows = pl.read_ndjson(SAMPLES_DIR / "rewardbench-sources" / "rewardbench_sample_4rows.jsonl")
-    target = _snapshot_path(bench, "filtered")
+    target = snapshot_path(bench, "filtered")
     target.parent.mkdir(parents=True)
     rows.write_parquet(target)
     assert planned_origin(bench) == "hub@allenai/reward-bench@main"
