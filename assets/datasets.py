@@ -31,7 +31,7 @@ def dataset_asset(benchmark: Benchmark) -> AssetsDefinition:
         AssetCheckSpec("responses_quality", asset=key, blocking=True, description="GX suite on responses"),
         AssetCheckSpec("no_rejected_rows", asset=key, description="rows quarantined in `rejects`"),
         AssetCheckSpec(
-            "chosen_differs_from_rejected",
+            "no_chosen_equal_to_rejected",
             asset=key,
             description="pairs whose chosen text equals a rejected text (scored, always wrong; not blocking)",
         ),
@@ -77,7 +77,7 @@ def dataset_asset(benchmark: Benchmark) -> AssetsDefinition:
         identical = count_identical_pairs(data.examples, data.responses)
         check_results.append(
             AssetCheckResult(
-                check_name="chosen_differs_from_rejected",
+                check_name="no_chosen_equal_to_rejected",
                 passed=identical.pairs == 0,
                 severity=AssetCheckSeverity.WARN,
                 metadata={

@@ -311,7 +311,7 @@ def identical_pairs(responses: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class IdenticalPairs:
-    """The non-blocking `chosen_differs_from_rejected` asset check's numbers (see `identical_pairs`)."""
+    """The non-blocking `no_chosen_equal_to_rejected` asset check's numbers (see `identical_pairs`)."""
 
     pairs: int
     examples: int

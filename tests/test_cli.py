@@ -227,15 +227,15 @@ def test_sample_flag_scores_the_shipped_samples(tmp_path, tiny_classifier):
         "--model",
         str(tiny_classifier),
         "--benchmark",
-        "rmb-bon",
+        "judgebench",
         "--sample",
         "--max-length",
         "256",
         env=env,
     )
-    # the shipped best-of-N sample: 49 scenario files x 2 lists
+    # the shipped JudgeBench sample: 2 files x 4 pairs
     assert runs_of(env, "local/tiny-classifier") == [
-        {"data_sources": [{"benchmark": "rmb-bon", "source": "sample", "examples": 98}], "n_examples": 98}
+        {"data_sources": [{"benchmark": "judgebench", "source": "sample", "examples": 8}], "n_examples": 8}
     ]
 
 

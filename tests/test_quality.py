@@ -362,7 +362,7 @@ def test_identical_pairs_check_warns_without_blocking(rb_home, tmp_path) -> None
     result = materialize([dataset_asset(dataset_benchmark(path))], instance=DagsterInstance.ephemeral())
     assert result.success
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    identical = checks["chosen_differs_from_rejected"]
+    identical = checks["no_chosen_equal_to_rejected"]
     assert not identical.passed and identical.severity == AssetCheckSeverity.WARN
     assert identical.metadata["pairs"].value == 1 and identical.metadata["examples"].value == 1
     assert "| b | 1 |" in identical.metadata["per_subset"].value
