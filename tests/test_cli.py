@@ -334,10 +334,11 @@ def test_out_of_memory_is_one_line_with_a_smaller_batch(
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(SCORERS["classifier"], "score", out_of_memory)
-    prefs = tmp_path / "prefs.jsonl"
-    prefs.write_text(json.dumps({"prompt": "2+2?", "chosen": "4", "rejected": "5"}) + "\n")
     capfd.readouterr()
-    code = main(["score", "--model", str(tiny_classifier), "--dataset", str(prefs), "--batch-size", "8"])
+    # a catalog benchmark: in process, `assets.definitions` may be imported already (a new --dataset
+    # registered now would not be in it)
+    score = ["score", "--model", str(tiny_classifier), "--benchmark", "judgebench", "--sample"]
+    code = main([*score, "--batch-size", "8"])
     err = capfd.readouterr().err
     assert code == 2
     error, log = err.strip().splitlines()
