@@ -15,6 +15,7 @@ from dagster import (
 
 from rb_pipeline.catalog import Benchmark, asset_name
 from rb_pipeline.datasets import materialize_benchmark
+from rb_pipeline.quality import count_identical_pairs
 
 
 def dataset_key(benchmark: str) -> AssetKey:
@@ -29,6 +30,11 @@ def dataset_asset(benchmark: Benchmark) -> AssetsDefinition:
         AssetCheckSpec("examples_quality", asset=key, blocking=True, description="GX suite on examples"),
         AssetCheckSpec("responses_quality", asset=key, blocking=True, description="GX suite on responses"),
         AssetCheckSpec("no_rejected_rows", asset=key, description="rows quarantined in `rejects`"),
+        AssetCheckSpec(
+            "no_chosen_equal_to_rejected",
+            asset=key,
+            description="pairs whose chosen text equals a rejected text (scored, always wrong; not blocking)",
+        ),
     ]
 
     @asset(
@@ -66,6 +72,24 @@ def dataset_asset(benchmark: Benchmark) -> AssetsDefinition:
                 severity=AssetCheckSeverity.WARN,
                 metadata={"rejects": data.rejects.height, "source_rows": data.source_rows},
                 description="; ".join(f"{n} x {reason}" for reason, n in reasons.most_common(5)) or "none",
+            )
+        )
+        identical = count_identical_pairs(data.examples, data.responses)
+        check_results.append(
+            AssetCheckResult(
+                check_name="no_chosen_equal_to_rejected",
+                passed=identical.pairs == 0,
+                severity=AssetCheckSeverity.WARN,
+                metadata={
+                    "pairs": identical.pairs,
+                    "examples": identical.examples,
+                    "first_examples": MetadataValue.json(list(identical.first_examples)),
+                    "per_subset": MetadataValue.md(
+                        "| subset | pairs |\n|---|---|\n"
+                        + "\n".join(f"| {name} | {n} |" for name, n in identical.per_subset.items())
+                    ),
+                },
+                description=identical.description,
             )
         )
         origins = sorted({f"{s.origin}: {s.revision}" for s in data.sources})

@@ -8,6 +8,7 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 from filelock import FileLock
 
 from rb_pipeline.catalog import load_benchmarks
+from rb_pipeline.normalize import source_problem
 from rb_pipeline.paths import atomic_path, encode_model_id, rb_home
 from rb_pipeline.scoring import process_alive
 
@@ -68,9 +69,8 @@ def materialize_datasets(benchmarks: list[str] | None = None) -> None:
     from assets.datasets import dataset_key
     from assets.definitions import defs
 
-    if benchmarks is None:  # Hub-only benchmarks need the network: only with RB_SOURCE=hub
-        hub = os.environ.get("RB_SOURCE") == "hub"
-        benchmarks = [name for name, bench in load_benchmarks().items() if bench.local or hub]
+    if benchmarks is None:  # every benchmark whose data can be had (rb_pipeline.normalize.planned_origin)
+        benchmarks = [name for name, bench in load_benchmarks().items() if source_problem(bench) is None]
     job = defs.resolve_job_def("materialize_datasets")
     selection = [dataset_key(name) for name in benchmarks]
     job.execute_in_process(

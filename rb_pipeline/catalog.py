@@ -19,7 +19,7 @@ import yaml
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
 
-from rb_pipeline.paths import REPO_ROOT, atomic_path, mirror_root, rb_home
+from rb_pipeline.paths import REPO_ROOT, atomic_path, mirror_root, rb_home, source_mode
 
 CATALOG_DIR = REPO_ROOT / "catalog"
 SAMPLES_DIR = REPO_ROOT / "data" / "samples"
@@ -49,7 +49,8 @@ class HubSource(Frozen):
 
 
 class LocalSource(Frozen):
-    """A file or folder, relative to `$RB_MIRROR` when present there, else to `data/samples/`."""
+    """A file or folder, relative to `$RB_MIRROR` when present there, else to `data/samples/`
+    (always `data/samples/` with `RB_SOURCE=sample`)."""
 
     format: str
     path: str
@@ -61,7 +62,7 @@ class LocalSource(Frozen):
         """The path to read and where it comes from: 'mirror' or 'sample' ('local': a user's file)."""
         if Path(self.path).is_absolute():
             return Path(self.path), "local"
-        mirror = mirror_root()
+        mirror = mirror_root() if source_mode() != "sample" else None
         if mirror is not None and (mirror / self.path).exists():
             return mirror / self.path, "mirror"
         return SAMPLES_DIR / self.path, "sample"

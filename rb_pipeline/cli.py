@@ -1,6 +1,9 @@
 """`rb-pipeline`: demo, catalog, score, sql, import, push.
 
-Exit code 0 on success; on a user error, one line on stderr and exit code 2.
+Exit code 0 on success. On a failure, two lines on stderr: `rb-pipeline: error: <what failed, which
+model/file/row, what to do>` and `rb-pipeline: log: <path>`, exit code 2. Everything a command writes
+to stderr (Dagster's logs, warnings, progress bars, the full traceback) goes to that log file,
+`$RB_HOME/logs/<UTC time>-<command>.log` (removed when a command succeeds and left it empty).
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import threading
+import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -30,7 +36,9 @@ class UserError(Exception):
 
 
 def render(frame: pl.DataFrame, fmt: str = "table") -> str:
-    """A frame as an aligned text table, CSV or JSON records."""
+    """A frame as an aligned text table, CSV or JSON records (nested cells as JSON text in table and CSV)."""
+    if fmt != "json":
+        frame = nested_as_json(frame)
     if fmt == "csv":
         return frame.write_csv().rstrip("\n")
     if fmt == "json":
@@ -41,6 +49,22 @@ def render(frame: pl.DataFrame, fmt: str = "table") -> str:
     rule = "  ".join("-" * w for w in widths)
     body = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join([line, rule, *body, f"({frame.height} rows)"])
+
+
+def nested_as_json(frame: pl.DataFrame) -> pl.DataFrame:
+    """List, array and struct columns as JSON text (CSV has no nested cells; a table shows them whole)."""
+    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+    return frame.with_columns(
+        pl.Series(
+            name,
+            [
+                None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+                for v in frame[name].to_list()
+            ],
+            dtype=pl.String,
+        )
+        for name in nested
+    )
 
 
 def _cell(value: object) -> str:
@@ -73,6 +97,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from rb_pipeline.normalize import normalize
     from rb_pipeline.tiny_models import build_tiny_classifier
 
+    os.environ["RB_SOURCE"] = "sample"  # the demo is the shipped samples, always
     print(f"RB_HOME={rb_home()}")
     texts = []
     for bench in load_benchmarks().values():
@@ -87,7 +112,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print_leaderboard()
     print(
         "Overall scores need every required section: the shipped RewardBench sample has no Safety rows,"
-        " so `rewardbench` stays empty until the full set is loaded (RB_SOURCE=hub)."
+        " so `rewardbench` stays empty until the full set is scored (`rb-pipeline score`, from the Hub)."
     )
 
 
@@ -96,7 +121,9 @@ def cmd_catalog(args: argparse.Namespace) -> None:
     from rb_pipeline.catalog import load_benchmarks
     from rb_pipeline.inventory import catalog_summary
 
-    summary = catalog_summary(load_benchmarks())
+    benchmarks = load_benchmarks()
+    summary = catalog_summary(benchmarks)
+    reads = {name: _reads(bench) for name, bench in benchmarks.items()}
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
         return
@@ -109,10 +136,22 @@ def cmd_catalog(args: argparse.Namespace) -> None:
             "local": sum(s.get("actual_rows") or 0 for s in b["subsets"]),
             "absent": sum(1 for s in b["subsets"] if s.get("availability") != "present"),
             "source": b.get("local_origin"),
+            "score_reads": reads[b["benchmark"]],  # where `score` reads it now (full data unless --sample)
         }
         for b in summary
     ]
     print(render(pl.DataFrame(rows)))
+
+
+def _reads(benchmark) -> str:
+    """`planned_origin`, or `unavailable` where the data cannot be had now."""
+    from rb_pipeline.formats import SourceError
+    from rb_pipeline.normalize import planned_origin
+
+    try:
+        return planned_origin(benchmark)
+    except SourceError:
+        return "unavailable"
 
 
 def resolve_model(name: str, ref_model: str | None):
@@ -121,7 +160,7 @@ def resolve_model(name: str, ref_model: str | None):
     from rb_pipeline.catalog import ModelEntry, load_models, path_tag, register_model
 
     models = load_models()
-    path = Path(name)
+    path = Path(name).expanduser()
     if name not in models and path.is_dir():  # a folder registered before keeps its id
         name = next((m.id for m in models.values() if m.local_folder == path.resolve()), name)
     if name in models:
@@ -131,6 +170,10 @@ def resolve_model(name: str, ref_model: str | None):
             register_model(entry)
         return entry
     model_type = "dpo" if ref_model else "classifier"
+    if not path.exists() and _looks_like_path(name):
+        raise UserError(f"model {name}: no such folder: give an existing model folder or a Hub id ORG/NAME")
+    if not path.exists():
+        _check_hub_reachable(name)
     if path.exists():
         folder = path.resolve()
         entry = ModelEntry(
@@ -143,6 +186,25 @@ def resolve_model(name: str, ref_model: str | None):
         entry = ModelEntry(id=name, type=model_type, ref_model=ref_model)
     register_model(entry)
     return entry
+
+
+def _looks_like_path(name: str) -> bool:
+    """A Hub id is `name` or `org/name`; anything else (absolute, ./, ~, deeper) is meant as a folder."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1
+
+
+def _check_hub_reachable(repo_id: str) -> None:
+    """A Hub model while offline is an error now, unless its files are already in the local Hub cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    from rb_pipeline.paths import offline_var
+
+    var = offline_var()
+    if var and not isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
+        raise UserError(
+            f"model {repo_id}: not a local folder, not in the Hub cache, and the Hub is offline ({var}=1):"
+            " go online to download it, or give a local model folder"
+        )
 
 
 def register_dataset(path: Path) -> str:
@@ -188,9 +250,13 @@ def cmd_score(args: argparse.Namespace) -> None:
 
     from assets.launch import last_metadata, materialize_datasets, materialize_scores, materialize_warehouse
     from rb_pipeline.catalog import load_benchmarks
-    from rb_pipeline.datasets import quality_path
+    from rb_pipeline.datasets import recorded_source
+    from rb_pipeline.formats import SourceError
+    from rb_pipeline.normalize import planned_origin
     from rb_pipeline.warehouse import query
 
+    if args.sample:
+        os.environ["RB_SOURCE"] = "sample"  # read by rb_pipeline.paths.source_mode, in this process's runs
     benchmarks = list(args.benchmark or [])
     if args.dataset:
         benchmarks.append(register_dataset(Path(args.dataset)))
@@ -199,12 +265,23 @@ def cmd_score(args: argparse.Namespace) -> None:
     if unknown:
         raise UserError(f"unknown benchmark(s) {unknown}; known: {', '.join(sorted(catalog))}")
     entry = resolve_model(args.model, args.ref_model)
-    chosen = benchmarks or list(catalog)
-    missing = [name for name in chosen if not quality_path(name).exists() or name in (args.benchmark or [])]
-    if args.dataset or missing:
-        materialize_datasets(sorted(set(missing) | set(benchmarks)))
+    origins: dict[str, str] = {}  # benchmark -> where its data is read from (full data unless --sample)
+    for name in benchmarks or list(catalog):
+        try:
+            origins[name] = planned_origin(catalog[name])
+        except SourceError as exc:
+            if benchmarks:  # asked for by name: its data must be had
+                raise UserError(str(exc)) from exc
+            print(f"skipped {exc}")
+    if not origins:
+        raise UserError("no benchmark's data can be had: set RB_MIRROR, go online, or pass --sample")
+    args.entry = entry  # for the one-line error (main)
+    # (re)normalize what is new, named, or was read from elsewhere (e.g. samples left by `demo`)
+    stale = [name for name in origins if name in benchmarks or recorded_source(name) != origins[name]]
+    if stale:
+        materialize_datasets(sorted(stale))
     config = {
-        "benchmarks": benchmarks,
+        "benchmarks": list(origins),
         "batch_size": args.batch_size,
         "dtype": args.dtype,
         "max_length": args.max_length,
@@ -276,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dpo-tokens", choices=["rewardbench", "clean"], help="dpo response tokens (default rewardbench)"
     )
     score.add_argument("--nproc-per-node", type=int, help="data-parallel processes (one per GPU), torchrun")
+    score.add_argument(
+        "--sample",
+        action="store_true",
+        help="the shipped sample rows instead of the full data (a smoke test)",
+    )
     score.set_defaults(func=cmd_score)
     sql = sub.add_parser("sql", help=cmd_sql.__doc__)
     sql.add_argument("query")
@@ -332,13 +414,62 @@ def interrupts() -> tuple[type[BaseException], ...]:
     return (KeyboardInterrupt,) + ((dagster.DagsterExecutionInterruptedError,) if dagster else ())
 
 
+def log_path(command: str) -> Path:
+    """`$RB_HOME/logs/<UTC time>-<command>.log`: where a command's stderr and tracebacks go."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    folder = rb_home() / "logs"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only lake: the log goes to the temporary folder instead
+        folder = Path(tempfile.gettempdir())
+    return folder / f"{stamp}-{command}.log"
+
+
+@contextmanager
+def stderr_to(path: Path) -> Iterator[None]:
+    """Send stderr to `path`: file descriptor 2 (C extensions', child processes') and `sys.stderr`
+    (Dagster's console logger, warnings, progress bars), also where `sys.stderr` was replaced."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with path.open("a", encoding="utf-8") as log, redirect_stderr(log):  # and Python's sys.stderr
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def one_line(exc: BaseException, args: argparse.Namespace) -> str:
+    """What failed and what to do, on one line, from an exception (Dagster's step error unwrapped)."""
+    exc = getattr(exc, "user_exception", None) or exc
+    torch = sys.modules.get("torch")  # not imported: it cannot have run out of memory
+    if torch is not None and isinstance(exc, torch.OutOfMemoryError):
+        entry = getattr(args, "entry", None)
+        batch = getattr(args, "batch_size", None) or (entry.batch_size if entry is not None else 8)
+        model = entry.id if entry is not None else getattr(args, "model", "the model")
+        return (
+            f"out of memory scoring model {model} at batch size {batch}: "
+            f"try --batch-size {max(1, batch // 2)} or smaller (or a smaller --max-length)"
+        )
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rb-pipeline` console script."""
     args = build_parser().parse_args(argv)
     os.environ.setdefault("RB_HOME", str(rb_home()))
+    log = log_path(args.command)
     with stop_signals() as received:
         try:
-            args.func(args)
+            with stderr_to(log):
+                try:
+                    args.func(args)
+                except BaseException:
+                    traceback.print_exc()  # the full trace goes to the log, never to the console
+                    raise
         except interrupts():
             number = received()  # exit 128 + the signal: 130 for SIGINT, 143 for SIGTERM
             print(
@@ -346,14 +477,16 @@ def main(argv: list[str] | None = None) -> int:
                 " and the next run resumes where it stopped",
                 file=sys.stderr,
             )
+            print(f"rb-pipeline: log: {log}", file=sys.stderr)
             return 128 + number
         except Exception as exc:  # one clear line, never a traceback, for anything a user can cause
             if os.environ.get("RB_DEBUG"):
                 raise
-            exc = getattr(exc, "user_exception", None) or exc  # unwrap Dagster's step error
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            print(f"rb-pipeline: error: {message}", file=sys.stderr)
+            print(f"rb-pipeline: error: {one_line(exc, args)}", file=sys.stderr)
+            print(f"rb-pipeline: log: {log}", file=sys.stderr)
             return 2
+    if log.exists() and log.stat().st_size == 0:
+        log.unlink()
     return 0
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rb_pipeline.catalog import Benchmark
 from rb_pipeline.lake import dataset_path, write_parquet
-from rb_pipeline.normalize import NormalizedBenchmark, normalize
+from rb_pipeline.normalize import NormalizedBenchmark, normalize, planned_origin
 from rb_pipeline.paths import atomic_path, lake_dir
 
 # Real benchmark data has these defects and the official numbers score such examples: RMB pairwise
@@ -64,7 +64,9 @@ def run_quality(benchmark: Benchmark, data: NormalizedBenchmark) -> tuple[Qualit
 
 
 def materialize_benchmark(benchmark: Benchmark) -> tuple[NormalizedBenchmark, list[QualityVerdict]]:
-    """Normalize, check, and write examples/responses/rejects plus the quality verdict."""
+    """Normalize, check, and write examples/responses/rejects plus the quality verdict (which also
+    records where the data came from and how many examples it holds, for the runs that score it)."""
+    origin = planned_origin(benchmark)
     data = normalize(benchmark)
     verdicts = list(run_quality(benchmark, data))
     for table in ("examples", "responses", "rejects"):
@@ -76,10 +78,31 @@ def materialize_benchmark(benchmark: Benchmark) -> tuple[NormalizedBenchmark, li
                     "passed": all(v.passed for v in verdicts),
                     "summary": " | ".join(v.summary for v in verdicts if not v.passed),
                     "rejects": data.rejects.height,
+                    "source": origin,
+                    "examples": data.examples.height,
                 }
             )
         )
     return data, verdicts
+
+
+def recorded_source(benchmark: str) -> str | None:
+    """The source (`planned_origin`) of the benchmark's materialized data; None if not materialized."""
+    path = quality_path(benchmark)
+    return json.loads(path.read_text()).get("source") if path.exists() else None
+
+
+def run_sources(benchmarks: list[str]) -> dict:
+    """What a run over these materialized benchmarks covers, for its record (`RUNS_SCHEMA`):
+    `data_sources` (benchmark, source, examples) and `n_examples` in all."""
+    sources = []
+    for name in sorted(benchmarks):
+        path = quality_path(name)
+        verdict = json.loads(path.read_text()) if path.exists() else {}
+        sources.append(
+            {"benchmark": name, "source": verdict.get("source"), "examples": verdict.get("examples")}
+        )
+    return {"data_sources": sources, "n_examples": sum(s["examples"] or 0 for s in sources)}
 
 
 def quality_failure(benchmark: str) -> str | None:

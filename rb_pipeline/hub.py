@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from rb_pipeline.paths import encode_model_id, rb_home, warehouse_path
+from rb_pipeline.paths import encode_model_id, offline_var, rb_home, warehouse_path
 from rb_pipeline.warehouse import connect
 
 __all__ = [
@@ -63,7 +63,6 @@ SHARD_BYTES = 256 * 1024 * 1024  # in-memory Arrow bytes per Parquet shard of `s
 RETRIES = 3  # retries after the first attempt, for transient network errors
 BACKOFF_SECONDS = 1.0  # first wait; doubled after each retry (1, 2, 4 s)
 TRANSIENT_STATUS = (408, 429)  # besides every 5xx
-OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 _sleep: Callable[[float], None] = time.sleep  # replaced in tests
 
 
@@ -597,16 +596,6 @@ def _scrubber(secrets: list[str | None]) -> Callable[[str], str]:
     return scrub
 
 
-def _offline_var() -> str | None:
-    """The variable that puts the Hub client offline, if any (read now, and as huggingface_hub read it)."""
-    for name in OFFLINE_VARS:
-        if os.environ.get(name, "").strip().upper() in {"1", "ON", "YES", "TRUE"}:
-            return name
-    from huggingface_hub import constants
-
-    return "HF_HUB_OFFLINE" if constants.is_offline_mode() else None
-
-
 def _offline_message(var: str) -> str:
     return (
         f"cannot push to the Hub: uploads need the network and {var} is set "
@@ -734,7 +723,7 @@ def push_score_dataset(
     _validate_repo_id(repo_id)
     if dry_run_dir is not None:
         return str(build_score_dataset(model_id, Path(dry_run_dir), repo_id=repo_id))
-    var = _offline_var()
+    var = offline_var()
     if var is not None:
         raise HubError(_offline_message(var))
     secret = _resolve_token(token)
@@ -822,7 +811,7 @@ def model_card_metadata(
 
 def push_model_metadata(model_id: str, dataset_repo_id: str | None = None, token: str | None = None) -> str:
     """Merge `model_card_metadata` into the model repo's card on the Hub (needs write access to it)."""
-    var = _offline_var()
+    var = offline_var()
     if var is not None:
         raise HubError(_offline_message(var))
     secret = _resolve_token(token)

@@ -769,6 +769,8 @@ def _write(parsed: _Parsed) -> ImportedRun:
         "git_hash": git_hash(),
         "host": None,  # complete when written: no process to watch
         "pid": None,
+        "data_sources": None,
+        "n_examples": None,
     }
     assert set(record) == set(RUNS_SCHEMA)
     write_run(record)  # last: until this row exists, no view reads the tables written above

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from rb_pipeline.formats import (
     get_adapter,
     read_records,
 )
+from rb_pipeline.paths import atomic_path, lake_dir, mirror_root, offline_var, source_mode
 
 MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
 EXAMPLES_SCHEMA = {
@@ -99,11 +99,52 @@ def file_revision(path: Path) -> str:
     return f"sha256:{digest.hexdigest()[:12]}"
 
 
+def planned_origin(benchmark: Benchmark) -> str:
+    """Where `source_files` will read the benchmark from, decided without downloading anything:
+    `mirror` (every local file is in `$RB_MIRROR`, none a sample), `hub@<repo>@<revision>`, `sample`
+    (`RB_SOURCE=sample`) or `local` (a user's file). Raises a one-line SourceError when the full data
+    cannot be had (not in the mirror and no Hub source, or the Hub offline with no snapshot in the lake)."""
+    origins = {source.resolve()[1] for source in benchmark.local}
+    if origins == {"local"}:
+        return "local"
+    mode = source_mode()
+    hub = benchmark.hub
+    if mode == "sample":
+        if not benchmark.local:
+            raise SourceError(f"{benchmark.benchmark}: no shipped sample (Hub only): leave out --sample")
+        return "sample"
+    full_local = (
+        bool(benchmark.local) and origins == {"mirror"} and not any(s.sample for s in benchmark.local)
+    )
+    if full_local and not (mode == "hub" and hub is not None):
+        return "mirror"
+    where = "not in RB_MIRROR" if mirror_root() is not None else "RB_MIRROR is not set"
+    if hub is None:
+        raise SourceError(
+            f"{benchmark.benchmark}: {where} and the catalog names no Hub source: set RB_MIRROR to a "
+            f"folder holding {benchmark.local[0].path}, or pass --sample for the shipped sample rows"
+        )
+    var = offline_var()
+    if var and not all(snapshot_path(benchmark, split).exists() for split in hub.splits or (hub.split,)):
+        raise SourceError(
+            f"{benchmark.benchmark}: {where} and the Hub is offline ({var}=1): set RB_MIRROR or go online"
+        )
+    return f"hub@{hub.repo}@{hub.revision}"
+
+
+def source_problem(benchmark: Benchmark) -> str | None:
+    """Why the benchmark's data cannot be had now (`planned_origin`'s one line), or None."""
+    try:
+        planned_origin(benchmark)
+    except SourceError as exc:
+        return str(exc)
+    return None
+
+
 def source_files(benchmark: Benchmark) -> list[SourceFile]:
-    """The files to read: local (mirror, else shipped sample) unless `RB_SOURCE=hub`."""
-    if (os.environ.get("RB_SOURCE") == "hub" and benchmark.hub is not None) or not benchmark.local:
-        return _hub_snapshots(benchmark)
-    return local_source_files(benchmark)
+    """The files to read, from where `planned_origin` says (the one place that decides the source)."""
+    origin = planned_origin(benchmark)
+    return _hub_snapshots(benchmark) if origin.startswith("hub@") else local_source_files(benchmark)
 
 
 def local_source_files(benchmark: Benchmark, missing_ok: bool = False) -> list[SourceFile]:
@@ -130,19 +171,23 @@ def _expand(source: LocalSource, path: Path, origin: str) -> Iterator[SourceFile
         yield SourceFile(file, origin, file_revision(file), subset, source.format)
 
 
+def snapshot_path(benchmark: Benchmark, split: str | None) -> Path:
+    """Where a Hub split is kept once downloaded: `lake/sources/<benchmark>/<split>@<revision>.parquet`."""
+    assert benchmark.hub is not None
+    return lake_dir("sources", benchmark.benchmark, f"{split}@{benchmark.hub.revision}.parquet")
+
+
 def _hub_snapshots(benchmark: Benchmark) -> list[SourceFile]:
     """Download each pinned Hub split once into the lake as Parquet, and read it from there.
 
     With `splits:` every split is one subset named after it; with `split:` rows name their subset."""
     from datasets import load_dataset  # heavy import: only when a Hub source is used
 
-    from rb_pipeline.paths import atomic_path, lake_dir
-
     hub = benchmark.hub
     assert hub is not None
     files = []
     for split in hub.splits or (hub.split,):
-        target = lake_dir("sources", benchmark.benchmark, f"{split}@{hub.revision}.parquet")
+        target = snapshot_path(benchmark, split)
         if not target.exists():
             try:
                 dataset = load_dataset(hub.repo, hub.config, split=split, revision=hub.revision)

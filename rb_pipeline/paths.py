@@ -22,6 +22,30 @@ def mirror_root() -> Path | None:
     return Path(value).resolve() if value else None
 
 
+SOURCE_MODES = ("full", "sample", "hub")
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def source_mode() -> str:
+    """Where benchmark data comes from, `$RB_SOURCE`: `full` (default: the `$RB_MIRROR` copy where it is
+    there, else the pinned Hub revision), `sample` (the shipped samples: `demo`, tests, `--sample`) or
+    `hub` (the Hub wherever the catalog names one). `rb_pipeline.normalize.planned_origin` applies it."""
+    mode = os.environ.get("RB_SOURCE", "").strip().lower() or "full"
+    if mode not in SOURCE_MODES:
+        raise ValueError(f"RB_SOURCE={mode!r}: expected one of {', '.join(SOURCE_MODES)}")
+    return mode
+
+
+def offline_var() -> str | None:
+    """The variable that puts the Hub client offline, if any (read now, and as huggingface_hub read it)."""
+    for name in OFFLINE_VARS:
+        if os.environ.get(name, "").strip().upper() in {"1", "ON", "YES", "TRUE"}:
+            return name
+    from huggingface_hub import constants
+
+    return "HF_HUB_OFFLINE" if constants.is_offline_mode() else None
+
+
 def lake_dir(*parts: str) -> Path:
     """A folder under the lake (`$RB_LAKE/...`, default `$RB_HOME/lake/...`; `$RB_LAKE` may be `s3://...`)."""
     from rb_pipeline.storage import lake_root

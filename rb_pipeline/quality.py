@@ -281,13 +281,7 @@ def check_responses(responses: pl.DataFrame, examples: pl.DataFrame) -> QualityR
     df = _with_missing_columns(responses, RESPONSES_SCHEMA)
     known = _with_missing_columns(examples, EXAMPLES_SCHEMA).get_column("example_id").drop_nulls()
     df = df.with_columns(example_in_examples=pl.col("example_id").is_in(known.implode()))  # null: unjudged
-    chosen = df.filter(pl.col("label") == "chosen").select("example_id", "text")
-    rejected = df.filter(pl.col("label") == "rejected").select("example_id", "text")
-    same_text = (
-        chosen.join(rejected, on=["example_id", "text"])
-        .group_by("example_id")
-        .agg(n_chosen_equal_rejected=pl.len())
-    )
+    same_text = identical_pairs(df).rename({"pairs": "n_chosen_equal_rejected"})
     counts = df.group_by("example_id").agg(
         n_chosen=(pl.col("label") == "chosen").sum(),
         n_rejected=(pl.col("label") == "rejected").sum(),
@@ -301,6 +295,51 @@ def check_responses(responses: pl.DataFrame, examples: pl.DataFrame) -> QualityR
     )
     frames = {"schema": responses.head(0), "responses": df, "per_example": per_example}
     return QualityReport("responses", _run(RESPONSE_CHECKS, frames))
+
+
+def identical_pairs(responses: pl.DataFrame) -> pl.DataFrame:
+    """`example_id, pairs`: per example, its (chosen, rejected) pairs whose texts are equal. Such a pair
+    is scored as published (official denominators hold) and is always wrong under the strict rule (a tie)."""
+    chosen = responses.filter(pl.col("label") == "chosen").select("example_id", "text")
+    rejected = responses.filter(pl.col("label") == "rejected").select("example_id", "text")
+    return (
+        chosen.join(rejected, on=["example_id", "text"])
+        .group_by("example_id", maintain_order=True)
+        .agg(pairs=pl.len().cast(pl.Int64))
+    )
+
+
+@dataclass(frozen=True)
+class IdenticalPairs:
+    """The non-blocking `no_chosen_equal_to_rejected` asset check's numbers (see `identical_pairs`)."""
+
+    pairs: int
+    examples: int
+    per_subset: dict[str, int]  # subset -> pairs
+    first_examples: tuple[str, ...]  # up to 5 example ids, to look them up
+
+    @property
+    def description(self) -> str:
+        if not self.pairs:
+            return "no chosen text equals a rejected text"
+        return (
+            f"{self.pairs} pairs in {self.examples} examples where a chosen text equals a rejected text: "
+            "scored, and always wrong under the strict rule (first: " + ", ".join(self.first_examples) + ")"
+        )
+
+
+def count_identical_pairs(examples: pl.DataFrame, responses: pl.DataFrame) -> IdenticalPairs:
+    """Count the pairs whose chosen text equals a rejected text, per subset."""
+    found = identical_pairs(responses).join(
+        examples.select("example_id", "subset"), on="example_id", how="left"
+    )
+    per_subset = found.group_by("subset").agg(pl.col("pairs").sum()).sort("subset")
+    return IdenticalPairs(
+        pairs=int(found["pairs"].sum()),
+        examples=found.height,
+        per_subset=dict(per_subset.iter_rows()),
+        first_examples=tuple(found["example_id"].head(5).to_list()),
+    )
 
 
 def _with_missing_columns(df: pl.DataFrame, schema: dict[str, Any]) -> pl.DataFrame:

@@ -33,6 +33,7 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from rb_pipeline.catalog import ModelEntry
+from rb_pipeline.datasets import run_sources
 from rb_pipeline.lake import (
     UnverifiedFile,
     publish_parquet,
@@ -84,6 +85,10 @@ RUNS_SCHEMA = {
     "git_hash": pl.String,
     "host": pl.String,  # where the run's process runs: with `pid`, how a dead run is told from a live one
     "pid": pl.Int64,
+    # which data the run covered: per benchmark its source (mirror | hub@<repo>@<revision> | sample |
+    # local) and examples (rb_pipeline.datasets.run_sources); imported runs leave them empty
+    "data_sources": pl.List(pl.Struct({"benchmark": pl.String, "source": pl.String, "examples": pl.Int64})),
+    "n_examples": pl.Int64,
 }
 STOPPED = "interrupted"  # a run stopped from outside (SIGINT, SIGTERM); an error marks it `failed`
 
@@ -170,7 +175,10 @@ def load_errors(entry: ModelEntry) -> Iterator[None]:
         yield
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RuntimeError(f"model {entry.id}: cannot load from {entry.location}: {reason}") from exc
+        raise RuntimeError(
+            f"model {entry.id}: cannot load from {entry.location}: {reason} "
+            "(check its config.json, weights and tokenizer files, or its Hub id and revision)"
+        ) from exc
 
 
 def effective_settings(entry: ModelEntry, settings: ScorerSettings) -> ScorerSettings:
@@ -292,6 +300,7 @@ def running_record(
         "git_hash": git_hash(),
         "host": socket.gethostname(),
         "pid": os.getpid(),
+        **run_sources(benchmarks),
     }
 
 

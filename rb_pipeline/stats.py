@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from rb_pipeline.datasets import run_sources
 from rb_pipeline.lake import read_dataset, scores_dir, write_parquet
 from rb_pipeline.normalize import content_hash
 from rb_pipeline.paths import lake_dir
@@ -385,6 +386,7 @@ def score_null_baselines(
             "git_hash": git_hash(),
             "host": None,  # complete when written: no process to watch
             "pid": None,
+            **run_sources(names),
         }
         assert set(record) == set(RUNS_SCHEMA)
         write_run(record)  # last: until this row exists, no view reads the scores written above

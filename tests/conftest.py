@@ -1,4 +1,10 @@
-"""Shared fixtures: offline settings, a temporary lake, and tiny models built once per session."""
+"""Shared fixtures: offline settings, the shipped samples, a temporary lake, tiny models built once per
+session, and the markers for what a fresh clone may lack:
+
+- `mirror`: needs the full benchmark copies (`$RB_MIRROR`, default `../shared/data`); skipped, all with
+  one stated reason, when that folder is absent (a public clone has no `../shared`).
+- `browser`: needs Chromium (`scripts/install_browser.sh`); skipped with one stated reason when absent.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +26,41 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# Tests opt into the shipped samples (the CLI reads the full data by default); full-data tests unset it.
+os.environ.setdefault("RB_SOURCE", "sample")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+MIRROR = Path(os.environ.get("RB_MIRROR") or REPO.parent / "shared" / "data").resolve()
+MIRROR_ABSENT = f"the benchmark mirror is absent ({MIRROR}): set RB_MIRROR to the full benchmark copies"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ABSENT = f"{CHROMIUM} is absent and scripts/install_browser.sh could not install it (apt)"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"mirror: needs the full benchmark copies; skipped when {MIRROR_ABSENT}"
+    )
+    config.addinivalue_line("markers", "browser: needs Chromium; skipped when it could not be installed")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip what needs an absent mirror or browser, each with one reason (shown by `-ra`)."""
+    absent = {
+        "mirror": None if MIRROR.is_dir() else MIRROR_ABSENT,
+        "browser": None if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK) else CHROMIUM_ABSENT,
+    }
+    for item in items:
+        for marker, reason in absent.items():
+            if reason and marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No test collected is a failure (exit 1), never pytest's exit code 5: a wrong path or filter
+    must not pass CI."""
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("\nno tests were collected: failing (a wrong path or -k filter?)")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

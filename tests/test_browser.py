@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.browser  # skipped, with its reason, where Chromium could not be installed (conftest)
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 RUN_TIMEOUT_MS = 300_000  # a run's worker process imports torch and dagster on a busy 2-core machine
 # What the researcher types in the launchpad: what differs from a model entry's defaults.

@@ -31,7 +31,7 @@ ABSENT_RMB_PAIRWISE = {
 def _samples_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Read the shipped samples, and no user-registered benchmarks."""
     monkeypatch.delenv("RB_MIRROR", raising=False)
-    monkeypatch.delenv("RB_SOURCE", raising=False)
+    monkeypatch.setenv("RB_SOURCE", "sample")
     monkeypatch.setenv("RB_HOME", str(tmp_path / "home"))
 
 

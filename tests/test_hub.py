@@ -52,7 +52,7 @@ def hub_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("RB_HOME", str(root))
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.delenv("RB_MIRROR", raising=False)  # the shipped samples, not full copies
-        mp.delenv("RB_SOURCE", raising=False)
+        mp.setenv("RB_SOURCE", "sample")
         benchmarks = {}
         examples, responses = [], []
         for name, benchmark in load_benchmarks().items():

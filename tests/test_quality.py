@@ -18,6 +18,7 @@ from rb_pipeline.quality import (
     QualityReport,
     check_examples,
     check_responses,
+    count_identical_pairs,
     expectation_names,
 )
 
@@ -322,3 +323,47 @@ def test_report_summary_and_metadata_name_the_failure() -> None:
 def test_expectation_names_are_unique() -> None:
     names = expectation_names()
     assert len(names) == len(set(names))
+
+
+# --- chosen equal to rejected: counted by a non-blocking asset check ------------------------
+
+
+def test_identical_pairs_are_counted_per_pair_and_subset() -> None:
+    ex, rs = hand_made_examples(), hand_made_responses()
+    edit(rs, "e2-0", text="7")  # e2 (s1): both chosen equal the rejected "7": 2 pairs
+    edit(rs, "e2-1", text="7")
+    edit(rs, "e3-0", text="Blue.")  # e3 (s2): the rejected equals the chosen: 1 pair
+    found = count_identical_pairs(frame(ex, EXAMPLES_SCHEMA), frame(rs, RESPONSES_SCHEMA))
+    assert (found.pairs, found.examples) == (3, 2)
+    assert found.per_subset == {"s1": 2, "s2": 1}
+    assert found.first_examples == ("e2", "e3")
+    assert found.description.startswith("3 pairs in 2 examples where a chosen text equals a rejected text")
+    clean = count_identical_pairs(frame(ex, EXAMPLES_SCHEMA), frame(hand_made_responses(), RESPONSES_SCHEMA))
+    assert (clean.pairs, clean.examples, clean.per_subset) == (0, 0, {})
+
+
+def test_identical_pairs_check_warns_without_blocking(rb_home, tmp_path) -> None:
+    """A dataset asset with one identical pair materializes (scored as published); its non-blocking
+    check fails with severity WARN and counts 1 pair, while the blocking GX checks pass."""
+    import json
+
+    from dagster import AssetCheckSeverity, DagsterInstance, materialize
+
+    from assets.datasets import dataset_asset
+    from rb_pipeline.catalog import dataset_benchmark
+
+    rows = [
+        {"prompt": "2+2?", "chosen": "4", "rejected": "5", "subset": "a"},
+        {"prompt": "Capital of France?", "chosen": "Paris", "rejected": "Paris", "subset": "b"},
+        {"prompt": "Colour of the sky?", "chosen": "Blue", "rejected": "Green", "subset": "b"},
+    ]
+    path = tmp_path / "twins.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = materialize([dataset_asset(dataset_benchmark(path))], instance=DagsterInstance.ephemeral())
+    assert result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    identical = checks["no_chosen_equal_to_rejected"]
+    assert not identical.passed and identical.severity == AssetCheckSeverity.WARN
+    assert identical.metadata["pairs"].value == 1 and identical.metadata["examples"].value == 1
+    assert "| b | 1 |" in identical.metadata["per_subset"].value
+    assert checks["examples_quality"].passed and checks["responses_quality"].passed
