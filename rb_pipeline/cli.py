@@ -26,6 +26,7 @@ import polars as pl
 from rb_pipeline.paths import rb_home
 
 DEMO_MODEL_ID = "rb-demo/tiny-classifier"
+COVERAGE_WIDTH = 100  # characters of the leaderboard's coverage text shown on the console
 
 
 class UserError(Exception):
@@ -84,7 +85,23 @@ def print_leaderboard(model_id: str | None = None) -> None:
         frame = frame.filter(pl.col("model") == model_id)
     always = ("model", "rewardbench", "rmb")
     keep = [c for c in frame.columns if frame[c].null_count() < frame.height or c in always]
-    print(render(frame.select(keep)))
+    # the whole coverage text can run to thousands of characters: the console gets its start
+    brief = pl.col("coverage").str.slice(0, COVERAGE_WIDTH) + pl.when(
+        pl.col("coverage").str.len_chars() > COVERAGE_WIDTH
+    ).then(pl.lit(" … (select coverage from leaderboard)")).otherwise(pl.lit(""))
+    print(render(frame.select(keep).with_columns(coverage=brief)))
+
+
+def print_partial_sections(model_id: str) -> None:
+    """Each section's score over the subsets' rows that were scored (`section_scores.partial_score`),
+    for runs on part of the data, whose leaderboard scores stay empty."""
+    from rb_pipeline.warehouse import query
+
+    frame = query(
+        "select model, benchmark, section, partial_score, n_subsets || '/' || n_subsets_needed as subsets,"
+        " n_examples from section_scores order by benchmark, section"
+    )
+    print(render(frame.filter(pl.col("model") == model_id).drop("model")))
 
 
 # ---------------------------------------------------------------- commands
@@ -111,9 +128,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
     materialize_warehouse()
     print_leaderboard()
     print(
-        "Overall scores need every required section: the shipped RewardBench sample has no Safety rows,"
-        " so `rewardbench` stays empty until the full set is scored (`rb-pipeline score`, from the Hub)."
+        "The shipped samples hold a few rows of each subset, so every leaderboard score stays empty (a score"
+        " is shown only on complete subsets; `coverage` says what is missing). On the samples, by section:"
     )
+    print_partial_sections(DEMO_MODEL_ID)
+    print("For real numbers: `rb-pipeline score --model ORG/NAME` (the full data, from RB_MIRROR or the Hub).")
 
 
 def cmd_catalog(args: argparse.Namespace) -> None:
