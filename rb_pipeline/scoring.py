@@ -275,7 +275,11 @@ def new_run_id() -> str:
 
 
 def write_run(record: dict) -> None:
-    """Write (or rewrite) one run's row."""
+    """Write (or rewrite) one run's row; a column it does not give is empty (an imported run has no
+    device, a baseline no max_length), a column RUNS_SCHEMA does not know is an error."""
+    unknown = sorted(set(record) - set(RUNS_SCHEMA))
+    if unknown:
+        raise KeyError(f"run record: unknown columns {unknown} (RUNS_SCHEMA)")
     write_parquet(pl.DataFrame([record], schema=RUNS_SCHEMA), run_path(record["run_id"]))
 
 

@@ -33,7 +33,7 @@ from rb_pipeline.datasets import run_sources
 from rb_pipeline.lake import read_dataset, scores_dir, write_parquet
 from rb_pipeline.normalize import content_hash
 from rb_pipeline.paths import lake_dir
-from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA, git_hash, new_run_id, package_versions, write_run
+from rb_pipeline.scoring import SCORES_SCHEMA, git_hash, new_run_id, package_versions, write_run
 from rb_pipeline.sql_rules import render_macro
 from rb_pipeline.storage import scan_parquet
 
@@ -388,7 +388,6 @@ def score_null_baselines(
             "pid": None,
             **run_sources(names),
         }
-        assert set(record) == set(RUNS_SCHEMA)
         write_run(record)  # last: until this row exists, no view reads the scores written above
         log(f"{baseline.model}: {responses.height} responses scored, run {run_id}")
         runs[baseline.model] = run_id
