@@ -560,7 +560,8 @@ def test_import_source_is_a_path_or_a_hub_dataset(tmp_path: Path, capsys: pytest
         import_source("allenai/reward-bench-results")
     assert main(["import", "allenai/reward-bench-results@main"]) == 2
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and "cannot fetch this dataset from the Hub" in error
+    line, log = error.splitlines()  # the one line, then where the full log is
+    assert "cannot fetch this dataset from the Hub" in line and log.startswith("rb-pipeline: log: ")
 
 
 def test_rmb_result_files_of_one_model_are_one_run(tmp_path: Path) -> None:
