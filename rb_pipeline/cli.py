@@ -89,7 +89,8 @@ def print_leaderboard(model_id: str | None = None) -> None:
     brief = pl.col("coverage").str.slice(0, COVERAGE_WIDTH) + pl.when(
         pl.col("coverage").str.len_chars() > COVERAGE_WIDTH
     ).then(pl.lit(" … (select coverage from leaderboard)")).otherwise(pl.lit(""))
-    print(render(frame.select(keep).with_columns(coverage=brief)))
+    frame = frame.select(keep)
+    print(render(frame.with_columns(coverage=brief) if "coverage" in keep else frame))
 
 
 def print_partial_sections(model_id: str) -> None:

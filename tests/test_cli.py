@@ -150,7 +150,11 @@ def test_score_a_users_preference_file(demo_home, tiny_classifier, tmp_path):
 
 
 def runs_of(env: dict, model: str) -> list[dict]:
-    sql = f"select data_sources, n_examples from runs where model = '{model}' order by started_at"
+    """The runs of the model registered under `model` (a local folder's id ends in a hash of its path)."""
+    sql = (
+        "select data_sources, n_examples from runs"
+        f" where regexp_matches(model, '^{model}(-[0-9a-f]{{8}})?$') order by started_at"
+    )
     return json.loads(run_cli("sql", sql, "--format", "json", env=env).stdout)
 
 
@@ -286,7 +290,7 @@ def test_corrupt_model_folder_is_one_line(fail_env, tmp_path, tiny_classifier):
         "score", "--model", str(folder), "--dataset", fail_env["PREFS"], env=fail_env, check=False
     )
     error = assert_one_line_failure(result)
-    assert error.startswith(f"rb-pipeline: error: model local/corrupt: cannot load from {folder}: ")
+    assert re.match(rf"rb-pipeline: error: model local/corrupt-[0-9a-f]{{8}}: cannot load from {folder}: ", error)
     assert "config.json" in error and "check its config.json, weights and tokenizer files" in error
 
 
@@ -298,7 +302,7 @@ def test_unknown_architecture_is_one_line(fail_env, tmp_path, tiny_classifier):
         "score", "--model", str(folder), "--dataset", fail_env["PREFS"], env=fail_env, check=False
     )
     error = assert_one_line_failure(result)
-    assert error.startswith("rb-pipeline: error: model local/nonsense: cannot load from")
+    assert re.match(r"rb-pipeline: error: model local/nonsense-[0-9a-f]{8}: cannot load from", error)
     assert "`nonsense`" in error
 
 
@@ -335,10 +339,11 @@ def test_out_of_memory_is_one_line_with_a_smaller_batch(
     err = capfd.readouterr().err
     assert code == 2
     error, log = err.strip().splitlines()
-    assert error == (
-        "rb-pipeline: error: out of memory scoring model local/tiny-classifier at batch size 8:"
-        " try --batch-size 4 or smaller (or a smaller --max-length)"
-    )
+    assert re.fullmatch(
+        r"rb-pipeline: error: out of memory scoring model local/tiny-classifier-[0-9a-f]{8} at batch size 8:"
+        r" try --batch-size 4 or smaller \(or a smaller --max-length\)",
+        error,
+    ), error
     log_file = Path(log.removeprefix("rb-pipeline: log: "))
     assert log_file.parent == rb_home / "logs" and "OutOfMemoryError" in log_file.read_text()
     assert "Traceback" not in err
