@@ -9,17 +9,23 @@ and without it are reused for each other.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from rb_pipeline.catalog import ModelEntry
 from rb_pipeline.lake import run_path, scores_dir
 from rb_pipeline.scoring import ScorerSettings, load_scorer, score_model
 from rb_pipeline.tiny_models import TWIN_ARCHITECTURES, build_tiny_twin
 
-POSITIONS = 512  # most RMB best-of-N responses fit, the longest (40 of 72) are cut at the right
+POSITIONS = 256  # the longer RMB best-of-N responses (over half) are cut at the right
 BATCH_SIZES = (1, 8, 64)
 TOLERANCE = 1e-5
+DPO_ARCHITECTURES = ("gpt2", "qwen2")  # learned positions; rotary with grouped-query attention
+DPO_RESPONSES = 12  # of 4 prompts: a DPO forward (two models, the vocabulary's log-softmax) costs more
 CAUSAL = [architecture for architecture in TWIN_ARCHITECTURES if architecture != "deberta-v2"]
 
 
@@ -72,9 +78,9 @@ def test_shared_prompt_scores_equal_the_full_sequences_at_every_batch_size(
         worst = max(abs(scores[rid] - full[rid]) for rid in full)
         assert worst <= TOLERANCE, f"batch size {batch_size}: largest difference {worst:.2e}"
         # the responses continue their prompt, also those cut at the context cap (the prompt is kept);
-        # the one example with a single response among these rows is scored whole (nothing to share)
+        # whole: a prompt longer than the cap, the one example with a single response among these rows
         assert record["n_prompt_shared"] + record["n_prompt_full"] == n
-        assert record["n_prompt_shared"] >= n - 3 and record["n_prompt_full"] >= 1
+        assert record["n_prompt_shared"] >= n // 2 and record["n_prompt_full"] >= 1
         assert record["n_truncated"] > 0 and record["max_length"] == POSITIONS
         assert record["settings_key"] == full_record["settings_key"]
 
@@ -124,3 +130,43 @@ def test_a_token_merged_across_the_prompt_boundary_falls_back_to_the_whole_seque
     )
     expected = [score for score, _ in whole.score(whole.encode(prompts, texts, ["m1", "m2", "c1", "c2"]))]
     assert [score for score, _ in scorer.score(encoded)] == pytest.approx(expected, abs=TOLERANCE)
+
+
+def causal_lm_twin(twin: Path, path: Path, seed: int) -> Path:
+    """A causal LM of the twin's architecture, config and tokenizer (random weights of `seed`)."""
+    config = AutoConfig.from_pretrained(twin)
+    torch.manual_seed(seed)
+    AutoModelForCausalLM.from_config(config).eval().save_pretrained(path)
+    AutoTokenizer.from_pretrained(twin).save_pretrained(path)
+    return path
+
+
+@pytest.mark.parametrize("architecture", DPO_ARCHITECTURES)
+def test_dpo_rewards_with_shared_prompts_equal_the_full_sequences(
+    architecture, twins, rmb_rows, rb_home, tmp_path
+):
+    """Policy and reference continue the shared prompt (but its last token, whose logits predict the
+    response's first) from its cache. The reference-free reward (mean log p) matches to 1e-5; the
+    difference of log-likelihood sums (hundreds of terms of about -8 each) matches to the float32
+    rounding of the sums' size."""
+    policy = causal_lm_twin(twins[architecture], tmp_path / "policy", seed=1)
+    ref = causal_lm_twin(twins[architecture], tmp_path / "ref", seed=2)
+    examples, responses = rmb_rows
+    rows = (examples, responses.head(DPO_RESPONSES))
+    for ref_model in (None, str(ref)):
+        full, full_record = run(dpo_entry("full", policy, ref_model), rows, 8, False)
+        assert full_record["n_prompt_shared"] == 0
+        tolerance = TOLERANCE
+        if ref_model is not None:  # a difference of sums: float32 rounding of the sums' size (~1e-8)
+            vectors = pl.read_parquet(scores_dir(f"dpo-full-{ref_model}", full_record["run_id"]))
+            tolerance = 2e-8 * max(abs(policy) + abs(ref) for policy, ref, _ in vectors["score_vector"])
+        for batch_size in BATCH_SIZES:
+            scores, record = run(dpo_entry(f"b{batch_size}", policy, ref_model), rows, batch_size)
+            worst = max(abs(scores[rid] - full[rid]) for rid in full)
+            assert worst <= tolerance, f"batch size {batch_size}: largest difference {worst:.2e}"
+            assert record["n_prompt_shared"] >= DPO_RESPONSES - 3
+            assert record["settings_key"] == full_record["settings_key"]
+
+
+def dpo_entry(name: str, policy: Path, ref_model: str | None) -> ModelEntry:
+    return ModelEntry(id=f"dpo-{name}-{ref_model}", source=str(policy), type="dpo", ref_model=ref_model)

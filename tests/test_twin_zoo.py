@@ -42,7 +42,9 @@ from tests.test_multi_objective import multi_objective_model  # noqa: F401 (a fi
 
 REPO = Path(__file__).resolve().parents[1]
 POSITIONS = 192  # RMB best-of-N responses run from ~60 to >1000 tokens here: some fit, most are cut
-N_RESPONSES = 72  # the rows of `rmb_rows` (tests/conftest.py): batch size 64 makes a full batch and a short one
+N_RESPONSES = (
+    72  # the rows of `rmb_rows` (tests/conftest.py): batch size 64 makes a full batch and a short one
+)
 BATCH_SIZES = (1, 8, 64)
 TOLERANCE = 1e-5
 

@@ -9,7 +9,7 @@ score.
 
 Shared prompts (causal models, `ScorerSettings.shared_prompts`): the responses of one example start
 with the same templated prompt, so its tokens run once and each response continues from the cached
-keys and values (`score_continued`). Only where the prompt's own tokens are an exact prefix of the
+keys and values (`forward_continued`). Only where the prompt's own tokens are an exact prefix of the
 full sequence's tokens as kept after truncation (a template or a BPE merge at the boundary, or a cut
 into the prompt, can break that); every other response is scored whole. A causal model's hidden state at a position depends only on the
 tokens before it, so the score is the full sequence's up to float rounding.
@@ -180,7 +180,7 @@ class ClassifierScorer:
                 results[index] = result
         if shared:
             items = [batch[index] for index in shared]
-            output = score_continued(self.model, items, self.tokenizer.pad_token_id, self.device)
+            output = forward_continued(self.model, items, self.tokenizer.pad_token_id, self.device)
             for index, result in zip(shared, reward_and_vector(output, len(items)), strict=True):
                 results[index] = result
         return results
@@ -227,8 +227,9 @@ def mark_shared_prompts(encoded: list[Encoded], prompts: list, tokenizer, templa
             item.extra["prefix_length"] = len(prompt_ids[key])
 
 
-def score_continued(model, batch: list[Encoded], pad_id: int, device: str):
-    """The classifier's output for a batch of responses with shared prompts (`Encoded.prefix_length`):
+def forward_continued(model, batch: list[Encoded], pad_id: int, device: str):
+    """The model's output for a batch of responses with shared prompts (`Encoded.prefix_length`), on
+    their tokens after the prefix (a classifier's pooled score; a causal LM's logits from there on):
     each distinct prompt runs once (left-padded, so no gap lies between a prompt and its response), its
     keys and values are copied to each of its responses, which continue at the prompt's positions
     (right-padded: the head's last non-pad token is the sequence's last)."""
