@@ -170,3 +170,20 @@ def test_dpo_rewards_with_shared_prompts_equal_the_full_sequences(
 
 def dpo_entry(name: str, policy: Path, ref_model: str | None) -> ModelEntry:
     return ModelEntry(id=f"dpo-{name}-{ref_model}", source=str(policy), type="dpo", ref_model=ref_model)
+
+
+def test_custom_code_classes_are_scored_whole(twins):
+    """An ArmoRM-style custom class says model_type "llama" but reads its gating token from the prompt's
+    ids: only transformers' own classes continue from a cache."""
+    from transformers import AutoModelForSequenceClassification
+
+    from rb_pipeline.scorers.classifier import continues_from_cache
+
+    model = AutoModelForSequenceClassification.from_pretrained(twins["llama"])
+    assert continues_from_cache(model)
+
+    class CustomRewardModel(type(model)):  # as if loaded with trust_remote_code
+        pass
+
+    custom = CustomRewardModel(model.config)
+    assert custom.config.model_type == "llama" and not continues_from_cache(custom)

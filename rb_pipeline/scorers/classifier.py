@@ -192,10 +192,19 @@ def shares_prompts(model, tokenizer, settings: ScorerSettings, entry: ModelEntry
     (the head finds it in the response part alone, so both must agree on the pad id)."""
     return (
         settings.shared_prompts
-        and model.config.model_type in CAUSAL_MODEL_TYPES
+        and continues_from_cache(model)
         and not entry.device_map
         and model.config.pad_token_id is not None
         and model.config.pad_token_id == tokenizer.pad_token_id
+    )
+
+
+def continues_from_cache(model) -> bool:
+    """A transformers class of a causal architecture (`CAUSAL_MODEL_TYPES`). Custom code is never
+    trusted to continue: an ArmoRM-style head (model_type "llama") reads its gating token from the
+    prompt's ids, which a continuation does not pass."""
+    return model.config.model_type in CAUSAL_MODEL_TYPES and type(model).__module__.startswith(
+        "transformers."
     )
 
 

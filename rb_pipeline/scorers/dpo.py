@@ -24,8 +24,8 @@ first `max_length - that` tokens. (rewardbench decides this on the
 longer response of a chosen/rejected pair; here each response is scored alone, so it is decided per
 response: the one place where truncated inputs can differ.)
 
-Shared prompts (`ScorerSettings.shared_prompts`, causal architectures of
-`classifier.CAUSAL_MODEL_TYPES`): responses of one example whose kept prompt tokens are the same run
+Shared prompts (`ScorerSettings.shared_prompts`, causal architectures:
+`classifier.continues_from_cache`): responses of one example whose kept prompt tokens are the same run
 those tokens (but the last, whose logits predict the response's first token) once per batch and
 continue from the cached keys and values (`classifier.forward_continued`); the log-likelihoods are
 the whole sequence's up to float rounding.
@@ -46,7 +46,7 @@ from transformers import AutoModelForCausalLM
 
 from rb_pipeline.catalog import ModelEntry
 from rb_pipeline.scorers.classifier import (
-    CAUSAL_MODEL_TYPES,
+    continues_from_cache,
     forward_continued,
     load_for_scoring,
     load_weights,
@@ -123,7 +123,7 @@ class DPOScorer:
         self.shares_prompts = (
             settings.shared_prompts
             and not entry.device_map
-            and all(model.config.model_type in CAUSAL_MODEL_TYPES for model in models)
+            and all(continues_from_cache(model) for model in models)
         )
 
     def encode(self, prompts: list, texts: list[str], ids: list[str]) -> list[Encoded]:
