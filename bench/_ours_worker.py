@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--skip-matmul", action="store_true")
     parser.add_argument("--no-warm", action="store_true")
     parser.add_argument("--op-profile", action="store_true", help="torch.profiler over one 8 x 512 forward")
+    parser.add_argument("--no-shared-prompts", action="store_true", help="score every response whole")
     args = parser.parse_args()
 
     os.environ["RB_HOME"] = args.rb_home
@@ -97,6 +98,8 @@ def main() -> None:
     settings_kwargs = {"max_length": args.max_length, "batch_size": args.batch_size, "dtype": "float32"}
     if args.token_budget:
         settings_kwargs["token_budget"] = args.token_budget
+    if args.no_shared_prompts:
+        settings_kwargs["shared_prompts"] = False
     settings = scoring.ScorerSettings(**settings_kwargs)
 
     def call():

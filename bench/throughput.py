@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/throughput.py                 # defaults: 50 pairs, 3 repeats (~10 min on 2 cores)
     .venv/bin/python bench/throughput.py --pairs 2000 --repeats 1   # the full-size goal (hours on 2 cores)
+    .venv/bin/python bench/throughput.py --compare-shared-prompts   # also ours with shared prompts off
 
 Model: a GPT-2-small-sized GPT2ForSequenceClassification (12 x 768, random weights, num_labels=1) with a
 32k BPE tokenizer trained here on RMB texts; max_length 512. Data: real RMB pairwise pairs from
@@ -110,11 +111,13 @@ def run_ours(
     batch_size: int | None = None,
     tag: str = "",
     op_profile: bool = False,
+    shared_prompts: bool = True,
 ) -> dict:
     home = CACHE / "lakes" / f"throughput{tag}-r{repeat}"
     shutil.rmtree(home, ignore_errors=True)
     extra = ["--token-budget", str(token_budget)] if token_budget else []
     extra += ["--op-profile"] if op_profile else []
+    extra += [] if shared_prompts else ["--no-shared-prompts"]
     return run_worker(
         sys.executable,
         BENCH / "_ours_worker.py",
@@ -289,6 +292,30 @@ def token_accounting(args, summary: dict) -> dict:
     return out
 
 
+def compare_shared_prompts(folder: Path, args, flop_params: int) -> dict:
+    """Ours with shared prompts (the default) against ours with every response scored whole, one pair
+    of runs per repeat (order alternating): the median time ratio, the responses that continued a
+    cached prompt, and the largest score difference (the same scores, to float rounding)."""
+    ratios, runs = [], []
+    for r in range(args.repeats):
+        pair = {}
+        for shared in (True, False) if r % 2 == 0 else (False, True):
+            eprint(f"shared prompts {'on' if shared else 'off'}, repeat {r + 1}/{args.repeats} ...")
+            tag = "-shared" if shared else "-whole"
+            pair[shared] = run_ours(folder, r, args, tag=tag, shared_prompts=shared)
+        on, off = (summarize_ours(pair[shared], flop_params) for shared in (True, False))
+        ratios.append(off["time_s"] / on["time_s"])
+        runs.append(pair)
+    scores_on, scores_off = runs[0][True]["scores"], runs[0][False]["scores"]
+    return {
+        "ratio_whole_over_shared_time_s": median(ratios),
+        "per_repeat_ratio": ratios,
+        "n_prompt_shared": runs[0][True]["cold"].get("n_prompt_shared"),
+        "n_prompt_full": runs[0][True]["cold"].get("n_prompt_full"),
+        "max_abs_score_delta": max(abs(scores_on[rid] - scores_off[rid]) for rid in scores_off),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -311,6 +338,11 @@ def main() -> None:
         type=int,
         default=2000,
         help="exact token accounting (no model run) on this many pairs and on the full set, for projections",
+    )
+    parser.add_argument(
+        "--compare-shared-prompts",
+        action="store_true",
+        help="also run ours once per repeat with shared prompts off (every response whole), same data",
     )
     parser.add_argument("--output", default=str(RESULTS / "throughput.json"))
     args = parser.parse_args()
@@ -404,6 +436,9 @@ def main() -> None:
                 **{k: s[k] for k in ("time_s", "tokens_per_s", "padded_tokens_per_s", "padding_overhead")},
             }
         )
+    shared_prompts = (
+        compare_shared_prompts(folder, args, flop_params) if args.compare_shared_prompts else None
+    )
     eprint("token accounting ...")
     accounting = token_accounting(args, summary)
 
@@ -444,6 +479,7 @@ def main() -> None:
         "ours_batches_rows_width_seconds": batches,
         "ours_op_profile_8x512": repeats[0]["ours"].get("op_profile"),
         "sweep_ours_once": sweep,
+        "shared_prompts_on_vs_off": shared_prompts,
         "token_accounting_and_projection": accounting,
         "total_bench_wall_s": time.perf_counter() - started,
     }

@@ -89,6 +89,10 @@ RUNS_SCHEMA = {
     # local) and examples (rb_pipeline.datasets.run_sources); imported runs leave them empty
     "data_sources": pl.List(pl.Struct({"benchmark": pl.String, "source": pl.String, "examples": pl.Int64})),
     "n_examples": pl.Int64,
+    # responses continued from their example's cached prompt (scorers with shared prompts), and the
+    # rest, scored as whole sequences; imported runs and runs before shared prompts leave them empty
+    "n_prompt_shared": pl.Int64,
+    "n_prompt_full": pl.Int64,
 }
 STOPPED = "interrupted"  # a run stopped from outside (SIGINT, SIGTERM); an error marks it `failed`
 
@@ -104,6 +108,9 @@ class ScorerSettings:
     token_budget: int = 16384  # upper bound on padded tokens per batch
     ref_free_type: str = "avg"  # dpo without a reference model: sum | avg | norm
     dpo_tokens: str = "rewardbench"  # dpo: which tokens are the response's (see scorers/dpo.py)
+    # causal models: run each example's prompt once and continue its responses from the cached keys
+    # and values; the scores are the full sequences' (to float rounding), so it is not in the key
+    shared_prompts: bool = True
 
     def key(self, entry: ModelEntry) -> str:
         """Scores with the same key are interchangeable: batch sizes are not part of it.
@@ -133,6 +140,16 @@ class Encoded:
     input_ids: list[int]
     truncated_tokens: int
     extra: dict = field(default_factory=dict)  # scorer-specific (e.g. the prompt length for dpo)
+
+    @property
+    def prefix_length(self) -> int:
+        """How many leading tokens are the example's prompt, shared with its other responses and run
+        once for them all (`extra["prefix_length"]`, set by a scorer with shared prompts); 0: none."""
+        return self.extra.get("prefix_length", 0)
+
+    def group(self) -> object:
+        """What this item is batched with: the responses sharing its prompt's tokens, else itself."""
+        return tuple(self.input_ids[: self.prefix_length]) if self.prefix_length else self.response_id
 
 
 class Scorer(Protocol):
@@ -229,8 +246,16 @@ def default_device() -> str:
 
 
 def token_batches(items: list[Encoded], batch_size: int, token_budget: int) -> Iterator[list[Encoded]]:
-    """Longest first; each batch holds at most `batch_size` rows and `token_budget` padded tokens."""
-    ordered = sorted(items, key=lambda item: len(item.input_ids), reverse=True)
+    """Longest first; each batch holds at most `batch_size` rows and `token_budget` padded tokens.
+    Responses sharing a prompt (`Encoded.group`) are kept next to each other, so the prompt runs once
+    per batch: groups are ordered by their longest member."""
+    longest: dict[object, int] = {}
+    for item in items:
+        longest[item.group()] = max(longest.get(item.group(), 0), len(item.input_ids))
+    rank = {group: index for index, group in enumerate(longest)}
+    ordered = sorted(
+        items, key=lambda item: (-longest[item.group()], rank[item.group()], -len(item.input_ids))
+    )
     batch: list[Encoded] = []
     for item in ordered:
         longest = len(batch[0].input_ids) if batch else len(item.input_ids)
@@ -406,6 +431,8 @@ class RunResult:
     padding_overhead: float
     device: str
     max_length: int | None = None  # the one used (capped by the model's context)
+    n_prompt_shared: int = 0  # scored from their prompt's cached keys and values
+    n_prompt_full: int = 0  # scored as whole sequences
 
     def as_metadata(self) -> dict:
         """Flat numbers for Dagster metadata."""
@@ -497,6 +524,8 @@ def score_model(
                 padding_overhead=stats.get("padding_overhead", 0.0),
                 device=record["device"],
                 max_length=settings.max_length,
+                n_prompt_shared=stats.get("n_prompt_shared", 0),
+                n_prompt_full=stats.get("n_prompt_full", 0),
             )
             log(f"{entry.id}: max_length {settings.max_length}, {result.n_truncated} responses truncated")
             if rank == 0:
@@ -523,7 +552,10 @@ def _combine(parts: list[dict]) -> dict:
     elapsed = max(part["elapsed_s"] for part in parts)
     real = sum(part["real_tokens"] for part in parts)
     return {
-        "n_truncated": sum(part["n_truncated"] for part in parts),
+        **{
+            count: sum(part.get(count, 0) for part in parts)
+            for count in ("n_truncated", "n_prompt_shared", "n_prompt_full")
+        },
         "responses_per_s": sum(part["n_scored"] for part in parts) / elapsed,
         "tokens_per_s": real / elapsed,
         "padding_overhead": sum(part["padded_tokens"] for part in parts) / max(real, 1) - 1.0,
@@ -593,6 +625,8 @@ def _score_todo(
     return {
         "n_scored": len(encoded),
         "n_truncated": sum(1 for item in encoded if item.truncated_tokens > 0),
+        "n_prompt_shared": sum(1 for item in encoded if item.prefix_length),
+        "n_prompt_full": sum(1 for item in encoded if not item.prefix_length),
         "elapsed_s": max(time.perf_counter() - start, 1e-9),
         "real_tokens": real_tokens,
         "padded_tokens": padded_tokens,

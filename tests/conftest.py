@@ -88,6 +88,25 @@ def sample_texts() -> list[str]:
     return texts
 
 
+RMB_BON_RESPONSES = 72  # tests/test_twin_zoo.py: batch size 64 then makes one full batch and a short one
+
+
+@pytest.fixture(scope="session")
+def rmb_rows():
+    """(examples, responses) of the shipped RMB best-of-N sample: its first RMB_BON_RESPONSES distinct
+    responses (real rows, about five per prompt)."""
+    from rb_pipeline.catalog import load_benchmarks
+    from rb_pipeline.normalize import normalize
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("RB_MIRROR", raising=False)  # the sample, not the full mirror
+        data = normalize(load_benchmarks()["rmb-bon"])
+    responses = data.responses.unique("response_id", keep="first", maintain_order=True)
+    responses = responses.head(RMB_BON_RESPONSES)
+    assert responses.height == RMB_BON_RESPONSES
+    return data.examples, responses
+
+
 @pytest.fixture(scope="session")
 def tiny_classifier(tmp_path_factory: pytest.TempPathFactory, sample_texts: list[str]) -> Path:
     """A tiny GPT-2 sequence classifier with a chat template, built offline once per session."""

@@ -42,7 +42,9 @@ from tests.test_multi_objective import multi_objective_model  # noqa: F401 (a fi
 
 REPO = Path(__file__).resolve().parents[1]
 POSITIONS = 192  # RMB best-of-N responses run from ~60 to >1000 tokens here: some fit, most are cut
-N_RESPONSES = 72  # batch size 64 then makes one full batch and one short one
+N_RESPONSES = (
+    72  # the rows of `rmb_rows` (tests/conftest.py): batch size 64 makes a full batch and a short one
+)
 BATCH_SIZES = (1, 8, 64)
 TOLERANCE = 1e-5
 
@@ -57,20 +59,6 @@ ZOO = {
     "deberta-v2": {"architecture": "deberta-v2"},
 }
 assert {options["architecture"] for options in ZOO.values()} == set(TWIN_ARCHITECTURES)
-
-
-@pytest.fixture(scope="module")
-def rmb_rows() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(examples, responses) of the shipped RMB best-of-N sample: the first N_RESPONSES responses."""
-    from rb_pipeline.catalog import load_benchmarks
-    from rb_pipeline.normalize import normalize
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("RB_MIRROR", raising=False)  # the sample, not the full mirror
-        data = normalize(load_benchmarks()["rmb-bon"])
-    responses = data.responses.unique("response_id", keep="first", maintain_order=True).head(N_RESPONSES)
-    assert responses.height == N_RESPONSES
-    return data.examples, responses
 
 
 @pytest.fixture(scope="module")

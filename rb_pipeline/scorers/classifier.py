@@ -6,9 +6,20 @@ rewardbench's pipeline does, truncated at `max_length` (capped by the model's ow
 `scorers.context`) by the tokenizer itself: on its truncation side, keeping its special tokens.
 Batches are padded on the tokenizer's padding side with an attention mask, so padding cannot change a
 score.
+
+Shared prompts (causal models, `ScorerSettings.shared_prompts`): the responses of one example start
+with the same templated prompt, so its tokens run once and each response continues from the cached
+keys and values (`forward_continued`). Only where the prompt's own tokens are an exact prefix of the
+full sequence's tokens as kept after truncation (a template or a BPE merge at the boundary, or a cut
+into the prompt, can break that); every other response is scored whole. A causal model's hidden state at a position depends only on the
+tokens before it, so the score is the full sequence's up to float rounding.
 """
 
 from __future__ import annotations
+
+import inspect
+import json
+from collections import Counter
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -19,6 +30,9 @@ from rb_pipeline.scorers.context import capped_settings
 from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
 from rb_pipeline.templates import resolve_template
 
+# decoder architectures whose forward continues from `past_key_values` with explicit `position_ids`
+# (each checked against the full sequence by tests/test_shared_prompt.py); the rest are scored whole
+CAUSAL_MODEL_TYPES = frozenset({"gpt2", "gpt_neox", "llama", "mistral", "gemma2", "qwen2"})
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -136,6 +150,8 @@ class ClassifierScorer:
             AutoModelForSequenceClassification, entry, self.settings, device
         )
 
+        self.shares_prompts = shares_prompts(self.model, self.tokenizer, self.settings, entry)
+
     def encode(self, prompts: list, texts: list[str], ids: list[str]) -> list[Encoded]:
         conversations = [
             [*prompt, {"role": "assistant", "content": text}]
@@ -145,14 +161,117 @@ class ClassifierScorer:
             conversations, chat_template=self.template, tokenize=False
         )
         tokenized = tokenize_truncated(self.tokenizer, rendered, self.settings.max_length)
-        return [
+        encoded = [
             Encoded(response_id, kept, cut) for response_id, (kept, cut) in zip(ids, tokenized, strict=True)
         ]
+        if self.shares_prompts:
+            mark_shared_prompts(encoded, prompts, self.tokenizer, self.template)
+        return encoded
 
     @torch.inference_mode()
     def score(self, batch: list[Encoded]) -> list[tuple[float, list[float] | None]]:
-        inputs = pad_batch(batch, self.tokenizer.pad_token_id, self.tokenizer.padding_side, self.device)
-        return reward_and_vector(self.model(**inputs), len(batch))
+        shared = [index for index, item in enumerate(batch) if item.prefix_length]
+        whole = [index for index, item in enumerate(batch) if not item.prefix_length]
+        results: list = [None] * len(batch)
+        if whole:
+            items = [batch[index] for index in whole]
+            inputs = pad_batch(items, self.tokenizer.pad_token_id, self.tokenizer.padding_side, self.device)
+            for index, result in zip(whole, reward_and_vector(self.model(**inputs), len(items)), strict=True):
+                results[index] = result
+        if shared:
+            items = [batch[index] for index in shared]
+            output = forward_continued(self.model, items, self.tokenizer.pad_token_id, self.device)
+            for index, result in zip(shared, reward_and_vector(output, len(items)), strict=True):
+                results[index] = result
+        return results
+
+
+def shares_prompts(model, tokenizer, settings: ScorerSettings, entry: ModelEntry) -> bool:
+    """Whether this classifier continues responses from their prompt's cache: a causal architecture
+    (`CAUSAL_MODEL_TYPES`) on one device, pooling at the last token that is not the tokenizer's pad
+    (the head finds it in the response part alone, so both must agree on the pad id)."""
+    return (
+        settings.shared_prompts
+        and continues_from_cache(model)
+        and not entry.device_map
+        and model.config.pad_token_id is not None
+        and model.config.pad_token_id == tokenizer.pad_token_id
+    )
+
+
+def continues_from_cache(model) -> bool:
+    """A transformers class of a causal architecture (`CAUSAL_MODEL_TYPES`). Custom code is never
+    trusted to continue: an ArmoRM-style head (model_type "llama") reads its gating token from the
+    prompt's ids, which a continuation does not pass."""
+    return model.config.model_type in CAUSAL_MODEL_TYPES and type(model).__module__.startswith(
+        "transformers."
+    )
+
+
+def mark_shared_prompts(encoded: list[Encoded], prompts: list, tokenizer, template: str | None) -> None:
+    """Set `prefix_length` on each response whose templated prompt's tokens are an exact prefix of its
+    own tokens (as kept: a response cut at the right keeps its prompt), with at least one non-pad token
+    after it, and that has another such response with the same prompt (a prompt run for one response
+    saves nothing). Whatever the template or the tokenizer did, the check is on the very tokens the
+    whole sequence would run, so a continued score is the whole sequence's."""
+    keys = [json.dumps(prompt, sort_keys=True) for prompt in prompts]
+    distinct = dict.fromkeys(keys)
+    rendered = [
+        tokenizer.apply_chat_template(json.loads(key), chat_template=template, tokenize=False)
+        for key in distinct
+    ]
+    prompt_ids = dict(zip(distinct, tokenizer(rendered, add_special_tokens=True)["input_ids"], strict=True))
+    pad = tokenizer.pad_token_id
+    fits = []
+    for item, key in zip(encoded, keys, strict=True):
+        ids, prefix = item.input_ids, prompt_ids[key]
+        fits.append(
+            0 < len(prefix) < len(ids)
+            and ids[: len(prefix)] == prefix
+            and any(token != pad for token in ids[len(prefix) :])
+        )
+    shared = Counter(key for key, fit in zip(keys, fits, strict=True) if fit)
+    for item, key, fit in zip(encoded, keys, fits, strict=True):
+        if fit and shared[key] > 1:
+            item.extra["prefix_length"] = len(prompt_ids[key])
+
+
+def forward_continued(model, batch: list[Encoded], pad_id: int, device: str):
+    """The model's output for a batch of responses with shared prompts (`Encoded.prefix_length`), on
+    their tokens after the prefix (a classifier's pooled score; a causal LM's logits from there on):
+    each distinct prompt runs once (left-padded, so no gap lies between a prompt and its response), its
+    keys and values are copied to each of its responses, which continue at the prompt's positions
+    (right-padded: the head's last non-pad token is the sequence's last)."""
+    prefixes: dict[tuple[int, ...], int] = {}
+    for item in batch:
+        prefixes.setdefault(item.group(), len(prefixes))
+    prefix_items = [Encoded("", list(prefix), 0) for prefix in prefixes]
+    prefix_inputs = pad_batch(prefix_items, pad_id, "left", device)
+    prefix_mask = prefix_inputs["attention_mask"]
+    prefix_positions = (prefix_mask.cumsum(-1) - 1).clamp(min=0)
+    keyword = cache_keyword(model)
+    prefix_output = model.base_model(**prefix_inputs, position_ids=prefix_positions, use_cache=True)
+    cache = getattr(prefix_output, keyword)
+    rows = torch.tensor([prefixes[item.group()] for item in batch], device=device)
+    cache.batch_select_indices(rows)
+    responses = [Encoded(item.response_id, item.input_ids[item.prefix_length :], 0) for item in batch]
+    inputs = pad_batch(responses, pad_id, "right", device)
+    starts = torch.tensor([item.prefix_length for item in batch], device=device)
+    positions = starts[:, None] + torch.arange(inputs["input_ids"].shape[1], device=device)[None, :]
+    positions = positions * inputs["attention_mask"]  # padding at 0: past the last position is no index
+    return model(
+        input_ids=inputs["input_ids"],
+        attention_mask=torch.cat([prefix_mask[rows], inputs["attention_mask"]], dim=1),
+        position_ids=positions,
+        use_cache=True,
+        **{keyword: cache},
+    )
+
+
+def cache_keyword(model) -> str:
+    """What a forward calls the key/value cache, in and out: `cache` (transformers >= 5.2x) or
+    `past_key_values` (before)."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def reward_and_vector(output, n_rows: int) -> list[tuple[float, list[float] | None]]:

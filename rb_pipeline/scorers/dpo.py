@@ -24,6 +24,12 @@ first `max_length - that` tokens. (rewardbench decides this on the
 longer response of a chosen/rejected pair; here each response is scored alone, so it is decided per
 response: the one place where truncated inputs can differ.)
 
+Shared prompts (`ScorerSettings.shared_prompts`, causal architectures:
+`classifier.continues_from_cache`): responses of one example whose kept prompt tokens are the same run
+those tokens (but the last, whose logits predict the response's first token) once per batch and
+continue from the cached keys and values (`classifier.forward_continued`); the log-likelihoods are
+the whole sequence's up to float rounding.
+
 The score vector is `[policy Σ log p, reference Σ log p (NaN without one), n_response_tokens]`.
 Batches are right-padded with an attention mask and only real response positions are gathered, so
 padding cannot change a score.
@@ -33,12 +39,20 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections import Counter
 
 import torch
 from transformers import AutoModelForCausalLM
 
 from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.scorers.classifier import load_for_scoring, load_weights, pad_batch, torch_dtype
+from rb_pipeline.scorers.classifier import (
+    continues_from_cache,
+    forward_continued,
+    load_for_scoring,
+    load_weights,
+    pad_batch,
+    torch_dtype,
+)
 from rb_pipeline.scorers.context import capped_settings, ref_location
 from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
 
@@ -105,6 +119,12 @@ class DPOScorer:
         if entry.ref_model is not None:
             location, revision = ref_location(entry.ref_model)
             self.ref = load_weights(AutoModelForCausalLM, location, revision, entry, dtype, device)
+        models = [self.policy] if self.ref is None else [self.policy, self.ref]
+        self.shares_prompts = (
+            settings.shared_prompts
+            and not entry.device_map
+            and all(continues_from_cache(model) for model in models)
+        )
 
     def encode(self, prompts: list, texts: list[str], ids: list[str]) -> list[Encoded]:
         if not texts:
@@ -132,6 +152,8 @@ class DPOScorer:
             encoded.append(
                 Encoded(response_id, kept_prompt + kept_response, cut, {"prompt_length": len(kept_prompt)})
             )
+        if self.shares_prompts:
+            mark_shared_prompts(encoded)
         return encoded
 
     def _clean_split(self, full_texts: list[str], prompt_texts: list[str]) -> list[tuple[list, list]]:
@@ -157,23 +179,29 @@ class DPOScorer:
             pairs.append(([self.bos_id, *full[:start]], [*full[start:], self.tokenizer.eos_token_id]))
         return pairs
 
-    def _response_logps(self, model, inputs: dict[str, torch.Tensor], batch: list[Encoded]) -> list:
-        """Per-token log p of each item's response tokens (float32, on the model's device)."""
-        width = inputs["input_ids"].shape[1]
+    def _response_logps(self, model, batch: list[Encoded]) -> list:
+        """Per-token log p of each item's response tokens (float32, on the model's device): whole
+        sequences, or continued from their shared prompt (`Encoded.prefix_length`), never mixed."""
         starts = [max(item.extra["prompt_length"], 1) for item in batch]
-        offset = 0
-        kwargs = {}
-        keep_arg = _keep_logits_arg(model)
-        if keep_arg is not None:  # the prompt's logits are never used: skip computing them
-            offset = min(starts) - 1
-            kwargs[keep_arg] = width - offset
-        logits = model(**inputs, **kwargs).logits
-        ids = inputs["input_ids"]
+        if batch[0].prefix_length:
+            logits = forward_continued(model, batch, self.tokenizer.pad_token_id, self.device).logits
+            offsets = [item.prefix_length for item in batch]  # logits[j] is position prefix + j
+        else:
+            inputs = pad_batch(batch, self.tokenizer.pad_token_id, "right", self.device)
+            width = inputs["input_ids"].shape[1]
+            kwargs = {}
+            keep_arg = _keep_logits_arg(model)
+            offset = 0
+            if keep_arg is not None:  # the prompt's logits are never used: skip computing them
+                offset = min(starts) - 1
+                kwargs[keep_arg] = width - offset
+            logits = model(**inputs, **kwargs).logits
+            offsets = [offset] * len(batch)
         out = []
-        for row, (item, start) in enumerate(zip(batch, starts, strict=True)):
+        for row, (item, start, offset) in enumerate(zip(batch, starts, offsets, strict=True)):
             n = len(item.input_ids)
             positions = torch.arange(start - 1, n - 1, device=logits.device)
-            targets = ids[row, start:n]
+            targets = torch.tensor(item.input_ids[start:n], dtype=torch.long, device=logits.device)
             parts = [
                 logits[row, pos - offset].float().log_softmax(-1).gather(-1, tgt.unsqueeze(-1)).squeeze(-1)
                 for pos, tgt in zip(
@@ -185,9 +213,21 @@ class DPOScorer:
 
     @torch.inference_mode()
     def score(self, batch: list[Encoded]) -> list[tuple[float, list[float] | None]]:
-        inputs = pad_batch(batch, self.tokenizer.pad_token_id, "right", self.device)
-        policy = self._response_logps(self.policy, inputs, batch)
-        ref = self._response_logps(self.ref, inputs, batch) if self.ref is not None else None
+        parts = [
+            [index for index, item in enumerate(batch) if bool(item.prefix_length) == shared]
+            for shared in (False, True)
+        ]
+        results: list = [None] * len(batch)
+        for indices in parts:
+            if indices:
+                items = [batch[index] for index in indices]
+                for index, result in zip(indices, self._rewards(items), strict=True):
+                    results[index] = result
+        return results
+
+    def _rewards(self, batch: list[Encoded]) -> list[tuple[float, list[float]]]:
+        policy = self._response_logps(self.policy, batch)
+        ref = self._response_logps(self.ref, batch) if self.ref is not None else None
         results = []
         for index, logps in enumerate(policy):
             n = int(logps.numel())
@@ -203,3 +243,18 @@ class DPOScorer:
                 reward = -float(logps.double().norm(p=2))
             results.append((reward, [policy_sum, ref_sum, float(n)]))
         return results
+
+
+def mark_shared_prompts(encoded: list[Encoded]) -> None:
+    """Set `prefix_length` (the kept prompt but its last token) on each response whose kept prompt
+    tokens another response of the batch has too: the prompt of an example is its tokens, so equal
+    tokens are the only condition (truncation keeps a prompt's end, which may differ per response)."""
+
+    def prefix(item: Encoded) -> tuple[int, ...]:
+        return tuple(item.input_ids[: item.extra["prompt_length"] - 1])
+
+    fits = [item.extra["prompt_length"] >= 2 for item in encoded]
+    shared = Counter(prefix(item) for item, fit in zip(encoded, fits, strict=True) if fit)
+    for item, fit in zip(encoded, fits, strict=True):
+        if fit and shared[prefix(item)] > 1:
+            item.extra["prefix_length"] = item.extra["prompt_length"] - 1
