@@ -2,7 +2,8 @@
 # Stop what deploy/local-cluster/start.sh started in DIR: every service, or the ones named.
 #   deploy/local-cluster/stop.sh DIR [SERVICE ...]
 # SIGTERM to each service's process group (a pod's stop signal; the Dagster and Celery ones together,
-# then Redis and S3), then up to RB_STOP_TIMEOUT seconds (default 60) for each to exit; a group still there then gets SIGKILL and the script exits 1, naming it.
+# then Redis and S3), then up to RB_STOP_TIMEOUT seconds (default 60) for each to exit; a group still
+# there then gets SIGKILL and the script exits 1, naming it.
 # PostgreSQL stops through pg_ctl (fast shutdown). Stopping everything removes the Postgres data.
 set -uo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 DIR [SERVICE ...]" >&2; exit 2; }
