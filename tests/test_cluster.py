@@ -302,8 +302,8 @@ def worker_processes(folder: Path, worker: str) -> tuple[int, list[int]]:
 
 def test_worker_killed_mid_step_is_retried_on_the_other_worker(cluster):
     """kill -9 of the worker process scoring a model, once its first shard is in the lake: Celery reports
-    the lost worker, the run fails, the daemon retries it (run_retries), the other worker finishes it,
-    reusing every published score; no score row is lost or doubled."""
+    the lost worker, the run fails, the daemon retries it (run_retries), the other worker finishes it
+    (the broken one taken out), reusing every published score; no score row is lost or doubled."""
     from dagster import DagsterInstance, DagsterRunStatus
 
     from assets.launch import materialize_warehouse
@@ -331,6 +331,10 @@ def test_worker_killed_mid_step_is_retried_on_the_other_worker(cluster):
     assert failed.status == DagsterRunStatus.FAILURE
     failure = run_failure(failed.run_id)
     assert "WorkerLostError: Worker exited prematurely: signal 9 (SIGKILL)" in failure, failure
+    # The broken machine is taken out (its Celery parent would take the retry otherwise): the retry must
+    # finish on the other worker. It comes back afterwards for the next tests.
+    taken_out = cluster_script("stop.sh", cluster, worker)
+    assert taken_out.returncode == 0, taken_out.stderr
     retry = wait_until("the retry", lambda: runs_with({"dagster/parent_run_id": failed.run_id}))[0]
     retry = wait_until(
         "the retry to finish", lambda: (r := instance.get_run_by_id(retry.run_id)).is_finished and r
@@ -339,6 +343,8 @@ def test_worker_killed_mid_step_is_retried_on_the_other_worker(cluster):
     other = celery_worker_of(retry.run_id).split("@")[0]
     assert other != worker, f"the retry ran on {other}, the worker whose process was killed"
     print(f"\nkilled {worker}'s pool process; retry finished on {other} {time.time() - killed_at:.1f}s later")
+    back = cluster_script("start.sh", cluster, worker)
+    assert back.returncode == 0, back.stderr
 
     materialize_warehouse()
     runs = lake_runs(BIG_MODEL).sort("started_at")
