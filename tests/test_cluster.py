@@ -21,11 +21,11 @@ import polars as pl
 import pytest
 import yaml
 
-pytestmark = pytest.mark.slow
+# slow; the kill test scores the full RM-Bench (a step long enough to kill): needs the mirror
+pytestmark = [pytest.mark.slow, pytest.mark.mirror]
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "deploy" / "local-cluster"
-pytestmark = pytest.mark.mirror  # the kill test scores the full RM-Bench, for a step long enough to kill
 MIRROR = Path(os.environ.get("RB_MIRROR") or REPO.parent / "shared" / "data")
 VENV_BIN = Path(sys.executable).parent
 BACKFILL_MODELS = ["test-org/cluster-a", "test-org/cluster-b", "test-org/cluster-c"]
