@@ -146,8 +146,9 @@ def test_sigterm_and_ctrl_c_stop_cleanly_and_the_next_run_resumes(rb_home, regis
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == code, stderr[-3000:]
         assert "Traceback" not in stderr and "Stack Trace" not in stderr
-        last = stderr.strip().splitlines()[-1]
-        assert last.startswith(f"rb-pipeline: stopped by {signal.Signals(number).name};"), stderr[-3000:]
+        stopped, log = stderr.strip().splitlines()[-2:]  # the one line, then where the full log is
+        assert stopped.startswith(f"rb-pipeline: stopped by {signal.Signals(number).name};"), stderr[-3000:]
+        assert log.startswith("rb-pipeline: log: "), stderr[-3000:]
         statuses = [status for status in lake_runs().values() if status != "complete"]
         assert statuses == ["interrupted"] * len(statuses)
         # what was scored before the signal was flushed on the way out: at least the 10 waited for
