@@ -7,7 +7,7 @@
 -- Lakes written before one-score-per-response keep a copy of every reused score in the run's own
 -- folder (`reused`, part-reused.parquet): a run's own folder comes first, so they read as before.
 -- reused: the score was computed by another run (scored_in_run: an earlier one, or one it waited for).
-with own as (
+with candidates as (  -- the run's own scores and those its (model, settings_key) computed in other runs
     select
         runs.run_id,
         runs.model,
@@ -17,33 +17,16 @@ with own as (
         stored.score_vector,
         stored.n_tokens,
         stored.truncated_tokens,
-        coalesce(stored.reused, false) as reused,
+        case when stored.run_id = runs.run_id then coalesce(stored.reused, false) else true end as reused,
         stored.run_id as scored_in_run,
-        0 as source_rank
+        case
+            when stored.run_id = runs.run_id then 0
+            else 1 + coalesce(stored.reused, false)::int
+        end as source_rank
     from runs
     inner join stored_scores as stored
         on stored.model = runs.model
-        and stored.run_id = runs.run_id
-),
-
-shared as (
-    select
-        runs.run_id,
-        runs.model,
-        stored.settings_key,
-        stored.response_id,
-        stored.score,
-        stored.score_vector,
-        stored.n_tokens,
-        stored.truncated_tokens,
-        true as reused,
-        stored.run_id as scored_in_run,
-        1 + coalesce(stored.reused, false)::int as source_rank
-    from runs
-    inner join stored_scores as stored
-        on stored.model = runs.model
-        and stored.settings_key = runs.settings_key
-        and stored.run_id <> runs.run_id
+        and (stored.run_id = runs.run_id or stored.settings_key = runs.settings_key)
 ),
 
 ranked as (
@@ -53,11 +36,7 @@ ranked as (
             partition by run_id, response_id
             order by source_rank, scored_in_run desc
         ) as preference
-    from (
-        select * from own
-        union all
-        select * from shared
-    )
+    from candidates
 ),
 
 final as (
