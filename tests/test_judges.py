@@ -585,11 +585,13 @@ class TinyChatServer:
             def log_message(self, *args) -> None:
                 pass
 
-            def send(self, status: int, payload: dict) -> None:
+            def send(self, status: int, payload: dict, headers: dict | None = None) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -605,7 +607,8 @@ class TinyChatServer:
                 if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
                     return self.send(401, {"error": {"message": "invalid api key"}})
                 if n <= server.fail_first:
-                    return self.send(503, {"error": {"message": "warming up"}})
+                    # the client waits as long as the server asks (OpenAI's header): keeps the test fast
+                    return self.send(503, {"error": {"message": "warming up"}}, {"retry-after-ms": "10"})
                 server.bodies.append(body)
                 server.auth.append(self.headers.get("Authorization"))
                 content = server.reply(body)
@@ -732,7 +735,6 @@ def test_http_judge_end_to_end_through_the_warehouse(rb_home, tiny_lm, monkeypat
 
 def test_http_judge_retries_then_gives_up_with_bounded_time(rb_home, tiny_lm, monkeypatch):
     monkeypatch.setenv("RB_TEST_JUDGE_KEY", API_KEY)
-    monkeypatch.setattr(judges, "RETRY_BACKOFF_S", 0.01)
     write_dataset({"e1": EXAMPLES["e1"]})
     with TinyChatServer(tiny_lm, api_key=API_KEY, fail_first=1) as server:  # one 503, then fine
         result = run_judge(http_judge(server, max_retries=2), settings=ScorerSettings(batch_size=1))
