@@ -200,7 +200,11 @@ class OpenAICompatibleJudge:
         self.model_name = entry.api_model or entry.source or entry.id
         # Never the user's OpenAI organization or project ($OPENAI_ORG_ID, ...): this is another server.
         # Without a key, no Authorization header at all (a keyless vLLM or TGI server).
-        omitted = ("OpenAI-Organization", "OpenAI-Project", *(() if entry.api_key_env else ("Authorization",)))
+        omitted = (
+            "OpenAI-Organization",
+            "OpenAI-Project",
+            *(() if entry.api_key_env else ("Authorization",)),
+        )
         self.omitted_headers = {name: openai.Omit() for name in omitted}
         key = None
         if entry.api_key_env:
