@@ -73,7 +73,7 @@ def test_rewardbench2_ids_repeat_across_subsets_so_they_are_qualified() -> None:
     ("changes", "reason"),
     [
         ({"chosen": []}, "field 'chosen' must hold at least one string, got 0"),
-        ({"rejected": "8"}, "field 'rejected' must be a list of strings, got a string"),
+        ({"rejected": "8"}, "field 'rejected' must be a list, got a string"),
         ({"num_correct": 2}, "field 'num_correct' is 2 but 'chosen' holds 1 answers"),
         ({"prompt": None}, "field 'prompt' is null"),
     ],
