@@ -295,7 +295,13 @@ Id = StrictStr | StrictInt  # a source's own id (never a bool)
 Text = StrictStr
 Prompt = StrictStr | Messages  # a plain question, or a message list
 # Union members as pydantic names them in an error's location, in words
-_UNION_WORDS = {"str": "a string", "int": "an integer", "list[Turn]": "a list of messages"}
+_UNION_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "list[Turn]": "a list of messages",
+}
 _TYPE_WORDS = {
     "string_type": "a string",
     "int_type": "an integer",
