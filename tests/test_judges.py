@@ -606,6 +606,8 @@ class TinyChatServer:
                     return self.send(404, {"error": {"message": f"no route {self.path}"}})
                 if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
                     return self.send(401, {"error": {"message": "invalid api key"}})
+                if body["model"] == "too-long":  # vLLM's answer to a prompt over the context
+                    return self.send(400, {"error": {"message": "maximum context length exceeded"}})
                 if n <= server.fail_first:
                     # the client waits as long as the server asks (OpenAI's header): keeps the test fast
                     return self.send(503, {"error": {"message": "warming up"}}, {"retry-after-ms": "10"})
@@ -745,6 +747,12 @@ def test_http_judge_retries_then_gives_up_with_bounded_time(rb_home, tiny_lm, mo
                 http_judge(server, id="test/down", max_retries=2), settings=ScorerSettings(batch_size=1)
             )
         assert server.n_requests == 3
+    with TinyChatServer(tiny_lm, api_key=API_KEY) as server:  # an input the server refuses: not retried
+        refused = run_judge(http_judge(server, "too-long", id="test/refused", max_retries=2))
+        assert server.n_requests == 2  # e1 in both orders, once each
+    rows = lake_judgments("test/refused", refused.run_id)
+    assert rows["verdict"].to_list() == ["error", "error"]
+    assert set(rows["raw_output"]) == {"HTTP 400: maximum context length exceeded"}
     failed = pl.read_parquet(sorted((rb_home / "lake" / "runs").glob("*.parquet"))).filter(
         pl.col("model") == "test/down"
     )
