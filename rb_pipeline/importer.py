@@ -611,18 +611,9 @@ def _parse_rewardbench_rows(parsed: _Parsed, rows: list[dict], benchmarks: dict[
             raise ResultFileError(f"{parsed.path}: row {number}: a {subset} row needs `scores`")
         scheme = EXAMPLE_ID_SCHEMES.get(bench.hub.format if bench.hub else "", "{id}")
         example_id = scheme.format(subset=subset, id=row.id)
+        chosen, rejected = row.scores_chosen, row.scores_rejected
         _add_outcome(
-            parsed,
-            number,
-            bench_name,
-            subset,
-            example_id,
-            result,
-            row.scores_chosen,
-            row.scores_rejected,
-            seen,
-            margin,
-            spread,
+            parsed, number, bench_name, subset, example_id, result, chosen, rejected, seen, margin, spread
         )
     parsed.unknown.update(unknown)
     _aggregate_outcomes(parsed, benchmarks)
@@ -659,16 +650,9 @@ def _parse_rmb_rows(parsed: _Parsed, rows: list[dict], benchmarks: dict[str, Ben
         if subset not in benchmarks[bench_name].all_subsets:
             unknown[f"{bench_name}:{subset}"] += 1
             continue
+        chosen, rejected = row.chosen_reward, row.reject_reward
         _add_outcome(
-            parsed,
-            number,
-            bench_name,
-            subset,
-            str(example_id),
-            row.is_correct,
-            row.chosen_reward,
-            row.reject_reward,
-            seen,
+            parsed, number, bench_name, subset, str(example_id), row.is_correct, chosen, rejected, seen
         )
     parsed.unknown.update(unknown)
     _aggregate_outcomes(parsed, benchmarks)
