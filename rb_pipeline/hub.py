@@ -423,7 +423,7 @@ def render_card(
     load_repo = repo_id or "ORG/NAME"
     card = DatasetCard.from_template(
         card_data,
-        template_path=str(CARD_TEMPLATE),
+        template_str=CARD_TEMPLATE.read_text(encoding="utf-8"),
         model_id=model_id,
         revisions=sorted({run["model_revision"] or "unknown" for run in runs}),
         benchmarks=benchmarks,
