@@ -15,9 +15,20 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+from typing_extensions import TypedDict
 
 Message = dict[str, str]
 VALID_ROLES = ("system", "user", "assistant")
@@ -228,7 +239,11 @@ def detect_format(path: Path) -> str:
     )
 
 
-# ---------------------------------------------------------------- field helpers
+# ---------------------------------------------------------------- row models
+
+# A source row is validated by a pydantic model of its shape (strict: no coercion, "1" is not 1);
+# `validate_row` turns the first failure into a RowError naming the field. Fields a shape does not
+# declare are ignored.
 
 
 def _type_name(value: object) -> str:
@@ -237,80 +252,129 @@ def _type_name(value: object) -> str:
     )
 
 
-def _field(record: object, name: str) -> object:
-    if not isinstance(record, dict):
-        raise RowError(f"expected an object, got {_type_name(record)}")
-    if name not in record:
-        raise RowError(f"missing field {name!r}")
-    if record[name] is None:
-        raise RowError(f"field {name!r} is null")
-    return record[name]
+def count_between(minimum: int, maximum: int | None = None, items: str = "strings") -> AfterValidator:
+    """A list of `minimum`..`maximum` items (exactly `minimum` when both are equal)."""
+
+    def check(value: list) -> list:
+        if len(value) < minimum or (maximum is not None and len(value) > maximum):
+            if minimum == maximum:
+                wanted = f"{minimum} {items}"
+            else:
+                wanted = f"at least one {items.removesuffix('s')}" if minimum == 1 else f"{minimum}+ {items}"
+            raise ValueError(f"must hold {wanted}, got {len(value)}")
+        return value
+
+    return AfterValidator(check)
 
 
-def _text(record: object, name: str) -> str:
-    value = _field(record, name)
-    if not isinstance(value, str):
-        raise RowError(f"field {name!r} must be a string, got {_type_name(value)}")
-    return value
+def one_of(*allowed: object) -> AfterValidator:
+    """A value among `allowed` (literals that, unlike `Literal`, refuse True for 1)."""
+
+    def check(value: object) -> object:
+        if value not in allowed:
+            raise ValueError(f"must be {' or '.join(repr(a) for a in allowed)}, got {value!r}")
+        return value
+
+    return AfterValidator(check)
 
 
-def _texts(record: object, name: str, count: int | None = None) -> list[str]:
-    """A non-empty list of strings (exactly `count` of them when given)."""
-    value = _field(record, name)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RowError(f"field {name!r} must be a list of strings, got {_type_name(value)}")
-    if not value or (count is not None and len(value) != count):
-        wanted = "at least one string" if count is None else f"{count} strings"
-        raise RowError(f"field {name!r} must hold {wanted}, got {len(value)}")
-    return value
+class SourceRow(BaseModel):
+    """Base of every row shape: strict types, unknown fields ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
 
 
-def _optional_text(record: dict, name: str) -> str | None:
-    value = record.get(name)
-    if value is not None and not isinstance(value, str):
-        raise RowError(f"field {name!r} must be a string, got {_type_name(value)}")
-    return value
+class Turn(TypedDict):
+    role: StrictStr
+    content: StrictStr
 
 
-def _optional_id(record: dict, name: str = "id") -> str | None:
-    value = record.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise RowError(f"field {name!r} must be a string or an integer, got {_type_name(value)}")
-    return str(value)
+Messages = list[Turn]
+Texts = list[StrictStr]
+Id = StrictStr | StrictInt  # a source's own id (never a bool)
+Text = StrictStr
+Prompt = StrictStr | Messages  # a plain question, or a message list
+# Union members as pydantic names them in an error's location, in words
+_UNION_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "list[Turn]": "a list of messages",
+}
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "a boolean",
+    "float_type": "a number",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+}
 
 
-def _messages(value: object, name: str) -> list[Message]:
-    if not isinstance(value, list):
-        raise RowError(f"field {name!r} must be a list of messages, got {_type_name(value)}")
-    messages = []
-    for index, message in enumerate(value):
-        if not isinstance(message, dict) or "role" not in message or "content" not in message:
-            raise RowError(f"{name}[{index}] must be an object with 'role' and 'content'")
-        for key in ("role", "content"):
-            if not isinstance(message[key], str):
-                raise RowError(f"{name}[{index}].{key} must be a string, got {_type_name(message[key])}")
-        messages.append({"role": message["role"], "content": message["content"]})
-    return messages
+def _where(loc: tuple) -> str:
+    """`field 'chosen'` for a top-level field, `prompt[0].content` deeper down, "" for the row itself."""
+    if len(loc) == 1:
+        return f"field {loc[0]!r}"
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
 
 
-def _answer(value: object, name: str) -> Answer:
-    if not isinstance(value, dict):
-        raise RowError(f"field {name!r} must be an object with 'answer', got {_type_name(value)}")
-    text = value.get("answer")
-    if not isinstance(text, str):
-        raise RowError(f"field {name}.answer must be a string, got {_type_name(text)}")
-    return Answer(text, value.get("llm_name"))
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line for the first problem of a row: where (field or path), what was expected, what came.
+
+    Of the errors pydantic reports, the deepest is the one that explains the row (a message list that
+    matched but holds a bad turn); the failures of a union's members at one place are joined into
+    'a string or a list of messages'."""
+    errors = exc.errors(include_url=False)
+    located = [(tuple(p for p in e["loc"] if p not in _UNION_WORDS), e) for e in errors]
+    loc, error = max(located, key=lambda item: len(item[0]))
+    where, kind, value = _where(loc), error["type"], error.get("input")
+    if kind == "missing":
+        return f"missing field {loc[0] if len(loc) == 1 else where!r}"
+    if kind == "value_error":
+        return f"{where} {error['ctx']['error']}".strip()
+    if kind in _TYPE_WORDS:
+        if not loc:
+            return f"expected an object, got {_type_name(value)}"
+        if value is None:
+            return f"{where} is null"
+        members = [other for at, other in located if at == loc and other["type"] in _TYPE_WORDS]
+        words = [_UNION_WORDS.get(str(e["loc"][-1]), _TYPE_WORDS[e["type"]]) for e in members]
+        return f"{where} must be {' or '.join(dict.fromkeys(words))}, got {_type_name(value)}"
+    return f"{where}: {error['msg']}".strip(": ")
+
+
+_Row = TypeVar("_Row", bound=SourceRow)
+
+
+def validate_row(shape: type[_Row], record: object) -> _Row:
+    """`record` as a `shape` model; a RowError naming the field when it does not fit."""
+    try:
+        return shape.model_validate(record)
+    except ValidationError as exc:
+        raise RowError(describe_validation_error(exc)) from None
 
 
 def _user(text: str) -> list[Message]:
     return [{"role": "user", "content": text}]
 
 
-def split_conversation(value: object, name: str) -> tuple[list[Message], str | None]:
+def _prompt(value: str | list[Message]) -> list[Message]:
+    return _user(value) if isinstance(value, str) else list(value)
+
+
+def _subset(subset: str | None, field_value: str | None, name: str = "subset") -> str:
+    """The catalog's subset, else the row's own field (required then)."""
+    if subset:
+        return subset
+    if field_value is None:
+        raise RowError(f"missing field {name!r}")
+    return field_value
+
+
+def split_conversation(messages: list[Message]) -> tuple[list[Message], str | None]:
     """A prompt given as a message list, or a conversation ending in the assistant's answer."""
-    messages = _messages(value, name)
     if messages and messages[-1]["role"] == "assistant":
         return messages[:-1], messages[-1]["content"]
     return messages, None
@@ -319,16 +383,43 @@ def split_conversation(value: object, name: str) -> tuple[list[Message], str | N
 # ---------------------------------------------------------------- adapters
 
 
+class RewardBenchRow(SourceRow):
+    """RewardBench's Hub shape (`allenai/reward-bench`)."""
+
+    id: Id
+    prompt: Text
+    chosen: Text
+    rejected: Text
+    chosen_model: Text | None = None
+    rejected_model: Text | None = None
+    subset: Text | None = None
+
+
 @register_format("rewardbench")
 def rewardbench_row(record: dict, subset: str | None) -> RawExample:
     """RewardBench's Hub shape: prompt, chosen, rejected (strings), chosen_model, subset, id."""
+    row = validate_row(RewardBenchRow, record)
     return RawExample(
-        subset=subset or _text(record, "subset"),
-        source_id=str(_field(record, "id")),
-        prompt=_user(_text(record, "prompt")),
-        chosen=[Answer(_text(record, "chosen"), record.get("chosen_model"))],
-        rejected=[Answer(_text(record, "rejected"), record.get("rejected_model"))],
+        subset=_subset(subset, row.subset),
+        source_id=str(row.id),
+        prompt=_user(row.prompt),
+        chosen=[Answer(row.chosen, row.chosen_model)],
+        rejected=[Answer(row.rejected, row.rejected_model)],
     )
+
+
+class PreferenceRow(SourceRow):
+    """A user's preference file (rewardbench's `--dataset` shapes)."""
+
+    chosen: Prompt  # an answer, or a conversation ending in it
+    rejected: Prompt
+    prompt: Prompt | None = None
+    question: Prompt | None = None  # rewardbench renames these to `prompt`
+    input: Prompt | None = None
+    chosen_model: Text | None = None
+    rejected_model: Text | None = None
+    subset: Text | None = None
+    id: Id | None = None
 
 
 @register_format("preference")
@@ -336,98 +427,155 @@ def preference_row(record: dict, subset: str | None) -> RawExample:
     """A user's file as rewardbench's `--dataset` reads it: prompt + chosen + rejected, where each
     is a string or a message list (a chosen/rejected list is a whole conversation ending in the answer).
     `question` or `input` stand for a missing `prompt` (rewardbench renames them the same way)."""
+    row = validate_row(PreferenceRow, record)
     answers: dict[str, Answer] = {}
     conversation_prompt: list[Message] | None = None
     for name in ("chosen", "rejected"):
-        value = _field(record, name)
-        model = _optional_text(record, f"{name}_model")
+        value, model = getattr(row, name), getattr(row, f"{name}_model")
         if isinstance(value, str):
             answers[name] = Answer(value, model)
             continue
-        if not isinstance(value, list):
-            raise RowError(f"field {name!r} must be a string or a list of messages, got {_type_name(value)}")
-        conversation, answer = split_conversation(value, name)
+        conversation, answer = split_conversation(value)
         if answer is None:
             raise RowError(f"field {name!r} must end with an assistant message")
         answers[name] = Answer(answer, model)
-        if (
-            conversation_prompt is not None and conversation != conversation_prompt
-        ):  # which one is "the" prompt?
+        if conversation_prompt is not None and conversation != conversation_prompt:  # which one was asked?
             raise RowError("chosen and rejected are conversations with different prompts")
         conversation_prompt = conversation
-    prompt_key = next((k for k in ("prompt", "question", "input") if record.get(k) is not None), None)
-    if prompt_key is not None:
-        raw_prompt = record[prompt_key]
-        prompt = _user(raw_prompt) if isinstance(raw_prompt, str) else _messages(raw_prompt, prompt_key)
+    given = next((p for p in (row.prompt, row.question, row.input) if p is not None), None)
+    if given is not None:
+        prompt = _prompt(given)
     elif conversation_prompt:
         prompt = conversation_prompt
     else:
         raise RowError("missing field 'prompt' (and chosen/rejected are not conversations)")
     return RawExample(
-        subset=subset or _optional_text(record, "subset") or "",
-        source_id=_optional_id(record),
+        subset=subset or row.subset or "",
+        source_id=None if row.id is None else str(row.id),
         prompt=prompt,
         chosen=[answers["chosen"]],
         rejected=[answers["rejected"]],
     )
 
 
+class MessagesRow(SourceRow):
+    """A conversation only (rewardbench's `messages` datasets)."""
+
+    messages: Messages
+    model: Text | None = None
+    subset: Text | None = None
+    id: Id | None = None
+
+
 @register_format("messages")
 def messages_row(record: dict, subset: str | None) -> RawExample:
     """A conversation ending in the assistant's answer (`messages` only): one response labelled
     chosen and no rejected one, so it is scored but has no accuracy."""
-    conversation, answer = split_conversation(_field(record, "messages"), "messages")
+    row = validate_row(MessagesRow, record)
+    conversation, answer = split_conversation(row.messages)
     if answer is None:
         raise RowError("field 'messages' must end with an assistant message")
     return RawExample(
-        subset=subset or _optional_text(record, "subset") or "",
-        source_id=_optional_id(record),
+        subset=subset or row.subset or "",
+        source_id=None if row.id is None else str(row.id),
         prompt=conversation,
-        chosen=[Answer(answer, _optional_text(record, "model"))],
+        chosen=[Answer(answer, row.model)],
     )
+
+
+class LLMBarRow(SourceRow):
+    """LLMBar's release."""
+
+    input: Text
+    output_1: Text
+    output_2: Text
+    label: Annotated[StrictInt, one_of(1, 2)]  # the better output
 
 
 @register_format("llmbar")
 def llmbar_row(record: dict, subset: str | None) -> RawExample:
     """LLMBar's release: input, output_1, output_2, label (1 or 2 names the better output)."""
-    label = _field(record, "label")
-    if label not in (1, 2) or isinstance(label, bool):
-        raise RowError(f"field 'label' must be 1 or 2, got {label!r}")
-    outputs = {1: _text(record, "output_1"), 2: _text(record, "output_2")}
+    row = validate_row(LLMBarRow, record)
+    outputs = {1: row.output_1, 2: row.output_2}
     return RawExample(
         subset=subset or "",
         source_id=None,
-        prompt=_user(_text(record, "input")),
-        chosen=[Answer(outputs[label])],
-        rejected=[Answer(outputs[3 - label])],
+        prompt=_user(row.input),
+        chosen=[Answer(outputs[row.label])],
+        rejected=[Answer(outputs[3 - row.label])],
     )
+
+
+class RMBAnswer(SourceRow):
+    answer: Text
+    llm_name: Text | None = None
+
+    def as_answer(self) -> Answer:
+        return Answer(self.answer, self.llm_name)
+
+
+class RMBPairwiseRow(SourceRow):
+    """RMB's pairwise files (`Pairwise_set/<category>/<scenario>.json`)."""
+
+    pair_uid: Id
+    category_path: Text | None = None
+    conversation_input: Messages
+    chosen: RMBAnswer
+    reject: RMBAnswer
 
 
 @register_format("rmb-pairwise")
 def rmb_pairwise_row(record: dict, subset: str | None) -> RawExample:
     """RMB pairwise: pair_uid, conversation_input, chosen/reject {llm_name, answer}."""
+    row = validate_row(RMBPairwiseRow, record)
     return RawExample(
-        subset=subset or _text(record, "category_path"),
-        source_id=str(_field(record, "pair_uid")),
-        prompt=_messages(_field(record, "conversation_input"), "conversation_input"),
-        chosen=[_answer(_field(record, "chosen"), "chosen")],
-        rejected=[_answer(_field(record, "reject"), "reject")],
+        subset=_subset(subset, row.category_path, "category_path"),
+        source_id=str(row.pair_uid),
+        prompt=row.conversation_input,
+        chosen=[row.chosen.as_answer()],
+        rejected=[row.reject.as_answer()],
     )
+
+
+class RMBBestOfNRow(SourceRow):
+    """RMB's best-of-N files (`BoN_set/<category>/<scenario>.json`)."""
+
+    bon_uid: Id
+    category_path: Text | None = None
+    conversation_input: Messages
+    bon_best: RMBAnswer
+    loser_list: Annotated[list[RMBAnswer], count_between(1, items="answers")]
 
 
 @register_format("rmb-bon")
 def rmb_bon_row(record: dict, subset: str | None) -> RawExample:
     """RMB best-of-N: bon_uid, conversation_input, bon_best, loser_list."""
-    losers = _field(record, "loser_list")
-    if not isinstance(losers, list) or not losers:
-        raise RowError("field 'loser_list' must be a non-empty list")
+    row = validate_row(RMBBestOfNRow, record)
     return RawExample(
-        subset=subset or _text(record, "category_path"),
-        source_id=str(_field(record, "bon_uid")),
-        prompt=_messages(_field(record, "conversation_input"), "conversation_input"),
-        chosen=[_answer(_field(record, "bon_best"), "bon_best")],
-        rejected=[_answer(loser, f"loser_list[{i}]") for i, loser in enumerate(losers)],
+        subset=_subset(subset, row.category_path, "category_path"),
+        source_id=str(row.bon_uid),
+        prompt=row.conversation_input,
+        chosen=[row.bon_best.as_answer()],
+        rejected=[loser.as_answer() for loser in row.loser_list],
     )
+
+
+def _one_and_zero(labels: list[int]) -> list[int]:
+    if sorted(labels) != [0, 1]:
+        raise ValueError(f"must be [1, 0] or [0, 1], got {labels!r}")
+    return labels
+
+
+class BigBenchTargets(SourceRow):
+    choices: Annotated[Texts, count_between(2, 2)]
+    labels: Annotated[list[StrictInt], AfterValidator(_one_and_zero)]
+
+
+class BigBenchPairRow(SourceRow):
+    """A BIG-bench multiple-choice record with two choices."""
+
+    input: Text
+    targets: BigBenchTargets
 
 
 @register_format("bigbench-pair")
@@ -435,18 +583,25 @@ def bigbench_pair_row(record: dict, subset: str | None) -> RawExample:
     """A BIG-bench multiple-choice record with two choices (Anthropic HHH, prior set `anthropic_hhh`):
     input, targets {choices, labels}; the choice labelled 1 is chosen, the one labelled 0 rejected.
     Every one of the 221 HHH records has exactly two choices, so one record is one RewardBench pair."""
-    targets = _field(record, "targets")
-    choices, labels = _texts(targets, "choices", 2), _field(targets, "labels")
-    if not isinstance(labels, list) or sorted(labels) != [0, 1]:
-        raise RowError(f"field 'targets.labels' must be [1, 0] or [0, 1], got {labels!r}")
-    best = labels.index(1)
+    row = validate_row(BigBenchPairRow, record)
+    best = row.targets.labels.index(1)
     return RawExample(
         subset=subset or "",
         source_id=None,
-        prompt=_user(_text(record, "input")),
-        chosen=[Answer(choices[best])],
-        rejected=[Answer(choices[1 - best])],
+        prompt=_user(row.input),
+        chosen=[Answer(row.targets.choices[best])],
+        rejected=[Answer(row.targets.choices[1 - best])],
     )
+
+
+class PrefTestSetsRow(SourceRow):
+    """`allenai/pref-test-sets` (RewardBench's prior sets)."""
+
+    prompt: Prompt
+    chosen: Text
+    rejected: Text
+    subset: Text | None = None
+    id: Id | None = None
 
 
 @register_format("pref-test-sets")
@@ -455,23 +610,40 @@ def pref_test_sets_row(record: dict, subset: str | None) -> RawExample:
     list, or a string), chosen and rejected (strings), id. Roles are re-read by position (user first,
     alternating), as rewardbench's `prepare_dialogue` does; ids are per split, so the id is
     `<split>/<id>`."""
-    split = subset or _text(record, "subset")
-    raw_prompt = _field(record, "prompt")
-    if isinstance(raw_prompt, str):
-        prompt = _user(raw_prompt)
+    row = validate_row(PrefTestSetsRow, record)
+    split = _subset(subset, row.subset)
+    if isinstance(row.prompt, str):
+        prompt = _user(row.prompt)
     else:
-        turns = _messages(raw_prompt, "prompt")
         prompt = [
-            {"role": ("user", "assistant")[i % 2], "content": m["content"]} for i, m in enumerate(turns)
+            {"role": ("user", "assistant")[i % 2], "content": m["content"]} for i, m in enumerate(row.prompt)
         ]
-    source_id = _optional_id(record)
     return RawExample(
         subset=split,
-        source_id=None if source_id is None else f"{split}/{source_id}",
+        source_id=None if row.id is None else f"{split}/{row.id}",
         prompt=prompt,
-        chosen=[Answer(_text(record, "chosen"))],
-        rejected=[Answer(_text(record, "rejected"))],
+        chosen=[Answer(row.chosen)],
+        rejected=[Answer(row.rejected)],
     )
+
+
+class RewardBench2Row(SourceRow):
+    """RewardBench 2 (`allenai/reward-bench-2`, split `test`)."""
+
+    id: Id
+    prompt: Prompt
+    chosen: Annotated[Texts, count_between(1)]
+    rejected: Annotated[Texts, count_between(1)]
+    num_correct: StrictInt | None = None
+    subset: Text | None = None
+
+    @model_validator(mode="after")
+    def _num_correct_counts_chosen(self) -> RewardBench2Row:
+        if self.num_correct is not None and self.num_correct != len(self.chosen):
+            raise ValueError(
+                f"field 'num_correct' is {self.num_correct!r} but 'chosen' holds {len(self.chosen)} answers"
+            )
+        return self
 
 
 @register_format("rewardbench-2")
@@ -479,19 +651,14 @@ def rewardbench2_row(record: dict, subset: str | None) -> RawExample:
     """RewardBench 2 (`allenai/reward-bench-2`, split `test`): id, prompt, chosen and rejected (lists
     of strings: 1 chosen + 3 rejected; Ties: several chosen), num_correct, subset. Ids repeat across
     subsets (and Ties uses `ref:<n>` / `tied:<n>`), so the example id is `<subset>/<id>`."""
-    name = subset or _text(record, "subset")
-    chosen, rejected = _texts(record, "chosen"), _texts(record, "rejected")
-    num_correct = record.get("num_correct")
-    if num_correct is not None and num_correct != len(chosen):
-        raise RowError(f"field 'num_correct' is {num_correct!r} but 'chosen' holds {len(chosen)} answers")
-    raw_prompt = _field(record, "prompt")
-    prompt = _user(raw_prompt) if isinstance(raw_prompt, str) else _messages(raw_prompt, "prompt")
+    row = validate_row(RewardBench2Row, record)
+    name = _subset(subset, row.subset)
     return RawExample(
         subset=name,
-        source_id=f"{name}/{_field(record, 'id')}",
-        prompt=prompt,
-        chosen=[Answer(text) for text in chosen],
-        rejected=[Answer(text) for text in rejected],
+        source_id=f"{name}/{row.id}",
+        prompt=_prompt(row.prompt),
+        chosen=[Answer(text) for text in row.chosen],
+        rejected=[Answer(text) for text in row.rejected],
     )
 
 
@@ -506,6 +673,18 @@ def rm_bench_level(chosen_style: int, rejected_style: int) -> str:
     return "normal" if chosen_style == rejected_style else "easy"
 
 
+_THREE_STYLES = count_between(len(RM_BENCH_STYLES), len(RM_BENCH_STYLES))
+
+
+class RMBenchRow(SourceRow):
+    """RM-Bench (`<domain>_filtered.json`)."""
+
+    id: Id
+    prompt: Text
+    chosen: Annotated[Texts, _THREE_STYLES]
+    rejected: Annotated[Texts, _THREE_STYLES]
+
+
 @register_format("rm-bench")
 def rm_bench_row(record: dict, subset: str | None) -> list[RawExample]:
     """RM-Bench (`<domain>_filtered.json`): id, prompt, chosen and rejected (3 styles each). One row
@@ -513,26 +692,21 @@ def rm_bench_row(record: dict, subset: str | None) -> list[RawExample]:
     `<domain>/<id>:<i>:<j>`, so pair accuracy per level is RM-Bench's hard/normal/easy accuracy."""
     if not subset:
         raise RowError("rm-bench needs the domain as the catalog's subset")
-    chosen = _texts(record, "chosen", len(RM_BENCH_STYLES))
-    rejected = _texts(record, "rejected", len(RM_BENCH_STYLES))
-    for name, texts in (("chosen", chosen), ("rejected", rejected)):
+    row = validate_row(RMBenchRow, record)
+    for name, texts in (("chosen", row.chosen), ("rejected", row.rejected)):
         for style, text in enumerate(texts):
             if not text.strip():  # named here: each pair below holds only one of the styles
                 raise RowError(f"{name}[{style}] ({RM_BENCH_STYLES[style]}): empty text")
-    prompt = _user(_text(record, "prompt"))
-    row_id = _optional_id(record)
-    if row_id is None:
-        raise RowError("missing field 'id'")
     return [
         RawExample(
             subset=f"{subset}/{rm_bench_level(i, j)}",
-            source_id=f"{subset}/{row_id}:{i}:{j}",
-            prompt=prompt,
-            chosen=[Answer(chosen[i])],
-            rejected=[Answer(rejected[j])],
+            source_id=f"{subset}/{row.id}:{i}:{j}",
+            prompt=_user(row.prompt),
+            chosen=[Answer(row.chosen[i])],
+            rejected=[Answer(row.rejected[j])],
         )
-        for i in range(len(chosen))
-        for j in range(len(rejected))
+        for i in range(len(row.chosen))
+        for j in range(len(row.rejected))
     ]
 
 
@@ -546,19 +720,30 @@ def judgebench_category(source: str) -> str:
     return categories[source]
 
 
+class JudgeBenchRow(SourceRow):
+    """JudgeBench (`ScalerLab/JudgeBench`)."""
+
+    pair_id: Text
+    source: Text
+    question: Text
+    response_A: Text
+    response_B: Text
+    label: Annotated[Text, one_of("A>B", "B>A")]
+    response_model: Text
+
+
 @register_format("judgebench")
 def judgebench_row(record: dict, subset: str | None) -> RawExample:
     """JudgeBench: pair_id, source, question, response_A, response_B, label (`A>B` or `B>A`),
     response_model. Subset `<response_model>/<category>` (knowledge, reasoning, math, coding)."""
-    label = _text(record, "label")
-    if label not in ("A>B", "B>A"):
-        raise RowError(f"field 'label' must be 'A>B' or 'B>A', got {label!r}")
-    model = _text(record, "response_model")
-    better, worse = ("response_A", "response_B") if label == "A>B" else ("response_B", "response_A")
+    row = validate_row(JudgeBenchRow, record)
+    better, worse = (
+        (row.response_A, row.response_B) if row.label == "A>B" else (row.response_B, row.response_A)
+    )
     return RawExample(
-        subset=subset or f"{model}/{judgebench_category(_text(record, 'source'))}",
-        source_id=_text(record, "pair_id"),
-        prompt=_user(_text(record, "question")),
-        chosen=[Answer(_text(record, better), model)],
-        rejected=[Answer(_text(record, worse), model)],
+        subset=subset or f"{row.response_model}/{judgebench_category(row.source)}",
+        source_id=row.pair_id,
+        prompt=_user(row.question),
+        chosen=[Answer(better, row.response_model)],
+        rejected=[Answer(worse, row.response_model)],
     )

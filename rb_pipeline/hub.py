@@ -30,14 +30,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
+import tenacity
+from huggingface_hub import DatasetCard, DatasetCardData
 
 from rb_pipeline.paths import encode_model_id, offline_var, rb_home, warehouse_path
 from rb_pipeline.warehouse import connect
@@ -56,6 +57,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CONFIGS = ("scores", "metrics", "sections", "leaderboard")
+# The card's Jinja template, found from the package root (so it stays put wherever hub.py lives)
+CARD_TEMPLATE = resources.files("rb_pipeline") / "dataset_card.md.jinja"
 DEFAULT_LICENSE = "odc-by"  # RewardBench's license; the benchmark texts keep their sources' licenses
 BASE_TAGS = ("rb-pipeline", "reward-model", "evaluation", "preference")
 SPLIT = "train"
@@ -307,6 +310,7 @@ def build_score_dataset(
 
 
 def _fmt(value: object, digits: int = 4) -> str:
+    """A table cell: floats rounded, None as a dash, `|` and line breaks escaped."""
     if value is None:
         return "–"
     if isinstance(value, float):
@@ -314,10 +318,8 @@ def _fmt(value: object, digits: int = 4) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _table(header: list[str], rows: list[list[object]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+def _cells(rows: list[list[object]]) -> list[list[str]]:
+    return [[_fmt(cell) for cell in row] for row in rows]
 
 
 def _size_category(n: int) -> str:
@@ -340,10 +342,18 @@ def _grouped(runs: list[dict], key: str) -> list[tuple[str, list[str]]]:
     return list(groups.items())
 
 
-def _json_block(text: str) -> str:
+def _pretty_json(text: str) -> str:
     with suppress(TypeError, ValueError):
         text = json.dumps(json.loads(text), indent=2, sort_keys=True)
-    return f"```json\n{text}\n```"
+    return text
+
+
+def _versions(text: str | None) -> dict:
+    try:
+        parsed = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _reproduce_command(model_id: str, runs: list[dict]) -> str:
@@ -375,22 +385,31 @@ def _package_version() -> str:
         return "unknown"
 
 
+CONFIG_DESCRIPTIONS = {
+    "scores": "one row per example: benchmark, subset, example_id, run_id, correct, margin, prompt, and "
+    "lists chosen_/rejected_ ids, texts and scores (in the source's order)",
+    "metrics": "one row per subset: benchmark, subset, section, n, accuracy",
+    "sections": "one row per section: the catalog's weighted mean of subset accuracies",
+    "leaderboard": "the model's leaderboard row",
+}
+
+
 def render_card(
     snapshot: _Snapshot,
     files: dict[str, list[str]],
     repo_id: str | None = None,
     license: str = DEFAULT_LICENSE,
 ) -> str:
-    """The README.md: YAML header (configs, license, tags) and the run's provenance and numbers."""
+    """The README.md: YAML header (configs, license, tags) and the run's provenance and numbers,
+    rendered from `CARD_TEMPLATE` by huggingface_hub's `DatasetCard`."""
     model_id, runs, tables = snapshot.model_id, snapshot.runs, snapshot.tables
     benchmarks = [run["benchmark"] for run in runs]
-    n_examples = tables["scores"].num_rows
-    header = {
-        "license": license,
-        "pretty_name": f"Reward-model scores: {model_id}",
-        "tags": [*BASE_TAGS, *sorted(set(benchmarks))],
-        "size_categories": [_size_category(n_examples)],
-        "configs": [
+    card_data = DatasetCardData(
+        license=license,
+        pretty_name=f"Reward-model scores: {model_id}",
+        tags=[*BASE_TAGS, *sorted(set(benchmarks))],
+        size_categories=[_size_category(tables["scores"].num_rows)],
+        configs=[
             {
                 "config_name": name,
                 "data_files": [{"split": SPLIT, "path": f"{name}/{SPLIT}-*.parquet"}],
@@ -398,111 +417,42 @@ def render_card(
             }
             for name in CONFIGS
         ],
-    }
-    yaml_text = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
+    )
     leaderboard = tables["leaderboard"].to_pylist()
     board = leaderboard[0] if leaderboard else {}
-    board_rows = [  # the scores (coverage and provenance are text, shown below the table)
-        [column, value] for column, value in board.items() if isinstance(value, float)
-    ]
-    sections = tables["sections"].to_pylist()
-    metrics = tables["metrics"].to_pylist()
-    revisions = sorted({run["model_revision"] or "unknown" for run in runs})
     load_repo = repo_id or "ORG/NAME"
-    command = _reproduce_command(model_id, runs)
-
-    out = [f"---\n{yaml_text}---", "", f"# Reward-model scores: `{model_id}`", ""]
-    out += [
-        f"Scores of the reward model `{model_id}` (revision{'s' if len(revisions) > 1 else ''} "
-        f"{', '.join(f'`{r}`' for r in revisions)}) on {', '.join(f'`{b}`' for b in benchmarks)}, "
-        f"from its latest complete run per benchmark, computed and published with rb-pipeline "
-        f"{_package_version()}. {n_examples} examples.",
-        "",
-        "An example is correct when every chosen response scores strictly above every rejected one "
-        "(a tie is wrong); `margin` = min(chosen scores) - max(rejected scores). Accuracies are "
-        "fractions in [0, 1]. The benchmark texts keep the licenses of their sources.",
-        "",
-        "## Leaderboard",
-        "",
-        _table(["column", "score"], board_rows) if board_rows else "No leaderboard numbers for this model.",
-        "",
-        *(
-            [f"Left empty (not every subset scored in full): {board['coverage']}", ""]
-            if board.get("coverage")
-            else []
-        ),
-        "## Sections",
-        "",
-    ]
-    if sections:
-        out.append(
-            _table(
-                ["benchmark", "section", "score", "subsets", "examples"],
-                [
-                    [
-                        s.get("benchmark"),
-                        s.get("section"),
-                        s.get("score"),
-                        s.get("n_subsets"),
-                        s.get("n_examples"),
-                    ]
-                    for s in sections
-                ],
-            )
-        )
-    else:
-        out.append("No section scores.")
-    out += [
-        "",
-        "<details><summary>Per-subset accuracy</summary>",
-        "",
-        _table(
-            ["benchmark", "subset", "n", "accuracy"],
-            [[m["benchmark"], m["subset"], m["n"], m["accuracy"]] for m in metrics],
-        ),
-        "",
-        "</details>",
-        "",
-        "## Configs",
-        "",
-        "| config | rows | files | content |",
-        "| --- | --- | --- | --- |",
-    ]
-    descriptions = {
-        "scores": "one row per example: benchmark, subset, example_id, run_id, correct, margin, prompt, and "
-        "lists chosen_/rejected_ ids, texts and scores (in the source's order)",
-        "metrics": "one row per subset: benchmark, subset, section, n, accuracy",
-        "sections": "one row per section: the catalog's weighted mean of subset accuracies",
-        "leaderboard": "the model's leaderboard row",
-    }
-    for name in CONFIGS:
-        out.append(
-            f"| `{name}` | {tables[name].num_rows} | {', '.join(f'`{f}`' for f in files[name])} "
-            f"| {descriptions[name]} |"
-        )
-    out += [
-        "",
-        "```python",
-        "from datasets import load_dataset",
-        "",
-        f'scores = load_dataset("{load_repo}", "scores", split="{SPLIT}")',
-        f'metrics = load_dataset("{load_repo}", "metrics", split="{SPLIT}")',
-        "```",
-        "",
-        "## Runs",
-        "",
-        _table(
+    card = DatasetCard.from_template(
+        card_data,
+        template_str=CARD_TEMPLATE.read_text(encoding="utf-8"),
+        model_id=model_id,
+        revisions=sorted({run["model_revision"] or "unknown" for run in runs}),
+        benchmarks=benchmarks,
+        package_version=_package_version(),
+        n_examples=tables["scores"].num_rows,
+        # the scores (coverage and provenance are text: coverage is shown below the table)
+        leaderboard_rows=_cells([[k, v] for k, v in board.items() if isinstance(v, float)]),
+        coverage=board.get("coverage"),
+        section_rows=_cells(
             [
-                "benchmark",
-                "run id",
-                "model revision",
-                "type",
-                "device",
-                "provenance",
-                "finished (UTC)",
-                "responses",
-                "truncated",
-            ],
+                [s["benchmark"], s["section"], s["score"], s.get("n_subsets"), s.get("n_examples")]
+                for s in tables["sections"].to_pylist()
+            ]
+        ),
+        subset_rows=_cells(
+            [[m["benchmark"], m["subset"], m["n"], m["accuracy"]] for m in tables["metrics"].to_pylist()]
+        ),
+        config_rows=[
+            [
+                f"`{name}`",
+                str(tables[name].num_rows),
+                ", ".join(f"`{f}`" for f in files[name]),
+                CONFIG_DESCRIPTIONS[name],
+            ]
+            for name in CONFIGS
+        ],
+        load_repo=load_repo,
+        split=SPLIT,
+        run_rows=_cells(
             [
                 [
                     r["benchmark"],
@@ -516,41 +466,25 @@ def render_card(
                     r["n_truncated"],
                 ]
                 for r in runs
-            ],
-        ),
-        "",
-        "## Scorer settings",
-        "",
-    ]
-    for settings, where in _grouped(runs, "settings"):
-        out += [f"Runs of {', '.join(f'`{b}`' for b in where)}:", "", _json_block(settings), ""]
-    out += ["## Provenance", ""]
-    for git, where in _grouped(runs, "git_hash"):
-        out.append(f"- git commit `{git or 'unknown'}` (runs of {', '.join(f'`{b}`' for b in where)})")
-    out.append(f"- warehouse: `{snapshot.warehouse.name}`, read with rb-pipeline {_package_version()}")
-    out.append("")
-    for versions, where in _grouped(runs, "package_versions"):
-        try:
-            parsed = json.loads(versions) if versions else {}
-        except ValueError:
-            parsed = {}
-        if isinstance(parsed, dict) and parsed:
-            out += [
-                f"Package versions (runs of {', '.join(f'`{b}`' for b in where)}):",
-                "",
-                _table(["package", "version"], [[k, v] for k, v in sorted(parsed.items())]),
-                "",
             ]
-    out += [
-        "## Reproduce",
-        "",
-        "```bash",
-        command,
-        f"rb-pipeline push --model {shlex.quote(model_id)} --repo-id {load_repo}",
-        "```",
-        "",
-    ]
-    return "\n".join(out)
+        ),
+        settings_groups=[
+            {"benchmarks": where, "settings": _pretty_json(settings)}
+            for settings, where in _grouped(runs, "settings")
+        ],
+        git_groups=[
+            {"benchmarks": where, "git_hash": git or "unknown"} for git, where in _grouped(runs, "git_hash")
+        ],
+        warehouse=snapshot.warehouse.name,
+        version_groups=[
+            {"benchmarks": where, "versions": _cells(sorted(_versions(versions).items()))}
+            for versions, where in _grouped(runs, "package_versions")
+            if _versions(versions)
+        ],
+        reproduce_command=_reproduce_command(model_id, runs),
+        push_command=f"rb-pipeline push --model {shlex.quote(model_id)} --repo-id {load_repo}",
+    )
+    return str(card)
 
 
 def _timestamp(value: object) -> str:
@@ -663,27 +597,37 @@ def _with_retries(
     The HubError is raised outside the `except` block, so it carries no `__context__`: the client's
     exception (whose text or request headers may hold the token) is not chained to it."""
     tail = f"; the local folder is kept at {kept}" if kept is not None else ""
-    for attempt in range(RETRIES + 1):
-        error: HubError | None = None
-        try:
-            return call()
-        except Exception as exc:  # classified below; nothing unexpected is swallowed silently
-            kind = _classify(exc)
-            reason = _one_line(scrub(str(exc)) or type(exc).__name__)  # scrub before cutting
-            if kind == "offline":
-                error = HubError(_offline_message("HF_HUB_OFFLINE"))
-            elif kind == "fatal":
-                error = HubError(f"{what} failed: {reason}{_status_hint(exc, repo_id)}{tail}")
-            elif attempt == RETRIES:
-                error = HubError(
-                    f"{what} failed after {RETRIES + 1} attempts (network error): {reason}{tail}"
-                )
-        if error is not None:
-            raise error
-        delay = BACKOFF_SECONDS * 2**attempt
-        log.warning("%s: %s; retry %d/%d in %.1f s", what, reason, attempt + 1, RETRIES, delay)
-        _sleep(delay)
-    raise AssertionError("unreachable")
+
+    def reason(exc: BaseException) -> str:
+        return _one_line(scrub(str(exc)) or type(exc).__name__)  # scrub before cutting
+
+    def log_retry(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception()
+        delay = state.next_action.sleep if state.next_action else 0.0
+        log.warning("%s: %s; retry %d/%d in %.1f s", what, reason(exc), state.attempt_number, RETRIES, delay)
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(lambda exc: _classify(exc) == "transient"),
+        stop=tenacity.stop_after_attempt(RETRIES + 1),
+        wait=tenacity.wait_exponential(multiplier=BACKOFF_SECONDS),  # 1, 2, 4 s
+        sleep=lambda seconds: _sleep(seconds),  # looked up per call: tests replace `_sleep`
+        before_sleep=log_retry,
+        reraise=True,  # the last error itself, classified below
+    )
+    error: HubError | None = None
+    try:
+        return retrying(call)
+    except Exception as exc:  # classified here; nothing unexpected is swallowed silently
+        kind = _classify(exc)
+        if kind == "offline":
+            error = HubError(_offline_message("HF_HUB_OFFLINE"))
+        elif kind == "transient":
+            error = HubError(
+                f"{what} failed after {RETRIES + 1} attempts (network error): {reason(exc)}{tail}"
+            )
+        else:
+            error = HubError(f"{what} failed: {reason(exc)}{_status_hint(exc, repo_id)}{tail}")
+    raise error
 
 
 def _validate_repo_id(repo_id: str) -> None:

@@ -45,10 +45,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated, TypeVar
 
 import polars as pl
+from pydantic import AfterValidator, BeforeValidator, StrictInt
 
 from rb_pipeline.catalog import Benchmark, load_benchmarks
+from rb_pipeline.formats import Id, RowError, SourceRow, Text, count_between, validate_row
 from rb_pipeline.lake import write_parquet
 from rb_pipeline.normalize import content_hash
 from rb_pipeline.paths import lake_dir
@@ -469,39 +472,76 @@ def _note_missing_subsets(parsed: _Parsed, benchmarks: dict[str, Benchmark]) -> 
             )
 
 
-def _scalar(parsed: _Parsed, row: int, name: str, value: object) -> float | None:
-    """A score: a number, or a number wrapped in one-element lists ([[0.3]]); None when absent."""
+def _unwrapped(value: object) -> object:
+    """rewardbench writes some scores wrapped in one-element lists ([[0.3]])."""
     while isinstance(value, list) and len(value) == 1:
         value = value[0]
-    if value is None:
-        return None
-    if not _is_number(value):
+    return value
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is blank")
+    return value
+
+
+def _share(value: bool | float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+# A score: a number (NaN or infinite: None, not scored), None when absent
+Score = Annotated[float | None, BeforeValidator(_unwrapped), AfterValidator(_finite_or_none)]
+# The example's credit: 1 (correct), 0 (wrong) or a share in between (a judge's tie 0.5, RewardBench 2's
+# 1/k for a top score shared with k - 1 rejected, 0.25 for a judge's error); true / false as 1 / 0
+Credit = Annotated[bool | float, AfterValidator(_share)]
+
+
+class RewardBenchScoreRow(SourceRow):
+    """A row of rewardbench's per-example scores (v1: scores_chosen / scores_rejected; v2: `scores`
+    lists the `num_correct` correct answers first, as load_bon_dataset_v2 orders them)."""
+
+    id: Id
+    subset: Text
+    results: Credit | None = None  # None only where the warehouse scores the subset (rb2-ties)
+    scores_chosen: Score = None
+    scores_rejected: Score = None
+    scores: Annotated[list[float], count_between(1, items="scores")] | None = None
+    num_correct: StrictInt | None = None
+
+
+class RMBResultRow(SourceRow):
+    """A row of RMB's `my_run_rm.py` output."""
+
+    category_path: Annotated[Text, AfterValidator(_not_blank)]
+    pair_uid: Id | None = None
+    bon_uid: Id | None = None
+    is_correct: Credit
+    chosen_reward: Score = None
+    reject_reward: Score = None
+
+
+_Shape = TypeVar("_Shape", bound=SourceRow)
+
+
+def _validated(parsed: _Parsed, number: int, shape: type[_Shape], row: object) -> _Shape:
+    try:
+        return validate_row(shape, row)
+    except RowError as exc:
+        raise ResultFileError(f"{parsed.path}: row {number}: {exc}") from None
+
+
+def _standing(parsed: _Parsed, number: int, row: RewardBenchScoreRow) -> tuple[float, float | None]:
+    """(margin, chosen_spread) of a RewardBench 2 row: margin = worst correct - best incorrect."""
+    scores, correct = row.scores, row.num_correct if row.num_correct is not None else 1
+    if not 0 < correct < len(scores):
         raise ResultFileError(
-            f"{parsed.path}: row {row}: {name} must be a number, got {json.dumps(value)[:80]}"
-        )
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _result(parsed: _Parsed, row: int, name: str, value: object) -> float:
-    """The example's credit: 1 (correct), 0 (wrong) or a share in between (a judge's tie 0.5,
-    RewardBench 2's 1/k for a top score shared with k - 1 rejected, 0.25 for a judge's error)."""
-    if isinstance(value, bool) or (_is_number(value) and 0.0 <= value <= 1.0):
-        return float(value)
-    raise ResultFileError(
-        f"{parsed.path}: row {row}: {name} must be a number in [0, 1], got {json.dumps(value)[:80]}"
-    )
-
-
-def _standing(parsed: _Parsed, row: int, scores: object, num_correct: object) -> tuple[float, float | None]:
-    """(margin, chosen_spread) of a RewardBench 2 row: `scores` lists the `num_correct` correct
-    answers first (load_bon_dataset_v2's order): margin = worst correct - best incorrect."""
-    if not isinstance(scores, list) or not scores or not all(_is_number(v) for v in scores):
-        raise ResultFileError(f"{parsed.path}: row {row}: scores must be a list of numbers")
-    correct = num_correct if num_correct is not None else 1
-    if not isinstance(correct, int) or not 0 < correct < len(scores):
-        raise ResultFileError(
-            f"{parsed.path}: row {row}: num_correct {num_correct!r} does not fit {len(scores)} scores"
+            f"{parsed.path}: row {number}: num_correct {row.num_correct!r} does not fit {len(scores)} scores"
         )
     chosen, rejected = scores[:correct], scores[correct:]
     spread = max(chosen) - min(chosen) if correct > 1 else None
@@ -552,33 +592,26 @@ def _parse_rewardbench_rows(parsed: _Parsed, rows: list[dict], benchmarks: dict[
     index = _subset_index(benchmarks)
     unknown: Counter[str] = Counter()
     seen: dict[tuple[str, str], int] = {}
-    for number, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise ResultFileError(
-                f"{parsed.path}: row {number}: expected an object, got {type(row).__name__}"
-            )
-        for name in ("id", "subset"):
-            if row.get(name) is None:
-                raise ResultFileError(f"{parsed.path}: row {number}: missing field {name!r}")
-        subset = str(row["subset"])
+    for number, record in enumerate(rows):
+        row = _validated(parsed, number, RewardBenchScoreRow, record)
+        subset = row.subset
         bench_name = _benchmark_of(parsed.path, subset, index)
         if bench_name is None:
             unknown[subset] += 1
             continue
         bench = benchmarks[bench_name]
         from_scores = bench.rule_of(subset) == "rb2-ties"  # upstream writes no per-row result there
-        if row.get("results") is None and not from_scores:
+        if row.results is None and not from_scores:
             raise ResultFileError(f"{parsed.path}: row {number}: missing field 'results'")
-        result = None if from_scores else _result(parsed, number, "results", row["results"])
-        chosen = _scalar(parsed, number, "scores_chosen", row.get("scores_chosen"))
-        rejected = _scalar(parsed, number, "scores_rejected", row.get("scores_rejected"))
+        result = None if from_scores else row.results
         margin = spread = None
-        if isinstance(row.get("scores"), list):  # RewardBench 2: all answers' scores, correct first
-            margin, spread = _standing(parsed, number, row["scores"], row.get("num_correct"))
+        if row.scores is not None:  # RewardBench 2: all answers' scores, correct first
+            margin, spread = _standing(parsed, number, row)
         elif from_scores:
             raise ResultFileError(f"{parsed.path}: row {number}: a {subset} row needs `scores`")
         scheme = EXAMPLE_ID_SCHEMES.get(bench.hub.format if bench.hub else "", "{id}")
-        example_id = scheme.format(subset=subset, id=row["id"])
+        example_id = scheme.format(subset=subset, id=row.id)
+        chosen, rejected = row.scores_chosen, row.scores_rejected
         _add_outcome(
             parsed, number, bench_name, subset, example_id, result, chosen, rejected, seen, margin, spread
         )
@@ -603,31 +636,24 @@ def _parse_rmb_rows(parsed: _Parsed, rows: list[dict], benchmarks: dict[str, Ben
     default_set = path_sets[-1] if path_sets else "Pairwise_set"  # RMB's result script is pairwise
     unknown: Counter[str] = Counter()
     seen: dict[tuple[str, str], int] = {}
-    for number, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise ResultFileError(
-                f"{parsed.path}: row {number}: expected an object, got {type(row).__name__}"
-            )
-        category = row.get("category_path")
-        example_id = row.get("pair_uid", row.get("bon_uid"))
-        if not isinstance(category, str) or not category.strip():
-            raise ResultFileError(f"{parsed.path}: row {number}: missing field 'category_path'")
+    for number, record in enumerate(rows):
+        row = _validated(parsed, number, RMBResultRow, record)
+        example_id = row.pair_uid if row.pair_uid is not None else row.bon_uid
         if example_id is None:
             raise ResultFileError(f"{parsed.path}: row {number}: missing field 'pair_uid' (or 'bon_uid')")
-        if row.get("is_correct") is None:
-            raise ResultFileError(f"{parsed.path}: row {number}: missing field 'is_correct'")
-        head, _, rest = category.strip("/").partition("/")
-        set_name, subset = (head, rest) if head in owners else (default_set, category.strip("/"))
+        category = row.category_path.strip("/")
+        head, _, rest = category.partition("/")
+        set_name, subset = (head, rest) if head in owners else (default_set, category)
         if set_name not in owners:
             raise ResultFileError(f"{parsed.path}: row {number}: no catalog benchmark reads RMB's {set_name}")
         bench_name = owners[set_name]
-        result = _result(parsed, number, "is_correct", row["is_correct"])
-        chosen = _scalar(parsed, number, "chosen_reward", row.get("chosen_reward"))
-        rejected = _scalar(parsed, number, "reject_reward", row.get("reject_reward"))
         if subset not in benchmarks[bench_name].all_subsets:
             unknown[f"{bench_name}:{subset}"] += 1
             continue
-        _add_outcome(parsed, number, bench_name, subset, str(example_id), result, chosen, rejected, seen)
+        chosen, rejected = row.chosen_reward, row.reject_reward
+        _add_outcome(
+            parsed, number, bench_name, subset, str(example_id), row.is_correct, chosen, rejected, seen
+        )
     parsed.unknown.update(unknown)
     _aggregate_outcomes(parsed, benchmarks)
 

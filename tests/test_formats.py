@@ -73,7 +73,7 @@ def test_rewardbench2_ids_repeat_across_subsets_so_they_are_qualified() -> None:
     ("changes", "reason"),
     [
         ({"chosen": []}, "field 'chosen' must hold at least one string, got 0"),
-        ({"rejected": "8"}, "field 'rejected' must be a list of strings, got a string"),
+        ({"rejected": "8"}, "field 'rejected' must be a list, got a string"),
         ({"num_correct": 2}, "field 'num_correct' is 2 but 'chosen' holds 1 answers"),
         ({"prompt": None}, "field 'prompt' is null"),
     ],
@@ -191,6 +191,50 @@ def test_messages_row_is_one_chosen_response() -> None:
         "messages", {"messages": [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."}]}
     )
     assert (raw.prompt, raw.chosen, raw.rejected) == ([{"role": "user", "content": "Q?"}], [Answer("A.")], [])
+
+
+RMB_PAIR = {
+    "pair_uid": "u1",
+    "category_path": "Pairwise_set/Helpfulness/Chat/Open QA",
+    "conversation_input": [{"role": "user", "content": "Q?"}],
+    "chosen": {"llm_name": "m1", "answer": "A."},
+    "reject": {"llm_name": "m2", "answer": "B."},
+}
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        # a path into the row names a nested field; the deepest failure explains the row
+        (RMB_PAIR | {"conversation_input": [{"role": "user", "content": ["Q?"]}]},
+         "conversation_input[0].content must be a string, got a list"),
+        (RMB_PAIR | {"conversation_input": [{"role": "user"}]}, "missing field 'conversation_input[0].content'"),
+        (RMB_PAIR | {"chosen": "A."}, "field 'chosen' must be an object, got a string"),
+        (RMB_PAIR | {"reject": {"answer": None}}, "reject.answer is null"),
+        # a union's members are named together; strict: no coercion of a bool or a float to an id
+        (RMB_PAIR | {"pair_uid": True}, "field 'pair_uid' must be a string or an integer, got bool"),
+        (RMB_PAIR | {"pair_uid": 1.5}, "field 'pair_uid' must be a string or an integer, got float"),
+        ([RMB_PAIR], "expected an object, got a list"),
+        ({k: v for k, v in RMB_PAIR.items() if k != "category_path"}, "missing field 'category_path'"),
+    ],
+)  # fmt: skip
+def test_row_errors_name_the_field(record: object, reason: str) -> None:
+    with pytest.raises(RowError) as raised:
+        adapt("rmb-pairwise", record)
+    assert str(raised.value) == reason
+
+
+def test_rmb_pairwise_row_keeps_the_answer_models() -> None:
+    raw = adapt("rmb-pairwise", RMB_PAIR | {"ignored_extra_field": 1})
+    assert raw == RawExample(
+        subset="Pairwise_set/Helpfulness/Chat/Open QA",
+        source_id="u1",
+        prompt=[{"role": "user", "content": "Q?"}],
+        chosen=[Answer("A.", "m1")],
+        rejected=[Answer("B.", "m2")],
+    )
+    with pytest.raises(RowError, match="^field 'label' must be an integer, got bool$"):
+        adapt("llmbar", {"input": "Q?", "output_1": "a", "output_2": "b", "label": True})
 
 
 def test_every_catalog_format_is_registered() -> None:

@@ -333,11 +333,11 @@ def test_bad_rows_and_unknown_shapes_name_the_file(tmp_path: Path) -> None:
         import_path(tmp_path, log=quiet)
     duplicate.write_text(json.dumps([{**hand_made_rows()[0], "results": 2}]))
     with pytest.raises(
-        ResultFileError, match=r"c-duplicate.json: row 0: results must be a number in \[0, 1\], got 2"
+        ResultFileError, match=r"c-duplicate.json: row 0: field 'results' must be a number in \[0, 1\], got 2"
     ):
         import_path(duplicate, log=quiet)
     duplicate.write_text(json.dumps([{**hand_made_rows()[0], "scores_chosen": [1.0, 2.0]}]))
-    with pytest.raises(ResultFileError, match="row 0: scores_chosen must be a number"):
+    with pytest.raises(ResultFileError, match="row 0: field 'scores_chosen' must be a number, got a list"):
         import_path(duplicate, log=quiet)
     with pytest.raises(FileNotFoundError, match="no-such-file"):
         import_path(tmp_path / "no-such-file.json", log=quiet)

@@ -585,11 +585,13 @@ class TinyChatServer:
             def log_message(self, *args) -> None:
                 pass
 
-            def send(self, status: int, payload: dict) -> None:
+            def send(self, status: int, payload: dict, headers: dict | None = None) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -604,8 +606,11 @@ class TinyChatServer:
                     return self.send(404, {"error": {"message": f"no route {self.path}"}})
                 if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
                     return self.send(401, {"error": {"message": "invalid api key"}})
+                if body["model"] == "too-long":  # vLLM's answer to a prompt over the context
+                    return self.send(400, {"error": {"message": "maximum context length exceeded"}})
                 if n <= server.fail_first:
-                    return self.send(503, {"error": {"message": "warming up"}})
+                    # the client waits as long as the server asks (OpenAI's header): keeps the test fast
+                    return self.send(503, {"error": {"message": "warming up"}}, {"retry-after-ms": "10"})
                 server.bodies.append(body)
                 server.auth.append(self.headers.get("Authorization"))
                 content = server.reply(body)
@@ -732,7 +737,6 @@ def test_http_judge_end_to_end_through_the_warehouse(rb_home, tiny_lm, monkeypat
 
 def test_http_judge_retries_then_gives_up_with_bounded_time(rb_home, tiny_lm, monkeypatch):
     monkeypatch.setenv("RB_TEST_JUDGE_KEY", API_KEY)
-    monkeypatch.setattr(judges, "RETRY_BACKOFF_S", 0.01)
     write_dataset({"e1": EXAMPLES["e1"]})
     with TinyChatServer(tiny_lm, api_key=API_KEY, fail_first=1) as server:  # one 503, then fine
         result = run_judge(http_judge(server, max_retries=2), settings=ScorerSettings(batch_size=1))
@@ -743,6 +747,12 @@ def test_http_judge_retries_then_gives_up_with_bounded_time(rb_home, tiny_lm, mo
                 http_judge(server, id="test/down", max_retries=2), settings=ScorerSettings(batch_size=1)
             )
         assert server.n_requests == 3
+    with TinyChatServer(tiny_lm, api_key=API_KEY) as server:  # an input the server refuses: not retried
+        refused = run_judge(http_judge(server, "too-long", id="test/refused", max_retries=2))
+        assert server.n_requests == 2  # e1 in both orders, once each
+    rows = lake_judgments("test/refused", refused.run_id)
+    assert rows["verdict"].to_list() == ["error", "error"]
+    assert set(rows["raw_output"]) == {"HTTP 400: maximum context length exceeded"}
     failed = pl.read_parquet(sorted((rb_home / "lake" / "runs").glob("*.parquet"))).filter(
         pl.col("model") == "test/down"
     )

@@ -17,14 +17,10 @@ them 0.5).
 
 from __future__ import annotations
 
-import json
 import os
-import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from http.client import HTTPException
 
+import openai
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
@@ -186,27 +182,41 @@ class JudgeServerError(RuntimeError):
     """An OpenAI-compatible server could not answer."""
 
 
-RETRY_BACKOFF_S = 1.0  # first wait between retries; doubled each time, at most 30 s
-_RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _INPUT_STATUS = {400, 413, 422}  # this input cannot be judged (e.g. too long): verdict 'error'
 
 
 class OpenAICompatibleJudge:
-    """A generative judge behind an OpenAI-compatible `/chat/completions` endpoint (vLLM, TGI, ...)."""
+    """A generative judge behind an OpenAI-compatible `/chat/completions` endpoint (vLLM, TGI, ...),
+    called through the `openai` SDK: its client retries connection errors, timeouts, 408, 409, 429 and
+    5xx `max_retries` times with exponential backoff (honouring the server's `Retry-After`)."""
 
     device = "http"
 
     def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
         self.entry, self.settings = entry, settings
         base = entry.api_base.rstrip("/")
-        self.url = base if base.endswith("/chat/completions") else base + "/chat/completions"
+        base = base.removesuffix("/chat/completions")  # the SDK appends it
+        self.where = redact_url(base + "/chat/completions")
         self.model_name = entry.api_model or entry.source or entry.id
-        self.headers = {"Content-Type": "application/json"}
+        # Never the user's OpenAI organization or project ($OPENAI_ORG_ID, ...): this is another server.
+        # Without a key, no Authorization header at all (a keyless vLLM or TGI server).
+        omitted = (
+            "OpenAI-Organization",
+            "OpenAI-Project",
+            *(() if entry.api_key_env else ("Authorization",)),
+        )
+        self.omitted_headers = {name: openai.Omit() for name in omitted}
+        key = None
         if entry.api_key_env:
             key = os.environ.get(entry.api_key_env)
             if not key:
                 raise ValueError(f"environment variable {entry.api_key_env} (api_key_env) is not set")
-            self.headers["Authorization"] = f"Bearer {key}"
+        self.client = openai.OpenAI(
+            base_url=base,
+            api_key=key or "EMPTY",  # never $OPENAI_API_KEY: that key is not this server's
+            timeout=entry.request_timeout,
+            max_retries=entry.max_retries,
+        )
 
     def judge(self, batch: list[Comparison]) -> list[Judgment]:
         workers = max(1, min(self.settings.batch_size, len(batch)))
@@ -214,67 +224,56 @@ class OpenAICompatibleJudge:
             return list(pool.map(self._judge_one, batch))
 
     def _judge_one(self, comparison: Comparison) -> Judgment:
-        body = {
-            "model": self.model_name,
-            "messages": judge_messages(comparison, self.entry.judge_prompt),
-            "temperature": 0,
-            "max_tokens": self.entry.max_new_tokens,
-            "n": 1,
-        }
         try:
-            reply = self.complete(body)
+            reply = self.complete(judge_messages(comparison, self.entry.judge_prompt))
         except _InputRejected as exc:
             return Judgment("error", str(exc))
         return Judgment(parse_verdict(reply), reply)
 
-    def complete(self, body: dict) -> str:
-        """The first choice's text; retries connection errors, timeouts, 429 and 5xx with backoff."""
-        data = json.dumps(body).encode("utf-8")
-        where = redact_url(self.url)
-        attempts = self.entry.max_retries + 1
-        reason = ""
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(min(RETRY_BACKOFF_S * 2 ** (attempt - 1), 30.0))
-            request = urllib.request.Request(self.url, data=data, headers=self.headers, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=self.entry.request_timeout) as response:
-                    payload = json.loads(response.read().decode("utf-8"))
-            except urllib.error.HTTPError as exc:
-                detail = _error_detail(exc)
-                if exc.code in _INPUT_STATUS:
-                    raise _InputRejected(f"HTTP {exc.code}: {detail}") from None
-                if exc.code not in _RETRY_STATUS:
-                    raise JudgeServerError(f"{where}: HTTP {exc.code}: {detail}") from None
-                reason = f"HTTP {exc.code}: {detail}"
-            except (OSError, HTTPException) as exc:  # connection refused or reset, timeout
-                reason = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-            except ValueError as exc:  # not JSON
-                reason = f"invalid JSON reply: {exc}"
-            else:
-                try:
-                    content = payload["choices"][0]["message"].get("content")
-                except (KeyError, IndexError, TypeError, AttributeError):
-                    raise JudgeServerError(f"{where}: reply without choices[0].message") from None
-                return content or ""
-        raise JudgeServerError(f"{where}: {reason} (after {attempts} attempts)")
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        """The first choice's text at temperature 0 (greedy, as rewardbench calls OpenAI)."""
+        attempts = f"(after {self.entry.max_retries + 1} attempts)"  # the SDK retried what it could
+        try:
+            completion = self.client.chat.completions.create(
+                model=self.model_name,
+                messages=messages,
+                temperature=0,
+                max_tokens=self.entry.max_new_tokens,
+                n=1,
+                extra_headers=self.omitted_headers,
+            )
+        except openai.APIStatusError as exc:
+            reason = f"HTTP {exc.status_code}: {_error_detail(exc)}"
+            if exc.status_code in _INPUT_STATUS:
+                raise _InputRejected(reason) from None
+            retried = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+            raise JudgeServerError(f"{self.where}: {reason}{' ' + attempts if retried else ''}") from None
+        except openai.APIConnectionError as exc:  # refused, reset, timed out (APITimeoutError)
+            raise JudgeServerError(f"{self.where}: {type(exc).__name__}: {exc} {attempts}") from None
+        except openai.APIError as exc:  # a reply that is not the expected JSON
+            raise JudgeServerError(f"{self.where}: invalid reply: {_one_line(str(exc))}") from None
+        try:
+            content = completion.choices[0].message.content
+        except (AttributeError, IndexError, TypeError):
+            raise JudgeServerError(f"{self.where}: reply without choices[0].message") from None
+        return content or ""
 
 
 class _InputRejected(Exception):
-    """The server refused this input (4xx other than auth): judged as 'error'."""
+    """The server refused this input (400, 413, 422): judged as 'error'."""
 
 
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    try:
-        text = exc.read().decode("utf-8", "replace")
-    except OSError:
-        text = ""
-    try:
-        message = json.loads(text)["error"]
-        text = message.get("message", str(message)) if isinstance(message, dict) else str(message)
-    except (ValueError, KeyError, TypeError):
-        pass
-    return (text.strip().splitlines() or [exc.reason or ""])[0][:300]
+def _one_line(text: str, limit: int = 300) -> str:
+    return (text.strip().splitlines() or [""])[0][:limit]
+
+
+def _error_detail(exc: openai.APIStatusError) -> str:
+    """The server's own message (`{"error": {"message": ...}}`), else the reply's first line."""
+    body = exc.body
+    if isinstance(body, dict):
+        body = body.get("message", body)
+    text = body if isinstance(body, str) else (exc.response.text if body is None else str(body))
+    return _one_line(text) or (exc.response.reason_phrase or "")
 
 
 @register_judge("generative")
