@@ -18,21 +18,21 @@ from dagster import (
 from pydantic import Field, ValidationError, create_model
 
 from assets.datasets import dataset_key
-from assets.launch import process_tags
 from assets.partitions import models_partitions, partition_model_id
 from assets.resources import ScoringResource
-from rb_pipeline.catalog import ModelEntry, load_benchmarks, load_models, register_model, user_models_path
-from rb_pipeline.distributed import launch
-from rb_pipeline.evaluation import (
-    Evaluation,
-    coverage,
-    evaluate,
-    markdown_table,
-    model_report,
-    settings_for,
+from assets.tags import process_tags
+from rb_pipeline.catalog.entries import (
+    ModelEntry,
+    load_benchmarks,
+    load_models,
+    register_model,
+    user_models_path,
 )
-from rb_pipeline.scoring import git_hash, package_versions
-from rb_pipeline.warehouse import in_memory
+from rb_pipeline.core.runs import git_hash, package_versions
+from rb_pipeline.core.settings import settings_for
+from rb_pipeline.engine.distributed import launch
+from rb_pipeline.engine.evaluation import Evaluation, coverage, evaluate, markdown_table, model_report
+from rb_pipeline.warehouse.views import in_memory
 
 SCORES_KEY = AssetKey("scores")
 

@@ -11,4 +11,5 @@ bash scripts/install_browser.sh || echo "test.sh: Chromium not installed: tests/
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 export RB_MIRROR="${RB_MIRROR:-$(cd .. && pwd)/shared/data}"
 .venv/bin/ruff check .
+.venv/bin/lint-imports  # the layers and no-cycles contracts of pyproject.toml
 exec .venv/bin/python -m pytest -q "$@"

@@ -8,13 +8,13 @@ import duckdb
 import polars as pl
 import pytest
 
-from rb_pipeline.catalog import Benchmark
-from rb_pipeline.lake import dataset_path, scores_dir, write_parquet
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
-from rb_pipeline.paths import lake_dir
-from rb_pipeline.scoring import SCORES_SCHEMA, write_run
-from rb_pipeline.stats import NULL_BASELINES, score_null_baselines
-from rb_pipeline.warehouse import MATERIALIZED, build_warehouse, query
+from rb_pipeline.catalog.entries import Benchmark
+from rb_pipeline.core.lake import dataset_path, scores_dir, write_parquet
+from rb_pipeline.core.paths import lake_dir
+from rb_pipeline.core.runs import write_run
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.warehouse.stats import NULL_BASELINES, score_null_baselines
+from rb_pipeline.warehouse.views import MATERIALIZED, build_warehouse, query
 from tests.test_views import HAND_MADE_CATALOG, one, write_hand_made_lake
 
 # ---------------------------------------------------------------- history

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rb_pipeline.catalog import dataset_benchmark
-from rb_pipeline.formats import SourceError
-from rb_pipeline.normalize import NormalizedBenchmark, normalize
+from rb_pipeline.sources.datasets import dataset_benchmark
+from rb_pipeline.sources.formats import SourceError
+from rb_pipeline.sources.normalize import NormalizedBenchmark, normalize
 
 CORPUS = Path(__file__).parent / "bad_input"
 CASES: dict[str, dict] = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))["cases"]

@@ -74,9 +74,9 @@ def test_a_new_model_from_the_ui_alone(ui, rb_home, start_dagster_dev):
     from playwright.sync_api import expect
 
     from assets.launch import materialize_datasets
-    from rb_pipeline.catalog import user_models_path
-    from rb_pipeline.paths import encode_model_id
-    from rb_pipeline.tiny_models import build_tiny_classifier
+    from rb_pipeline.catalog.entries import user_models_path
+    from rb_pipeline.core.paths import encode_model_id
+    from rb_pipeline.models.tiny_models import build_tiny_classifier
 
     # Set-up, not under test: the sample data's dataset assets, and a model folder nobody registered.
     model_dir = build_tiny_classifier(

@@ -8,15 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rb_pipeline.catalog import (
-    SAMPLES_DIR,
-    Benchmark,
-    CatalogError,
-    dataset_benchmark,
-    load_benchmarks,
-    load_models,
-)
-from rb_pipeline.inventory import ABSENT, HUB_ONLY, PRESENT, catalog_summary
+from rb_pipeline.catalog.entries import SAMPLES_DIR, Benchmark, CatalogError, load_benchmarks, load_models
+from rb_pipeline.sources.datasets import dataset_benchmark
+from rb_pipeline.sources.inventory import ABSENT, HUB_ONLY, PRESENT, catalog_summary
 
 PRIOR_SETS_IN_MEAN = {"anthropic_helpful", "anthropic_hhh", "shp", "summarize"}
 PRIOR_SETS_SHOWN_ONLY = {"anthropic_harmless", "mtbench_gpt4", "mtbench_human"}

@@ -330,9 +330,9 @@ def test_out_of_memory_is_one_line_with_a_smaller_batch(
     """A (simulated) torch.OutOfMemoryError inside the scorer, in an in-process CLI call."""
     import torch
 
-    import rb_pipeline.scorers  # noqa: F401  (registers the scorers)
+    import rb_pipeline.models.loader  # noqa: F401  (registers the scorers)
     from rb_pipeline.cli import main
-    from rb_pipeline.scoring import SCORERS
+    from rb_pipeline.models.registry import SCORERS
 
     def out_of_memory(self, batch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

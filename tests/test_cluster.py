@@ -80,9 +80,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         from dagster import DagsterInstance
 
         from assets.launch import materialize_datasets
-        from rb_pipeline.catalog import ModelEntry, register_model
-        from rb_pipeline.paths import encode_model_id, rb_home
-        from rb_pipeline.tiny_models import build_tiny_classifier
+        from rb_pipeline.catalog.entries import ModelEntry, register_model
+        from rb_pipeline.core.paths import encode_model_id, rb_home
+        from rb_pipeline.models.tiny_models import build_tiny_classifier
 
         materialize_datasets(SAMPLE_BENCHMARKS)
         with pytest.MonkeyPatch.context() as mirror:
@@ -121,7 +121,7 @@ def run_config(score_config: dict) -> dict:
 
 def launch_backfill(models: list[str], score_config: dict) -> str:
     """A Dagster backfill of `score_model` over these model partitions, as the UI launches one."""
-    from rb_pipeline.paths import encode_model_id
+    from rb_pipeline.core.paths import encode_model_id
 
     mutation = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
         __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
@@ -180,15 +180,15 @@ def run_failure(run_id: str) -> str:
 
 
 def lake_runs(model_id: str) -> pl.DataFrame:
-    from rb_pipeline.paths import lake_dir
-    from rb_pipeline.storage import read_parquet
+    from rb_pipeline.core.paths import lake_dir
+    from rb_pipeline.core.storage import read_parquet
 
     frames = [read_parquet(path) for path in lake_dir("runs").glob("*.parquet")]
     return pl.concat(frames, how="diagonal_relaxed").filter(pl.col("model") == model_id)
 
 
 def leaderboard() -> pl.DataFrame:
-    from rb_pipeline.warehouse import query
+    from rb_pipeline.warehouse.views import query
 
     board = query("select * from leaderboard order by model")
     return board.select([c for c in board.columns if board[c].null_count() < board.height])
@@ -213,8 +213,8 @@ def test_backfill_spreads_over_both_workers_and_matches_a_single_process_run(clu
     """Three model partitions, two workers: both take steps; every score lands once in the S3 lake; SQL
     readers running throughout never fail; the leaderboard equals one process scoring the same models."""
     from assets.launch import materialize_warehouse
-    from rb_pipeline.paths import encode_model_id, lake_dir
-    from rb_pipeline.warehouse import query
+    from rb_pipeline.core.paths import encode_model_id, lake_dir
+    from rb_pipeline.warehouse.views import query
 
     materialize_warehouse()  # the readers' first warehouse (no scores yet)
     readers = []
@@ -281,8 +281,8 @@ def test_backfill_spreads_over_both_workers_and_matches_a_single_process_run(clu
 def _single_process_leaderboard(home: Path) -> pl.DataFrame:
     """Score BACKFILL_MODELS in this process with a local lake and an ephemeral instance; its leaderboard."""
     from assets.launch import materialize_datasets, materialize_scores, materialize_warehouse
-    from rb_pipeline.catalog import ModelEntry, register_model
-    from rb_pipeline.paths import rb_home
+    from rb_pipeline.catalog.entries import ModelEntry, register_model
+    from rb_pipeline.core.paths import rb_home
 
     models = rb_home() / "models"
     with pytest.MonkeyPatch.context() as patch:
@@ -316,8 +316,8 @@ def test_worker_killed_mid_step_is_retried_on_the_other_worker(cluster):
     from dagster import DagsterInstance, DagsterRunStatus
 
     from assets.launch import materialize_warehouse
-    from rb_pipeline.paths import encode_model_id, lake_dir
-    from rb_pipeline.warehouse import query
+    from rb_pipeline.core.paths import encode_model_id, lake_dir
+    from rb_pipeline.warehouse.views import query
 
     config = {"benchmarks": ["rm-bench"], "max_length": 128}
     (run_id,) = [launch_backfill([BIG_MODEL], config)]
@@ -379,7 +379,7 @@ def test_redis_stopped_mid_run_then_relaunch_completes(cluster):
     fails with one clear error line, and a re-launch (the daemon's run retry) completes every partition."""
     from dagster import DagsterInstance, DagsterRunStatus
 
-    from rb_pipeline.paths import decode_model_key
+    from rb_pipeline.core.paths import decode_model_key
 
     config = SCORE_CONFIG | {"max_length": 48}  # new settings: these runs score again
     backfill = launch_backfill(BACKFILL_MODELS[:2], config)

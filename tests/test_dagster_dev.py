@@ -13,8 +13,8 @@ ASSETS_QUERY = """{ assetNodes { assetKey { path } partitionKeys
 def dagster_dev(rb_home, start_dagster_dev):
     """`dagster dev` serving a model scored through the same instance."""
     from assets.launch import materialize_datasets, materialize_scores, materialize_warehouse
-    from rb_pipeline.catalog import ModelEntry, register_model
-    from rb_pipeline.tiny_models import build_tiny_classifier
+    from rb_pipeline.catalog.entries import ModelEntry, register_model
+    from rb_pipeline.models.tiny_models import build_tiny_classifier
 
     build_tiny_classifier(rb_home / "models" / "tiny", texts=["hand-made text for the tokenizer"])
     register_model(ModelEntry(id="test-org/tiny", source=str(rb_home / "models" / "tiny"), max_length=512))
@@ -42,7 +42,7 @@ def test_model_catalog_sensor_adds_new_models_and_removes_none(rb_home):
     from dagster import DagsterInstance, build_sensor_context
 
     from assets.sensors import model_catalog_sensor
-    from rb_pipeline.catalog import ModelEntry, load_models, register_model
+    from rb_pipeline.catalog.entries import ModelEntry, load_models, register_model
 
     register_model(ModelEntry(id="test-org/new-model", source="/nowhere"))
     with DagsterInstance.ephemeral() as instance:
@@ -64,8 +64,8 @@ def test_a_new_model_is_scored_from_its_partition_key_and_run_config(rb_home, ti
 
     from assets.definitions import defs
     from assets.launch import QUIET, last_metadata, materialize_datasets
-    from rb_pipeline.catalog import load_models, user_models_path
-    from rb_pipeline.paths import encode_model_id
+    from rb_pipeline.catalog.entries import load_models, user_models_path
+    from rb_pipeline.core.paths import encode_model_id
 
     materialize_datasets(["rmb-bon"])
     model_id = str(tiny_classifier)  # a local model's id is its absolute path

@@ -13,7 +13,7 @@ MODEL = "test-org/tiny-dp"
 
 def run_scores(model_id: str) -> dict[str, pl.DataFrame]:
     """Each run's scores of a model, by run id."""
-    from rb_pipeline.lake import scores_dir
+    from rb_pipeline.core.lake import scores_dir
 
     runs = {}
     for folder in sorted(scores_dir(model_id).glob("run=*")):
@@ -24,8 +24,8 @@ def run_scores(model_id: str) -> dict[str, pl.DataFrame]:
 @pytest.fixture
 def registered(rb_home: Path):
     from assets.launch import materialize_datasets
-    from rb_pipeline.catalog import ModelEntry, register_model
-    from rb_pipeline.tiny_models import build_tiny_classifier
+    from rb_pipeline.catalog.entries import ModelEntry, register_model
+    from rb_pipeline.models.tiny_models import build_tiny_classifier
 
     path = build_tiny_classifier(rb_home / "models" / "tiny-dp", texts=["tokenizer text"], seed=5)
     entry = ModelEntry(id=MODEL, source=str(path), max_length=64)
@@ -36,9 +36,9 @@ def registered(rb_home: Path):
 
 def test_two_processes_score_each_response_once_and_match_one(registered, rb_home, monkeypatch):
     from assets.launch import materialize_scores
-    from rb_pipeline.evaluation import settings_for
-    from rb_pipeline.lake import lake_dir, read_dataset, scores_dir
-    from rb_pipeline.scoring import score_model
+    from rb_pipeline.core.lake import lake_dir, read_dataset, scores_dir
+    from rb_pipeline.core.settings import settings_for
+    from rb_pipeline.engine.scoring import score_model
 
     materialize_scores(MODEL, {"benchmarks": ["rmb-bon"], "max_length": 64, "nproc_per_node": 2})
     responses = read_dataset("responses", "rmb-bon")
@@ -77,7 +77,8 @@ SPLIT_MAP = {"transformer.wte": "cpu", "transformer.wpe": "cpu", "transformer.dr
 @pytest.mark.parametrize("device_map", ["auto", SPLIT_MAP], ids=["auto", "split-cpu-disk"])
 def test_device_map_scores_like_a_placed_model(registered, rb_home, device_map):
     """A model placed by `device_map` (one GPU's worth, or split across devices) changes no score."""
-    from rb_pipeline.scoring import ScorerSettings, load_scorer
+    from rb_pipeline.core.settings import ScorerSettings
+    from rb_pipeline.models.loader import load_scorer
 
     settings = ScorerSettings(max_length=64)
     plain = load_scorer(registered, settings, "cpu")

@@ -56,7 +56,7 @@ def test_workspace_and_pyproject_name_the_same_module():
 def test_model_ids_encode_to_partition_keys():
     import pytest
 
-    from rb_pipeline.paths import decode_model_key, encode_model_id
+    from rb_pipeline.core.paths import decode_model_key, encode_model_id
 
     assert encode_model_id("org/name") == "org--name"
     assert decode_model_key("org--name") == "org/name"

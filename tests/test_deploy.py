@@ -29,7 +29,7 @@ from dagster._core.utils import make_new_run_id
 from dagster._serdes.config_class import ConfigurableClassData
 from dagster_shared.check import CheckError
 
-from rb_pipeline.paths import REPO_ROOT
+from rb_pipeline.core.paths import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 K8S_INSTANCE = DEPLOY / "k8s" / "dagster.yaml"
@@ -568,7 +568,7 @@ def test_scores_run_pod_gets_its_gpu_from_the_launcher():
 
 def test_model_run_tags_follow_the_model_entry(rb_home):
     from assets.k8s import model_run_tags
-    from rb_pipeline.catalog import ModelEntry, register_model
+    from rb_pipeline.catalog.entries import ModelEntry, register_model
 
     register_model(ModelEntry(id="big-org/rm-70b", gpus=4, device_map="auto"))
     register_model(ModelEntry(id="tiny-org/rm", gpus=0))

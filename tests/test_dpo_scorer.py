@@ -10,12 +10,15 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.lake import scores_dir
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, response_id
-from rb_pipeline.scorers import dpo
-from rb_pipeline.scorers.dpo import DPOScorer, truncate_pair
-from rb_pipeline.scoring import SCORERS, ScorerSettings, score_model
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.lake import scores_dir
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model
+from rb_pipeline.models.dpo import DPOScorer, truncate_pair
+from rb_pipeline.models.loader import dpo
+from rb_pipeline.models.registry import SCORERS
+from rb_pipeline.sources.normalize import response_id
 
 TEXTS = ["The capital of France is Paris.", "Water boils at 100 degrees Celsius."]
 PAIRS = [
@@ -52,7 +55,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    from rb_pipeline.tiny_models import build_tiny_causal_lm
+    from rb_pipeline.models.tiny_models import build_tiny_causal_lm
 
     root = tmp_path_factory.mktemp("dpo")
     return (
@@ -254,7 +257,7 @@ def test_max_length_is_capped_by_the_reference_models_positions(models, tmp_path
     """A reference model with fewer positions than max_length (2048 by default) caps it for both
     models: every input fits the reference (no IndexError) and the rewards are the hand-computed ones
     over the truncated tokens."""
-    from rb_pipeline.tiny_models import build_tiny_causal_lm
+    from rb_pipeline.models.tiny_models import build_tiny_causal_lm
 
     short_ref = build_tiny_causal_lm(tmp_path / "short-ref", TEXTS, seed=2, positions=24)
     scorer = _scorer(models[0], short_ref)

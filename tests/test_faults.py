@@ -12,9 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.lake import SET_ASIDE_SUFFIX, dataset_path, lake_dir, scores_dir, write_parquet
-from rb_pipeline.scoring import ScorerSettings, score_model
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.lake import SET_ASIDE_SUFFIX, dataset_path, lake_dir, scores_dir, write_parquet
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model
 from tests.test_scoring import hand_made_frames
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 # responses it scores to $SCORED_LOG.
 SLOW_CLI = """
 import os, sys, time
-from rb_pipeline.scorers.classifier import ClassifierScorer
+from rb_pipeline.models.classifier import ClassifierScorer
 real = ClassifierScorer.score
 def slow(self, batch):
     time.sleep(float(os.environ["SLEEP_PER_BATCH"]))
@@ -65,7 +66,7 @@ def test_forged_scores_are_not_reused(rb_home, tiny_classifier):
     rescored = stored.select("response_id", "score").sort("response_id")
     assert rescored["score"].to_list() == pytest.approx(honest["score"].to_list(), abs=1e-5)
 
-    from rb_pipeline.warehouse import in_memory
+    from rb_pipeline.warehouse.views import in_memory
 
     with in_memory({}) as con:
         # each run reads one score per response, none forged; `scores` is one per (model, response)
@@ -127,7 +128,7 @@ def lake_runs() -> dict[str, str]:
 
 @pytest.fixture
 def registered_tiny(rb_home, tiny_classifier) -> ModelEntry:
-    from rb_pipeline.catalog import register_model
+    from rb_pipeline.catalog.entries import register_model
 
     entry = ModelEntry(id="test/tiny", source=str(tiny_classifier), max_length=64)
     register_model(entry)
@@ -206,8 +207,8 @@ def test_kill_9_under_a_pool_limit_of_one_frees_the_slot(rb_home, registered_tin
 
 
 def test_a_build_killed_midway_leaves_nothing_behind_after_the_next(rb_home):
-    from rb_pipeline.paths import warehouse_path
-    from rb_pipeline.warehouse import build_warehouse
+    from rb_pipeline.core.paths import warehouse_path
+    from rb_pipeline.warehouse.views import build_warehouse
 
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True

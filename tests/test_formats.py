@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rb_pipeline.formats import (
+from rb_pipeline.sources.formats import (
     ADAPTERS,
     Answer,
     RawExample,
@@ -194,7 +194,7 @@ def test_messages_row_is_one_chosen_response() -> None:
 
 
 def test_every_catalog_format_is_registered() -> None:
-    from rb_pipeline.catalog import load_benchmarks
+    from rb_pipeline.catalog.entries import load_benchmarks
 
     for bench in load_benchmarks().values():
         for fmt in [s.format for s in bench.local] + ([bench.hub.format] if bench.hub else []):
@@ -232,8 +232,8 @@ def test_detect_format_and_file_stem(tmp_path: Path) -> None:
 
 
 def test_rm_bench_file_rows_are_accepted_or_rejected_whole(tmp_path: Path) -> None:
-    from rb_pipeline.catalog import Benchmark, LocalSource
-    from rb_pipeline.normalize import normalize
+    from rb_pipeline.catalog.entries import Benchmark, LocalSource
+    from rb_pipeline.sources.normalize import normalize
 
     good = {"id": 1, "prompt": "Q?", "chosen": ["c0", "c1", "c2"], "rejected": ["r0", "r1", "r2"]}
     bad = good | {"id": 2, "chosen": ["c0", " ", "c2"]}

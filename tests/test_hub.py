@@ -22,14 +22,21 @@ import pytest
 from huggingface_hub import DatasetCard
 
 from rb_pipeline import hub
-from rb_pipeline.catalog import ModelEntry, load_benchmarks
-from rb_pipeline.formats import SourceError
-from rb_pipeline.hub import CONFIGS, HubError, build_score_dataset, default_push_dir, push_score_dataset
-from rb_pipeline.lake import dataset_path, write_parquet
-from rb_pipeline.normalize import normalize
-from rb_pipeline.scoring import ScorerSettings, score_model
-from rb_pipeline.tiny_models import build_tiny_classifier
-from rb_pipeline.warehouse import build_warehouse, query
+from rb_pipeline.catalog.entries import ModelEntry, load_benchmarks
+from rb_pipeline.core.lake import dataset_path, write_parquet
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model
+from rb_pipeline.models.tiny_models import build_tiny_classifier
+from rb_pipeline.publish.hub import (
+    CONFIGS,
+    HubError,
+    build_score_dataset,
+    default_push_dir,
+    push_score_dataset,
+)
+from rb_pipeline.sources.formats import SourceError
+from rb_pipeline.sources.normalize import normalize
+from rb_pipeline.warehouse.views import build_warehouse, query
 
 MODEL = "test-org/tiny"
 REPO = "test-org/tiny-scores"
@@ -418,7 +425,7 @@ def test_hub_asset_writes_the_dry_run_folder(hub_home):
     from dagster import DagsterInstance, materialize
 
     from assets.hub import hub_dataset
-    from rb_pipeline.paths import encode_model_id
+    from rb_pipeline.core.paths import encode_model_id
 
     model_id = MODEL
     with DagsterInstance.ephemeral() as instance:

@@ -1,4 +1,4 @@
-"""Tests for rb_pipeline.importer: result files in, leaderboard rows out (through the warehouse).
+"""Tests for rb_pipeline.publish.importer: result files in, leaderboard rows out (through the warehouse).
 
 Expected numbers are worked out by hand here from the files' own numbers (RewardBench's
 prompt-weighted section rule), never by calling the code under test.
@@ -14,11 +14,12 @@ import polars as pl
 import pytest
 
 from rb_pipeline import lake
-from rb_pipeline.catalog import load_benchmarks
-from rb_pipeline.importer import ImportedRun, ResultFileError, import_path
-from rb_pipeline.normalize import normalize
-from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA, write_run
-from rb_pipeline.warehouse import build_warehouse, query
+from rb_pipeline.catalog.entries import load_benchmarks
+from rb_pipeline.core.runs import write_run
+from rb_pipeline.core.schemas import RUNS_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.publish.importer import ImportedRun, ResultFileError, import_path
+from rb_pipeline.sources.normalize import normalize
+from rb_pipeline.warehouse.views import build_warehouse, query
 from tests.conftest import MIRROR
 
 SHARED_DATA = MIRROR
@@ -550,7 +551,7 @@ def test_result_formats_folder_imports_every_model_beside_the_others(shared_data
 
 def test_import_source_is_a_path_or_a_hub_dataset(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from rb_pipeline.cli import main
-    from rb_pipeline.importer import import_source
+    from rb_pipeline.publish.importer import import_source
 
     assert import_source(str(tmp_path)) == tmp_path
     with pytest.raises(FileNotFoundError, match="not a Hub dataset id"):

@@ -21,14 +21,18 @@ import torch
 from pydantic import ValidationError
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
 
-from rb_pipeline.catalog import Benchmark, ModelEntry, load_models, register_model
-from rb_pipeline.judging import JUDGMENTS_SCHEMA, Comparison, judgments_dir, load_judge, sampled_order
-from rb_pipeline.lake import dataset_path, read_dataset, scores_dir, write_parquet
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, response_id
-from rb_pipeline.scorers import judges
-from rb_pipeline.scorers.judges import format_judge_prompt, parse_verdict, system_prompt
-from rb_pipeline.scoring import SCORES_SCHEMA, ScorerSettings, score_model, write_run
-from rb_pipeline.warehouse import build_warehouse, query
+from rb_pipeline.catalog.entries import Benchmark, ModelEntry, load_models, register_model
+from rb_pipeline.core.lake import dataset_path, read_dataset, scores_dir, write_parquet
+from rb_pipeline.core.runs import write_run
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, JUDGMENTS_SCHEMA, RESPONSES_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.judging import judgments_dir, sampled_order
+from rb_pipeline.engine.scoring import score_model
+from rb_pipeline.models.judges import format_judge_prompt, parse_verdict, system_prompt
+from rb_pipeline.models.loader import judges, load_judge
+from rb_pipeline.models.registry import Comparison
+from rb_pipeline.sources.normalize import response_id
+from rb_pipeline.warehouse.views import build_warehouse, query
 
 API_KEY = "sk-test-not-a-real-key-5e1f"
 
@@ -526,7 +530,7 @@ def test_ensemble_takes_the_majority_verdict(rb_home):
 
 @pytest.fixture(scope="module")
 def tiny_lm(tmp_path_factory) -> Path:
-    from rb_pipeline.tiny_models import build_tiny_causal_lm
+    from rb_pipeline.models.tiny_models import build_tiny_causal_lm
 
     return build_tiny_causal_lm(tmp_path_factory.mktemp("judge-models") / "tiny-lm")
 
@@ -852,7 +856,7 @@ def test_local_generative_judge_parses_what_the_model_writes(rb_home, tiny_lm):
 
 
 def test_pairwise_classifier_judge(rb_home, tmp_path):
-    from rb_pipeline.tiny_models import build_tiny_classifier
+    from rb_pipeline.models.tiny_models import build_tiny_classifier
 
     write_dataset({"e1": EXAMPLES["e1"], "e2": EXAMPLES["e2"], "b1": EXAMPLES["b1"]})
     model_dir = build_tiny_classifier(tmp_path / "tiny-pair-classifier", seed=3)

@@ -13,10 +13,9 @@ import pytest
 from dagster import Definitions
 
 from assets.datasets import dataset_asset, dataset_key
-from rb_pipeline.catalog import (
+from rb_pipeline.catalog.entries import (
     CatalogError,
     ModelEntry,
-    dataset_benchmark,
     load_benchmarks,
     load_models,
     local_revision,
@@ -24,7 +23,9 @@ from rb_pipeline.catalog import (
     user_benchmarks_dir,
 )
 from rb_pipeline.cli import main, register_dataset, resolve_model
-from rb_pipeline.scoring import ScorerSettings, score_model
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model
+from rb_pipeline.sources.datasets import dataset_benchmark
 from tests.test_scoring import hand_made_frames
 
 PAIR = {"prompt": "What is 2+2?", "chosen": "4", "rejected": "5"}
@@ -194,7 +195,7 @@ def test_a_folder_registered_under_an_older_id_keeps_it(
 def test_a_local_models_revision_is_the_hash_of_its_files(
     rb_home: Path, tmp_path: Path, tiny_classifier: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rb_pipeline.catalog as catalog
+    import rb_pipeline.catalog.entries as catalog
 
     folder = copy_model(tiny_classifier, tmp_path / "tiny-rm")
     register_model(ModelEntry(id="local/rm", source=str(folder)))
@@ -217,7 +218,7 @@ def test_a_local_models_revision_is_the_hash_of_its_files(
 def test_overwritten_weights_are_scored_again_unchanged_ones_reused(
     rb_home: Path, tmp_path: Path, tiny_classifier: Path, sample_texts: list[str]
 ) -> None:
-    from rb_pipeline.tiny_models import build_tiny_classifier
+    from rb_pipeline.models.tiny_models import build_tiny_classifier
 
     folder = copy_model(tiny_classifier, tmp_path / "tiny-rm")
     register_model(ModelEntry(id="local/rm", source=str(folder)))

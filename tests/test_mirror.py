@@ -14,9 +14,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from rb_pipeline.catalog import SAMPLES_DIR, Benchmark, load_benchmarks
-from rb_pipeline.inventory import ABSENT, HUB_ONLY, PRESENT, catalog_summary
-from rb_pipeline.normalize import NormalizedBenchmark, local_source_files, normalize
+from rb_pipeline.catalog.entries import SAMPLES_DIR, Benchmark, load_benchmarks
+from rb_pipeline.sources.inventory import ABSENT, HUB_ONLY, PRESENT, catalog_summary
+from rb_pipeline.sources.normalize import NormalizedBenchmark, local_source_files, normalize
 from tests.conftest import MIRROR
 
 pytestmark = pytest.mark.mirror

@@ -20,8 +20,8 @@ KINDS = ("classifier", "multi-objective", "dpo", "pairwise-judge", "generative")
 @pytest.fixture
 def models(rb_home: Path, multi_objective_model: Path) -> dict[str, str]:  # noqa: F811
     """One registered model of each kind (tiny, offline); kind -> model id."""
-    from rb_pipeline.catalog import ModelEntry, register_model
-    from rb_pipeline.tiny_models import build_tiny_causal_lm, build_tiny_classifier
+    from rb_pipeline.catalog.entries import ModelEntry, register_model
+    from rb_pipeline.models.tiny_models import build_tiny_causal_lm, build_tiny_classifier
 
     classifier = build_tiny_classifier(rb_home / "models" / "classifier", seed=1)
     policy = build_tiny_causal_lm(rb_home / "models" / "policy", seed=1)
@@ -61,8 +61,8 @@ def latest_check_results(model_id: str) -> dict[str, bool]:
 
 def test_every_kind_scores_through_the_scores_asset(models, rb_home):
     from assets.launch import materialize_datasets, materialize_scores, materialize_warehouse
-    from rb_pipeline.lake import read_dataset
-    from rb_pipeline.warehouse import query
+    from rb_pipeline.core.lake import read_dataset
+    from rb_pipeline.warehouse.views import query
 
     materialize_datasets([BENCHMARK])
     n_examples = read_dataset("examples", BENCHMARK).height
@@ -96,7 +96,7 @@ def test_a_judge_scores_from_the_cli(models, rb_home):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert models["generative"] in done.stdout
-    from rb_pipeline.warehouse import query
+    from rb_pipeline.warehouse.views import query
 
     judged = query(f"select count(*) as n from example_outcomes where model = '{models['generative']}'")
     assert judged["n"].to_list() == [8]

@@ -26,13 +26,16 @@ from transformers import (
 from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.utils import ModelOutput
 
-from rb_pipeline.catalog import Benchmark, ModelEntry
-from rb_pipeline.lake import dataset_path, scores_dir, write_parquet
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, response_id
-from rb_pipeline.scorers.classifier import reward_and_vector
-from rb_pipeline.scoring import ScorerSettings, load_scorer, score_model
-from rb_pipeline.tiny_models import train_tiny_tokenizer
-from rb_pipeline.warehouse import build_warehouse, query
+from rb_pipeline.catalog.entries import Benchmark, ModelEntry
+from rb_pipeline.core.lake import dataset_path, scores_dir, write_parquet
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model
+from rb_pipeline.models.classifier import reward_and_vector
+from rb_pipeline.models.loader import load_scorer
+from rb_pipeline.models.tiny_models import train_tiny_tokenizer
+from rb_pipeline.sources.normalize import response_id
+from rb_pipeline.warehouse.views import build_warehouse, query
 
 N_OBJECTIVES = 3
 

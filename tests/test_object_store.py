@@ -118,8 +118,8 @@ def bucket_keys(uri: str) -> list[str]:
 
 
 def test_lake_writes_are_whole_objects_on_s3(s3_lake):
-    from rb_pipeline.lake import dataset_path, read_dataset, write_parquet
-    from rb_pipeline.paths import lake_dir
+    from rb_pipeline.core.lake import dataset_path, read_dataset, write_parquet
+    from rb_pipeline.core.paths import lake_dir
 
     frame = pl.DataFrame({"response_id": ["a", "b", "c"], "score": [0.5, -1.0, 2.0]})
     path = dataset_path("responses", "hand-made")
@@ -149,11 +149,11 @@ def test_multipart_upload_is_invisible_until_complete(s3_lake):
 def test_pipeline_and_warehouse_on_s3(s3_lake, rb_home):
     """Datasets, one model's scores (through Dagster) and the warehouse, with no Parquet on local disk."""
     from assets.launch import materialize_datasets, materialize_scores, materialize_warehouse
-    from rb_pipeline.catalog import ModelEntry, register_model
-    from rb_pipeline.paths import lake_dir
-    from rb_pipeline.storage import attach_lake
-    from rb_pipeline.tiny_models import build_tiny_classifier
-    from rb_pipeline.warehouse import connect, query
+    from rb_pipeline.catalog.entries import ModelEntry, register_model
+    from rb_pipeline.core.paths import lake_dir
+    from rb_pipeline.core.storage import attach_lake
+    from rb_pipeline.models.tiny_models import build_tiny_classifier
+    from rb_pipeline.warehouse.views import connect, query
 
     path = build_tiny_classifier(rb_home / "models" / "tiny", texts=["tokenizer text"], seed=3)
     register_model(ModelEntry(id=MODEL, source=str(path), max_length=64))
@@ -179,9 +179,10 @@ def test_pipeline_and_warehouse_on_s3(s3_lake, rb_home):
 
 
 def test_rescoring_on_s3_reuses_scores(s3_lake, rb_home):
-    from rb_pipeline.catalog import ModelEntry
-    from rb_pipeline.scoring import ScorerSettings, score_model
-    from rb_pipeline.tiny_models import build_tiny_classifier
+    from rb_pipeline.catalog.entries import ModelEntry
+    from rb_pipeline.core.settings import ScorerSettings
+    from rb_pipeline.engine.scoring import score_model
+    from rb_pipeline.models.tiny_models import build_tiny_classifier
 
     path = build_tiny_classifier(rb_home / "models" / "tiny", texts=["tokenizer text"], seed=3)
     entry = ModelEntry(id=MODEL, source=str(path), max_length=64)
@@ -197,8 +198,8 @@ def test_rescoring_on_s3_reuses_scores(s3_lake, rb_home):
 
 def test_file_uri_lake_uses_local_paths(tmp_path, rb_home, monkeypatch):
     """`RB_LAKE` may also be a folder or a `file://` URI: plain paths, temp-and-rename writes."""
-    from rb_pipeline.lake import dataset_path, read_dataset, write_parquet
-    from rb_pipeline.storage import attach_lake, is_remote
+    from rb_pipeline.core.lake import dataset_path, read_dataset, write_parquet
+    from rb_pipeline.core.storage import attach_lake, is_remote
 
     monkeypatch.setenv("RB_LAKE", f"file://{tmp_path / 'shared-lake'}")
     path = dataset_path("examples", "hand-made")

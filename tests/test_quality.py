@@ -1,4 +1,4 @@
-"""Tests for rb_pipeline.quality on hand-made tiny frames (not real benchmark data).
+"""Tests for rb_pipeline.sources.quality on hand-made tiny frames (not real benchmark data).
 
 Every defect case starts from the hand-made good frames, breaks one thing, and states the
 unexpected_count worked out by hand; all other expectations must still pass.
@@ -12,8 +12,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
-from rb_pipeline.quality import (
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.sources.quality import (
     ExpectationOutcome,
     QualityReport,
     check_examples,
@@ -350,7 +350,7 @@ def test_identical_pairs_check_warns_without_blocking(rb_home, tmp_path) -> None
     from dagster import AssetCheckSeverity, DagsterInstance, materialize
 
     from assets.datasets import dataset_asset
-    from rb_pipeline.catalog import dataset_benchmark
+    from rb_pipeline.sources.datasets import dataset_benchmark
 
     rows = [
         {"prompt": "2+2?", "chosen": "4", "rejected": "5", "subset": "a"},

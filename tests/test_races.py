@@ -11,13 +11,13 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from rb_pipeline.lake import lake_dir, scores_dir
+from rb_pipeline.core.lake import lake_dir, scores_dir
 from tests.test_resume import CHILD
 
 REPO = Path(__file__).resolve().parents[1]
 REGISTER = """
 import sys
-from rb_pipeline.catalog import ModelEntry, register_model
+from rb_pipeline.catalog.entries import ModelEntry, register_model
 for n in range(int(sys.argv[2])):
     register_model(ModelEntry(id=f"race/p{sys.argv[1]}-m{n}", source=f"/nowhere/{n}"))
 """

@@ -13,9 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.lake import lake_dir, scores_dir
-from rb_pipeline.scoring import ScorerSettings, score_model
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.lake import lake_dir, scores_dir
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model
 from tests.test_scoring import hand_made_frames
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,9 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 # log, shard_rows, flush_seconds.
 CHILD = """
 import sys, time
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.scoring import ScorerSettings, score_model
-from rb_pipeline.scorers.classifier import ClassifierScorer
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model
+from rb_pipeline.models.classifier import ClassifierScorer
 from tests.test_scoring import hand_made_frames
 
 real = ClassifierScorer.score

@@ -12,11 +12,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from rb_pipeline.catalog import Benchmark
-from rb_pipeline.lake import dataset_path, scores_dir, write_parquet
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
-from rb_pipeline.scoring import SCORES_SCHEMA, write_run
-from rb_pipeline.warehouse import build_warehouse, query
+from rb_pipeline.catalog.entries import Benchmark
+from rb_pipeline.core.lake import dataset_path, scores_dir, write_parquet
+from rb_pipeline.core.runs import write_run
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.warehouse.views import build_warehouse, query
 
 CATALOG = {
     "benchmark": "hm-rb2",
@@ -178,7 +178,7 @@ def test_rewardbench_2_per_example_file_imports_with_shares_and_ties(rb_home, tm
     """eval-set-scores/<org>/<model>.json as run_v2.py writes it (column-wise): `results` 1/k shares
     (upstream's reroll_and_score_dataset) and, on Ties, `results: null` with the `scores` from which
     the warehouse computes the Ties score by the rb2-ties rule (issue 12, fix 4)."""
-    from rb_pipeline.importer import import_path
+    from rb_pipeline.publish.importer import import_path
 
     shares = {"f1": 1.0, "f2": 1 / 2, "f3": 1 / 3, "f4": 0.0}  # what upstream writes for F (by hand above)
     rows = []
@@ -213,7 +213,7 @@ def test_rewardbench_2_per_example_file_imports_with_shares_and_ties(rb_home, tm
 
 def test_rewardbench_2_metrics_file_imports(rb_home, tmp_path):
     """eval-set/<org>/<model>.json of RewardBench 2: {subset: score}; overall = the mean of the subsets."""
-    from rb_pipeline.importer import import_path
+    from rb_pipeline.publish.importer import import_path
 
     path = tmp_path / "eval-set" / "hand-made" / "rb2-metrics.json"
     path.parent.mkdir(parents=True)

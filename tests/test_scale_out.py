@@ -49,7 +49,7 @@ def blocked_runs(instance) -> set[str]:
 
 
 def lake_scores(model_id: str) -> pl.DataFrame:
-    from rb_pipeline.lake import scores_dir
+    from rb_pipeline.core.lake import scores_dir
 
     files = sorted(scores_dir(model_id).glob("run=*/*.parquet"))
     return pl.read_parquet(files).select("response_id", "score").sort("response_id")
@@ -59,8 +59,8 @@ def lake_scores(model_id: str) -> pl.DataFrame:
 def two_models(rb_home: Path) -> list:
     """Two tiny classifiers (different seeds) in the model catalog, rmb-bon materialized, partitions added."""
     from assets.launch import materialize_datasets
-    from rb_pipeline.catalog import ModelEntry, register_model
-    from rb_pipeline.tiny_models import build_tiny_classifier
+    from rb_pipeline.catalog.entries import ModelEntry, register_model
+    from rb_pipeline.models.tiny_models import build_tiny_classifier
 
     (rb_home / "dagster" / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\nnux:\n  enabled: false\n" + POOL_YAML
@@ -81,9 +81,9 @@ def test_pool_limit_serializes_concurrent_model_runs(two_models, rb_home, tmp_pa
     import torch
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-    from rb_pipeline.evaluation import settings_for
-    from rb_pipeline.lake import lake_dir, read_dataset
-    from rb_pipeline.scoring import score_model
+    from rb_pipeline.core.lake import lake_dir, read_dataset
+    from rb_pipeline.core.settings import settings_for
+    from rb_pipeline.engine.scoring import score_model
 
     instance = DagsterInstance.get()
     instance.add_dynamic_partitions("models", PARTITIONS)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.lake import scores_dir
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, response_id
-from rb_pipeline.scoring import Encoded, ScorerSettings, load_scorer, score_model, token_batches
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.lake import scores_dir
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model, token_batches
+from rb_pipeline.models.loader import load_scorer
+from rb_pipeline.models.registry import Encoded
+from rb_pipeline.sources.normalize import response_id
 
 
 def hand_made_frames(n_examples: int = 12) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -101,7 +105,7 @@ def test_a_run_that_dies_resumes_without_rescoring(rb_home, tiny_classifier, mon
     examples, responses = hand_made_frames()
     entry = ModelEntry(id="test/tiny", source=str(tiny_classifier))
     settings = ScorerSettings(max_length=256, batch_size=2)
-    from rb_pipeline.scorers.classifier import ClassifierScorer
+    from rb_pipeline.models.classifier import ClassifierScorer
 
     real_score = ClassifierScorer.score
     scored_ids: list[str] = []
@@ -142,7 +146,7 @@ def test_trust_remote_code_is_off_by_default():
 def test_scores_in_the_old_layout_stay_reusable(rb_home, tiny_classifier):
     """Lakes written before scores were stored once (unhashed shard names, and every re-run holding a
     copy of the scores it reused, `part-reused.parquet`) are still reused, each response once."""
-    from rb_pipeline.lake import write_parquet
+    from rb_pipeline.core.lake import write_parquet
 
     examples, responses = hand_made_frames()
     entry = ModelEntry(id="test/tiny", source=str(tiny_classifier))

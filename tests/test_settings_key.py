@@ -3,8 +3,8 @@ stored is still reused (a changed key would silently score everything again)."""
 
 import pytest
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.scoring import ScorerSettings
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.settings import ScorerSettings
 
 CLASSIFIER = ModelEntry(id="org/rm")
 DPO_WITH_REF = ModelEntry(id="org/dpo", type="dpo", ref_model="org/base")

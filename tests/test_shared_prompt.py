@@ -16,10 +16,12 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.lake import run_path, scores_dir
-from rb_pipeline.scoring import ScorerSettings, load_scorer, score_model
-from rb_pipeline.tiny_models import TWIN_ARCHITECTURES, build_tiny_twin
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.lake import run_path, scores_dir
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model
+from rb_pipeline.models.loader import load_scorer
+from rb_pipeline.models.tiny_models import TWIN_ARCHITECTURES, build_tiny_twin
 
 POSITIONS = 256  # the longer RMB best-of-N responses (over half) are cut at the right
 BATCH_SIZES = (1, 8, 64)
@@ -177,7 +179,7 @@ def test_custom_code_classes_are_scored_whole(twins):
     ids: only transformers' own classes continue from a cache."""
     from transformers import AutoModelForSequenceClassification
 
-    from rb_pipeline.scorers.classifier import continues_from_cache
+    from rb_pipeline.models.classifier import continues_from_cache
 
     model = AutoModelForSequenceClassification.from_pretrained(twins["llama"])
     assert continues_from_cache(model)

@@ -1,4 +1,4 @@
-"""Where benchmark data is read from (rb_pipeline.normalize.planned_origin, the one place that decides):
+"""Where benchmark data is read from (rb_pipeline.sources.normalize.planned_origin, the one place that decides):
 the full data by default (`$RB_MIRROR`, else the pinned Hub revision), the shipped samples only with
 `RB_SOURCE=sample` (demo, tests, `--sample`). Real catalog, a hand-made mirror folder, no network."""
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from rb_pipeline.catalog import SAMPLES_DIR, load_benchmarks
-from rb_pipeline.formats import SourceError
-from rb_pipeline.normalize import normalize, planned_origin, snapshot_path, source_problem
-from rb_pipeline.paths import source_mode
+from rb_pipeline.catalog.entries import SAMPLES_DIR, load_benchmarks
+from rb_pipeline.core.paths import source_mode
+from rb_pipeline.sources.formats import SourceError
+from rb_pipeline.sources.normalize import normalize, planned_origin, snapshot_path, source_problem
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from rb_pipeline.catalog import Benchmark
+from rb_pipeline.catalog.entries import Benchmark
 from rb_pipeline.cli import main
-from rb_pipeline.paths import lake_dir
-from rb_pipeline.warehouse import LAKE_TABLES, SQL_DIR, QueryError, build_warehouse, lock_to_lake, query
+from rb_pipeline.core.paths import lake_dir
+from rb_pipeline.warehouse.views import LAKE_TABLES, SQL_DIR, QueryError, build_warehouse, lock_to_lake, query
 from tests.test_views import HAND_MADE_CATALOG, write_hand_made_lake
 
 # What a user may try; {home} is RB_HOME, {lake} the lake in it and {run} one of its run records.

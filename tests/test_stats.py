@@ -18,11 +18,11 @@ import polars as pl
 import pytest
 from scipy import stats as scipy_stats
 
-from rb_pipeline.catalog import Benchmark
-from rb_pipeline.lake import dataset_path, scores_dir, write_parquet
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
-from rb_pipeline.scoring import SCORES_SCHEMA, write_run
-from rb_pipeline.stats import (
+from rb_pipeline.catalog.entries import Benchmark
+from rb_pipeline.core.lake import dataset_path, scores_dir, write_parquet
+from rb_pipeline.core.runs import write_run
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.warehouse.stats import (
     BOOTSTRAP_SEED,
     N_RESAMPLES,
     add_confidence_intervals,
@@ -30,7 +30,7 @@ from rb_pipeline.stats import (
     resampled_means,
     stream_seed,
 )
-from rb_pipeline.warehouse import SQL_DIR, build_warehouse, query
+from rb_pipeline.warehouse.views import SQL_DIR, build_warehouse, query
 from tests.test_rewardbench2_rules import rewardbench_ties_score
 from tests.test_views import HAND_MADE_CATALOG, write_hand_made_lake
 

@@ -14,7 +14,7 @@ from transformers import (
     AutoTokenizer,
 )
 
-from rb_pipeline.tiny_models import (
+from rb_pipeline.models.tiny_models import (
     MARKER_FILE,
     build_tiny_causal_lm,
     build_tiny_classifier,
@@ -156,7 +156,7 @@ def test_fused_gelu_scores_like_the_elementwise_one(tiny_classifier):
     import torch
     from transformers import AutoModelForSequenceClassification, activations
 
-    from rb_pipeline.scorers.classifier import fuse_activations
+    from rb_pipeline.models.classifier import fuse_activations
 
     model = AutoModelForSequenceClassification.from_pretrained(tiny_classifier, dtype=torch.float32).eval()
     ids = torch.randint(0, model.config.vocab_size, (3, 40), generator=torch.Generator().manual_seed(0))
@@ -169,7 +169,7 @@ def test_fused_gelu_scores_like_the_elementwise_one(tiny_classifier):
 
 
 def test_sharded_twin_is_reused_and_unknown_architecture_refused(tmp_path: Path) -> None:
-    from rb_pipeline.tiny_models import build_tiny_twin
+    from rb_pipeline.models.tiny_models import build_tiny_twin
 
     path = build_tiny_twin(tmp_path / "twin", "qwen2", TEXTS, positions=32, max_shard_size="20KB")
     shards = sorted(path.glob("model-*.safetensors"))

@@ -29,13 +29,15 @@ import torch
 from safetensors import safe_open
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.judging import Comparison
-from rb_pipeline.lake import run_path, scores_dir
-from rb_pipeline.scorers.judges import PairwiseClassifierJudge, format_judge_prompt
-from rb_pipeline.scoring import ScorerSettings, effective_settings, load_scorer, score_model
-from rb_pipeline.templates import NAMED_TEMPLATES
-from rb_pipeline.tiny_models import NO_TOKENIZER_LIMIT, TWIN_ARCHITECTURES, build_tiny_twin
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.lake import run_path, scores_dir
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model
+from rb_pipeline.models.judges import PairwiseClassifierJudge, format_judge_prompt
+from rb_pipeline.models.loader import effective_settings, load_scorer
+from rb_pipeline.models.registry import Comparison
+from rb_pipeline.models.templates import NAMED_TEMPLATES
+from rb_pipeline.models.tiny_models import NO_TOKENIZER_LIMIT, TWIN_ARCHITECTURES, build_tiny_twin
 
 # The multi-objective head is a custom class registered with the Auto classes in that test module.
 from tests.test_multi_objective import multi_objective_model  # noqa: F401 (a fixture)
@@ -266,7 +268,7 @@ def test_a_tokenizer_without_chat_template_uses_the_entry_template_else_refuses(
 def test_custom_code_is_refused_unless_the_entry_allows_it(zoo, tmp_path, rb_home, rmb_rows):
     """A config with `auto_map` (ArmoRM-style custom classes): refused in one line before anything is
     loaded. The custom module raises on import, so running it would fail the test; it is never run."""
-    from rb_pipeline.scorers.context import refuse_custom_code
+    from rb_pipeline.models.context import refuse_custom_code
 
     path = tmp_path / "custom"
     shutil.copytree(zoo["llama-gqa-no-pad"], path)

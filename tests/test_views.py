@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from rb_pipeline.catalog import Benchmark
-from rb_pipeline.lake import dataset_path, scores_dir, write_parquet
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
-from rb_pipeline.scoring import SCORES_SCHEMA, write_run
-from rb_pipeline.warehouse import build_warehouse, query
+from rb_pipeline.catalog.entries import Benchmark
+from rb_pipeline.core.lake import dataset_path, scores_dir, write_parquet
+from rb_pipeline.core.runs import write_run
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.warehouse.views import build_warehouse, query
 
 HAND_MADE_CATALOG = {
     "hm": {
@@ -230,7 +230,7 @@ def test_subset_weights_table_comes_from_the_catalog(warehouse):
 
 
 def test_real_catalog_weights_follow_rewardbench():
-    from rb_pipeline.catalog import load_benchmarks
+    from rb_pipeline.catalog.entries import load_benchmarks
 
     rewardbench = load_benchmarks()["rewardbench"]
     assert rewardbench.weight_of("math-prm") == 984
@@ -251,15 +251,15 @@ def test_real_catalog_weights_follow_rewardbench():
 
 
 def test_sql_is_read_only(warehouse):
-    from rb_pipeline.warehouse import QueryError
+    from rb_pipeline.warehouse.views import QueryError
 
     with pytest.raises(QueryError, match="read-only"):
         query("drop view leaderboard", warehouse)
 
 
 def test_no_view_names_a_subset():
-    from rb_pipeline.catalog import load_benchmarks
-    from rb_pipeline.warehouse import SQL_DIR
+    from rb_pipeline.catalog.entries import load_benchmarks
+    from rb_pipeline.warehouse.views import SQL_DIR
 
     names = {s for b in load_benchmarks().values() for s in b.all_subsets}
     for path in SQL_DIR.glob("*.sql"):
@@ -268,7 +268,7 @@ def test_no_view_names_a_subset():
 
 
 def test_section_chart_is_a_png_of_the_leaderboard(warehouse):
-    from rb_pipeline.plots import markdown_image, section_bar_chart
+    from rb_pipeline.warehouse.plots import markdown_image, section_bar_chart
 
     png = section_bar_chart(query("select * from leaderboard", warehouse))
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
@@ -278,7 +278,7 @@ def test_section_chart_is_a_png_of_the_leaderboard(warehouse):
 def test_subset_heatmap_draws_each_models_accuracies():
     import polars as pl
 
-    from rb_pipeline.plots import subset_heatmap
+    from rb_pipeline.warehouse.plots import subset_heatmap
 
     hand_made = pl.DataFrame(
         {
@@ -299,7 +299,7 @@ def test_a_copied_catalog_entry_adds_its_leaderboard_columns(rb_home):
     leaderboard and its history with no code change."""
     import yaml
 
-    from rb_pipeline.catalog import CATALOG_DIR, load_benchmarks, user_benchmarks_dir
+    from rb_pipeline.catalog.entries import CATALOG_DIR, load_benchmarks, user_benchmarks_dir
 
     entry = yaml.safe_load((CATALOG_DIR / "benchmarks" / "rm-bench.yaml").read_text(encoding="utf-8"))
     entry["benchmark"] = "rm-bench-copy"
@@ -418,8 +418,8 @@ def test_every_named_rule_is_written_once_in_sql():
     aggregation of catalog.AGGREGATIONS has one branch in the section macro."""
     import typing
 
-    from rb_pipeline.catalog import AGGREGATIONS, RULES, SubsetRule
-    from rb_pipeline.warehouse import SQL_DIR
+    from rb_pipeline.catalog.entries import AGGREGATIONS, RULES, SubsetRule
+    from rb_pipeline.warehouse.views import SQL_DIR
 
     sql = {path.name: path.read_text(encoding="utf-8") for path in SQL_DIR.rglob("*.sql")}
     for name in RULES:

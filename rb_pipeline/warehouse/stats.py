@@ -29,13 +29,14 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from rb_pipeline.datasets import run_sources
-from rb_pipeline.lake import read_dataset, scores_dir, write_parquet
-from rb_pipeline.normalize import content_hash
-from rb_pipeline.paths import lake_dir
-from rb_pipeline.scoring import SCORES_SCHEMA, git_hash, new_run_id, package_versions, write_run
-from rb_pipeline.sql_rules import render_macro
-from rb_pipeline.storage import scan_parquet
+from rb_pipeline.core.ids import content_hash
+from rb_pipeline.core.lake import read_dataset, scores_dir, write_parquet
+from rb_pipeline.core.paths import lake_dir
+from rb_pipeline.core.runs import git_hash, new_run_id, package_versions, write_run
+from rb_pipeline.core.schemas import SCORES_SCHEMA
+from rb_pipeline.core.storage import scan_parquet
+from rb_pipeline.sources.datasets import run_sources
+from rb_pipeline.warehouse.sql_rules import render_macro
 
 BOOTSTRAP_SEED = 20260101
 N_RESAMPLES = 2000

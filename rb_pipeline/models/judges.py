@@ -28,11 +28,11 @@ from http.client import HTTPException
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.judging import Comparison, Judgment, redact_url, register_judge
-from rb_pipeline.scorers.classifier import load_for_scoring, pad_batch, reward_and_vector
-from rb_pipeline.scorers.context import capped_settings
-from rb_pipeline.scoring import Encoded, ScorerSettings
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.models.classifier import load_for_scoring, pad_batch, reward_and_vector
+from rb_pipeline.models.context import capped_settings
+from rb_pipeline.models.registry import Comparison, Encoded, Judgment, redact_url, register_judge
 
 # The judge prompts of rewardbench/generative.py (Apache-2.0), themselves FastChat's MT-Bench "pair-v2".
 # rewardbench removed the tie option; "pair-v2-tie" puts FastChat's `and "[[C]]" for a tie` back.

@@ -1,6 +1,6 @@
 """The judging engine: pairwise judges write one judgment per (model, example, ordered pair).
 
-A judge (registered by model type: `pairwise-judge`, `generative`; see `rb_pipeline/scorers/judges.py`)
+A judge (registered by model type: `pairwise-judge`, `generative`; see `rb_pipeline/models/judges.py`)
 sees a prompt and two answers, A and B, and returns a verdict: 'A', 'B', 'tie', or 'error' (output it
 cannot parse, or an input too long to judge). The engine:
 
@@ -30,122 +30,35 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 from tqdm import tqdm
 
-from rb_pipeline.catalog import ModelEntry, load_models
-from rb_pipeline.lake import write_parquet
-from rb_pipeline.normalize import content_hash
-from rb_pipeline.paths import encode_model_id, lake_dir
-from rb_pipeline.scoring import (
+from rb_pipeline.catalog.entries import ModelEntry, load_models
+from rb_pipeline.core.ids import content_hash
+from rb_pipeline.core.lake import write_parquet
+from rb_pipeline.core.paths import encode_model_id, lake_dir
+from rb_pipeline.core.runs import ended_record, fail_dead_runs, new_run_id, write_run
+from rb_pipeline.core.schemas import JUDGMENTS_SCHEMA
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.core.storage import scan_parquet
+from rb_pipeline.engine.runs import (
     FLUSH_SECONDS,
-    JUDGE_TYPES,
     RunResult,
-    ScorerSettings,
     default_device,
-    effective_settings,
-    ended_record,
-    fail_dead_runs,
-    new_run_id,
     run_lock,
     running_record,
     write_complete_run,
-    write_run,
 )
-from rb_pipeline.storage import scan_parquet
+from rb_pipeline.models.loader import effective_settings, load_judge
+from rb_pipeline.models.registry import JUDGE_TYPES, Comparison, redact_url
 
 JUDGE_FORMAT_VERSION = 1  # bump when a prompt or the parser changes: older judgments are then not reused
 ORDER_SEED = 0  # the seed of the per-pair random A/B order (RewardBench's single-order number)
 PAIR_ORDERS = ("chosen_first", "rejected_first")
 VERDICTS = ("A", "B", "tie", "error")
 
-JUDGMENTS_SCHEMA = {
-    "model": pl.String,
-    "run_id": pl.String,
-    "settings_key": pl.String,
-    "benchmark": pl.String,
-    "example_id": pl.String,
-    "response_a_id": pl.String,
-    "response_b_id": pl.String,
-    "pair_order": pl.String,  # chosen_first | rejected_first
-    "sampled": pl.Boolean,  # the order drawn for the single-order (RewardBench) credit
-    "judge": pl.Int32,  # index of the ensemble member (0 for a single judge)
-    "judge_model": pl.String,
-    "verdict": pl.String,  # A | B | tie | error
-    "raw_output": pl.String,  # generative: the judge's reply (or the HTTP error); else null
-    "judge_score": pl.Float64,  # pairwise-judge: the model's score (> 0: A); else null
-    "n_tokens": pl.Int32,  # prompt tokens (local models; 0 over HTTP)
-    "truncated_tokens": pl.Int32,  # > 0: the input was too long by this much and was not judged
-    "reused": pl.Boolean,
-}
 _CALL_COLUMNS = ("verdict", "raw_output", "judge_score", "n_tokens", "truncated_tokens")
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """One judge call: a prompt and two answers, A first."""
-
-    response_a_id: str
-    response_b_id: str
-    prompt: list[dict[str, str]]
-    answer_a: str
-    answer_b: str
-
-
-@dataclass(frozen=True)
-class Judgment:
-    """What a judge said about one comparison."""
-
-    verdict: str
-    raw_output: str | None = None
-    judge_score: float | None = None
-    n_tokens: int = 0
-    truncated_tokens: int = 0
-
-
-class Judge(Protocol):
-    device: str
-
-    def judge(self, batch: list[Comparison]) -> list[Judgment]:
-        """A verdict for each comparison of the batch, in order."""
-
-
-JUDGES: dict[str, Callable[[ModelEntry, ScorerSettings, str], Judge]] = {}
-
-
-def register_judge(model_type: str) -> Callable:
-    """Register a judge class (or factory) for a model type (`pairwise-judge`, `generative`)."""
-
-    def decorator(factory: Callable) -> Callable:
-        JUDGES[model_type] = factory
-        return factory
-
-    return decorator
-
-
-def redact_url(url: str) -> str:
-    """A URL without its user:password part (for logs, run records and error messages)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-def load_judge(entry: ModelEntry, settings: ScorerSettings, device: str) -> Judge:
-    """Instantiate the registered judge; load failures name the model and the reason in one line."""
-    import rb_pipeline.scorers  # noqa: F401  (registers the built-in scorers and judges)
-
-    if entry.type not in JUDGES:
-        raise ValueError(f"model {entry.id}: no judge for type {entry.type!r} (known: {sorted(JUDGES)})")
-    try:
-        return JUDGES[entry.type](entry, settings, device)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = redact_url(entry.api_base) if entry.api_base else entry.location
-        raise RuntimeError(f"model {entry.id}: cannot load from {where}: {reason}") from exc
 
 
 def judgments_dir(model_id: str, run_id: str | None = None) -> Path:

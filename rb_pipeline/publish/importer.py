@@ -48,32 +48,14 @@ from pathlib import Path
 
 import polars as pl
 
-from rb_pipeline.catalog import Benchmark, load_benchmarks
-from rb_pipeline.lake import write_parquet
-from rb_pipeline.normalize import content_hash
-from rb_pipeline.paths import lake_dir
-from rb_pipeline.scoring import git_hash, new_run_id, package_versions, write_run
-from rb_pipeline.storage import scan_parquet
+from rb_pipeline.catalog.entries import Benchmark, load_benchmarks
+from rb_pipeline.core.ids import content_hash
+from rb_pipeline.core.lake import write_parquet
+from rb_pipeline.core.paths import lake_dir
+from rb_pipeline.core.runs import git_hash, new_run_id, package_versions, write_run
+from rb_pipeline.core.schemas import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHEMA
+from rb_pipeline.core.storage import scan_parquet
 
-IMPORTED_METRICS_SCHEMA = {
-    "model": pl.String,
-    "run_id": pl.String,
-    "benchmark": pl.String,
-    "subset": pl.String,
-    "n": pl.Int64,
-    "accuracy": pl.Float64,
-}
-IMPORTED_OUTCOMES_SCHEMA = {
-    "model": pl.String,
-    "run_id": pl.String,
-    "benchmark": pl.String,
-    "subset": pl.String,
-    "example_id": pl.String,
-    "correct": pl.Boolean,
-    "margin": pl.Float64,
-    "credit": pl.Float64,  # the file's result: 1, 0, or a share (0.5 for a judge's tie, 1/k in RewardBench 2)
-    "chosen_spread": pl.Float64,  # best - worst correct answer (RewardBench 2 Ties rows), else null
-}
 # Benchmarks whose example ids are built from the row's subset and id (formats.rewardbench2_row: ids
 # repeat across RewardBench 2's subsets), keyed by the catalog's Hub format.
 EXAMPLE_ID_SCHEMES = {"rewardbench-2": "{subset}/{id}"}

@@ -1,6 +1,6 @@
 """Data-parallel scoring across the GPUs (or CPU processes) of one node, with torchrun.
 
-    torchrun --standalone --nproc-per-node N -m rb_pipeline.distributed --model ID [--benchmark B ...]
+    torchrun --standalone --nproc-per-node N -m rb_pipeline.engine.distributed --model ID [--benchmark B ...]
 
 Each process scores every N-th new response (`scoring.data_parallel_share`) on its own device
 (`cuda:LOCAL_RANK`, NCCL; else the CPU, gloo) and writes its own shards into the one run; rank 0
@@ -20,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from rb_pipeline.scoring import RunResult
+from rb_pipeline.engine.runs import RunResult
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="rb_pipeline.distributed", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="rb_pipeline.engine.distributed", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--model", required=True, help="a model id of the model catalog")
     parser.add_argument("--benchmark", action="append", default=[], help="repeatable; default: all")
     parser.add_argument("--overrides", default="{}", help="scorer settings as JSON (batch_size, dtype, ...)")
@@ -37,8 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     import torch.distributed as dist
 
-    from rb_pipeline.catalog import load_benchmarks, load_models
-    from rb_pipeline.evaluation import evaluate, settings_for
+    from rb_pipeline.catalog.entries import load_benchmarks, load_models
+    from rb_pipeline.core.settings import settings_for
+    from rb_pipeline.engine.evaluation import evaluate
 
     args = _parse(argv)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -80,7 +83,7 @@ def launch(
     with tempfile.TemporaryDirectory(prefix="rb-dp-") as scratch:
         result = Path(scratch) / "result.json"
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
-        command += ["-m", "rb_pipeline.distributed", "--model", model_id, "--result", str(result)]
+        command += ["-m", "rb_pipeline.engine.distributed", "--model", model_id, "--result", str(result)]
         command += [arg for name in benchmarks for arg in ("--benchmark", name)]
         command += ["--overrides", json.dumps({k: v for k, v in overrides.items() if v is not None})]
         log(f"data parallel: {nproc} processes ({' '.join(command[2:6])})")

@@ -8,21 +8,13 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from rb_pipeline.catalog import Benchmark, ModelEntry
-from rb_pipeline.datasets import quality_failure
-from rb_pipeline.lake import read_dataset
-from rb_pipeline.scoring import JUDGE_TYPES, RunResult, ScorerSettings, score_model
-
-
-def settings_for(entry: ModelEntry, **overrides: object) -> ScorerSettings:
-    """The model entry's settings, with the non-None overrides (from the CLI or run config) applied."""
-    base = {
-        "dtype": entry.dtype,
-        "max_length": entry.max_length,
-        "chat_template": entry.chat_template,
-        "batch_size": entry.batch_size,
-    }
-    return ScorerSettings(**(base | {k: v for k, v in overrides.items() if v is not None}))
+from rb_pipeline.catalog.entries import Benchmark, ModelEntry
+from rb_pipeline.core.lake import read_dataset
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.runs import RunResult
+from rb_pipeline.engine.scoring import score_model
+from rb_pipeline.models.registry import JUDGE_TYPES
+from rb_pipeline.sources.datasets import quality_failure
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,11 @@ from pathlib import Path
 
 import polars as pl
 
-from rb_pipeline.catalog import Benchmark, LocalSource
-from rb_pipeline.formats import (
+from rb_pipeline.catalog.entries import Benchmark, LocalSource
+from rb_pipeline.core.ids import content_hash
+from rb_pipeline.core.paths import atomic_path, lake_dir, mirror_root, offline_var, source_mode
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.sources.formats import (
     VALID_ROLES,
     RawExample,
     RowError,
@@ -28,35 +31,6 @@ from rb_pipeline.formats import (
     get_adapter,
     read_records,
 )
-from rb_pipeline.paths import atomic_path, lake_dir, mirror_root, offline_var, source_mode
-
-MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
-EXAMPLES_SCHEMA = {
-    "benchmark": pl.String,
-    "subset": pl.String,
-    "example_id": pl.String,
-    "prompt": pl.List(MESSAGE),
-    "source_revision": pl.String,
-    "source_file": pl.String,
-    "source_row": pl.Int64,
-}
-RESPONSES_SCHEMA = {
-    "benchmark": pl.String,
-    "example_id": pl.String,
-    "response_id": pl.String,
-    "position": pl.Int32,
-    "text": pl.String,
-    "label": pl.String,
-    "source_model": pl.String,
-}
-REJECTS_SCHEMA = {
-    "benchmark": pl.String,
-    "source_file": pl.String,
-    "source_row": pl.Int64,
-    "subset": pl.String,  # the subset the catalog gives the file; null when rows name their own
-    "reason": pl.String,
-    "excerpt": pl.String,
-}
 
 
 @dataclass(frozen=True)
@@ -76,12 +50,6 @@ class NormalizedBenchmark:
     source_rows: int
     sources: tuple[SourceFile, ...]
     accepted_rows: int = 0  # source rows that became examples (accepted + rejected = source rows)
-
-
-def content_hash(*parts: object) -> str:
-    """A stable 32-hex-digit id for JSON-serializable content."""
-    payload = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
 def response_id(prompt: list[dict[str, str]], text: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
 
 ROLES = ("system", "user", "assistant")
 LABELS = ("chosen", "rejected")

@@ -19,7 +19,7 @@ import yaml
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
 
-from rb_pipeline.paths import REPO_ROOT, atomic_path, mirror_root, rb_home, source_mode
+from rb_pipeline.core.paths import REPO_ROOT, atomic_path, mirror_root, rb_home, source_mode
 
 CATALOG_DIR = REPO_ROOT / "catalog"
 SAMPLES_DIR = REPO_ROOT / "data" / "samples"
@@ -233,30 +233,6 @@ def tree_subset_names(roots: tuple[str, ...]) -> list[str]:
         if base.is_dir():
             names.update(str(p.relative_to(base).with_suffix("")) for p in base.rglob("*.json"))
     return sorted(names)
-
-
-def dataset_benchmark(path: Path, format: str | None = None) -> Benchmark:
-    """A user's local json/jsonl/parquet file as a benchmark (`rb-pipeline score --dataset PATH`),
-    named `<file stem>-<8 hex of its full path>`: named after the file, yet two files never share a
-    name (nor one with a catalog benchmark), while the same file keeps its name when its rows change.
-    The title shows the file's name. The format is read from the first record unless given: prompt +
-    chosen + rejected (`preference`) or `messages` only (kind `messages`: scored, no accuracy).
-    Subset: the row's `subset` field, else the file's stem."""
-    from rb_pipeline.formats import detect_format, file_stem  # formats never imports the catalog
-
-    path = Path(path).resolve()
-    if not path.is_file():
-        raise CatalogError(f"{path}: no such file")
-    format = format or detect_format(path)
-    stem = re.sub(r"[^a-z0-9]+", "-", file_stem(path).lower()).strip("-") or "dataset"
-    kind = {"messages": "messages", "rmb-bon": "best-of-n"}.get(format, "preference")
-    return Benchmark(
-        benchmark=f"{stem}-{path_tag(path)}",
-        title=f"{path.name} (local dataset)",
-        kind=kind,
-        local=(LocalSource(format=format, path=str(path)),),
-        source_file=str(path),
-    )
 
 
 def path_tag(path: Path) -> str:

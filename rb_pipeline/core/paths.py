@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def rb_home() -> Path:
@@ -29,7 +29,7 @@ OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 def source_mode() -> str:
     """Where benchmark data comes from, `$RB_SOURCE`: `full` (default: the `$RB_MIRROR` copy where it is
     there, else the pinned Hub revision), `sample` (the shipped samples: `demo`, tests, `--sample`) or
-    `hub` (the Hub wherever the catalog names one). `rb_pipeline.normalize.planned_origin` applies it."""
+    `hub` (the Hub wherever the catalog names one). `rb_pipeline.sources.normalize.planned_origin` applies it."""
     mode = os.environ.get("RB_SOURCE", "").strip().lower() or "full"
     if mode not in SOURCE_MODES:
         raise ValueError(f"RB_SOURCE={mode!r}: expected one of {', '.join(SOURCE_MODES)}")
@@ -48,7 +48,7 @@ def offline_var() -> str | None:
 
 def lake_dir(*parts: str) -> Path:
     """A folder under the lake (`$RB_LAKE/...`, default `$RB_HOME/lake/...`; `$RB_LAKE` may be `s3://...`)."""
-    from rb_pipeline.storage import lake_root
+    from rb_pipeline.core.storage import lake_root
 
     return lake_root(rb_home() / "lake").joinpath(*parts)
 
@@ -73,8 +73,8 @@ def decode_model_key(key: str) -> str:
 @contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path next to `final`; rename it into place only if the block succeeds.
-    On an object store: a local temporary file, uploaded whole (see `rb_pipeline.storage`)."""
-    from rb_pipeline.storage import is_remote, remote_upload
+    On an object store: a local temporary file, uploaded whole (see `rb_pipeline.core.storage`)."""
+    from rb_pipeline.core.storage import is_remote, remote_upload
 
     if is_remote(final):
         with remote_upload(final) as tmp:

@@ -14,9 +14,9 @@ from pathlib import Path
 from transformers import AutoConfig, PretrainedConfig
 from transformers.models.auto.tokenization_auto import get_tokenizer_config
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.paths import rb_home
-from rb_pipeline.scoring import ScorerSettings
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.paths import rb_home
+from rb_pipeline.core.settings import ScorerSettings
 
 SANE_TOKENIZER_LIMIT = 10**8  # above this a tokenizer's model_max_length is a "no limit" sentinel
 POSITION_FIELDS = ("max_position_embeddings", "n_positions")

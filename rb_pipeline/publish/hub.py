@@ -39,8 +39,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from rb_pipeline.paths import encode_model_id, offline_var, rb_home, warehouse_path
-from rb_pipeline.warehouse import connect
+from rb_pipeline.core.paths import encode_model_id, offline_var, rb_home, warehouse_path
+from rb_pipeline.warehouse.views import connect
 
 __all__ = [
     "CONFIGS",

@@ -17,16 +17,23 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from rb_pipeline.catalog import AGGREGATIONS, RULES, Benchmark, Ensemble, load_ensembles
-from rb_pipeline.importer import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHEMA
-from rb_pipeline.judging import JUDGMENTS_SCHEMA
-from rb_pipeline.lake import DATASET_TABLES
-from rb_pipeline.normalize import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
-from rb_pipeline.paths import lake_dir, warehouse_path
-from rb_pipeline.scoring import RUNS_SCHEMA, SCORES_SCHEMA, process_alive
-from rb_pipeline.sql_rules import SQL_DIR, sql_environment
-from rb_pipeline.stats import add_confidence_intervals, create_bootstrap_table
-from rb_pipeline.storage import attach_lake, is_remote
+from rb_pipeline.catalog.entries import AGGREGATIONS, RULES, Benchmark, Ensemble, load_ensembles
+from rb_pipeline.core.paths import lake_dir, warehouse_path
+from rb_pipeline.core.runs import process_alive
+from rb_pipeline.core.schemas import (
+    DATASET_TABLES,
+    EXAMPLES_SCHEMA,
+    IMPORTED_METRICS_SCHEMA,
+    IMPORTED_OUTCOMES_SCHEMA,
+    JUDGMENTS_SCHEMA,
+    REJECTS_SCHEMA,
+    RESPONSES_SCHEMA,
+    RUNS_SCHEMA,
+    SCORES_SCHEMA,
+)
+from rb_pipeline.core.storage import attach_lake, is_remote
+from rb_pipeline.warehouse.sql_rules import SQL_DIR, sql_environment
+from rb_pipeline.warehouse.stats import add_confidence_intervals, create_bootstrap_table
 
 LAKE_TABLES = {
     "examples": ("examples/*/*.parquet", EXAMPLES_SCHEMA),

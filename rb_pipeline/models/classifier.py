@@ -3,7 +3,7 @@ the output's `score` for multi-objective heads (ArmoRM-style; their `rewards` ve
 
 The text is the chat template over [prompt..., assistant: response], tokenized with special tokens as
 rewardbench's pipeline does, truncated at `max_length` (capped by the model's own context, see
-`scorers.context`) by the tokenizer itself: on its truncation side, keeping its special tokens.
+`models.context`) by the tokenizer itself: on its truncation side, keeping its special tokens.
 Batches are padded on the tokenizer's padding side with an attention mask, so padding cannot change a
 score.
 
@@ -24,11 +24,12 @@ from collections import Counter
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.paths import encode_model_id, rb_home
-from rb_pipeline.scorers.context import capped_settings
-from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
-from rb_pipeline.templates import resolve_template
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.paths import encode_model_id, rb_home
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.models.context import capped_settings
+from rb_pipeline.models.registry import Encoded, register_scorer
+from rb_pipeline.models.templates import resolve_template
 
 # decoder architectures whose forward continues from `past_key_values` with explicit `position_ids`
 # (each checked against the full sequence by tests/test_shared_prompt.py); the rest are scored whole

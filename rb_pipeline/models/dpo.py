@@ -18,7 +18,7 @@ Which tokens are the response's, by `settings.dpo_tokens`:
   when the template renders one, and no EOS is appended after the template's own end of turn.
 
 Truncation follows rewardbench's `tokenize_row` (`truncation_mode="keep_end"`), at `max_length`
-capped by both models' context (`scorers.context`): when prompt + response exceed `max_length`, the
+capped by both models' context (`models.context`): when prompt + response exceed `max_length`, the
 prompt keeps its last `min(128, max_length // 2)` tokens; if still too long, the response keeps its
 first `max_length - that` tokens. (rewardbench decides this on the
 longer response of a chosen/rejected pair; here each response is scored alone, so it is decided per
@@ -44,8 +44,9 @@ from collections import Counter
 import torch
 from transformers import AutoModelForCausalLM
 
-from rb_pipeline.catalog import ModelEntry
-from rb_pipeline.scorers.classifier import (
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.models.classifier import (
     continues_from_cache,
     forward_continued,
     load_for_scoring,
@@ -53,8 +54,8 @@ from rb_pipeline.scorers.classifier import (
     pad_batch,
     torch_dtype,
 )
-from rb_pipeline.scorers.context import capped_settings, ref_location
-from rb_pipeline.scoring import Encoded, ScorerSettings, register_scorer
+from rb_pipeline.models.context import capped_settings, ref_location
+from rb_pipeline.models.registry import Encoded, register_scorer
 
 REF_FREE_TYPES = ("sum", "avg", "norm")
 DPO_TOKENS = ("rewardbench", "clean")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from rb_pipeline.catalog import Benchmark
-from rb_pipeline.lake import dataset_path, write_parquet
-from rb_pipeline.normalize import NormalizedBenchmark, normalize, planned_origin
-from rb_pipeline.paths import atomic_path, lake_dir
+from rb_pipeline.catalog.entries import Benchmark, CatalogError, LocalSource, path_tag
+from rb_pipeline.core.lake import dataset_path, write_parquet
+from rb_pipeline.core.paths import atomic_path, lake_dir
+from rb_pipeline.sources.formats import detect_format, file_stem
+from rb_pipeline.sources.normalize import NormalizedBenchmark, normalize, planned_origin
 
 # Real benchmark data has these defects and the official numbers score such examples: RMB pairwise
 # holds 11 pairs whose chosen and rejected texts are identical (a tie: wrong), 31 answers with
@@ -32,7 +35,7 @@ def quality_path(benchmark: str):
 
 def run_quality(benchmark: Benchmark, data: NormalizedBenchmark) -> tuple[QualityVerdict, QualityVerdict]:
     """The great-expectations suites over examples and over responses."""
-    from rb_pipeline.quality import check_examples, check_responses  # GX is slow to import
+    from rb_pipeline.sources.quality import check_examples, check_responses  # GX is slow to import
 
     # A quarantined row still counts towards its subset's expected rows (examples + rejects = source).
     rejected = data.rejects.group_by("subset").len() if "subset" in data.rejects.columns else None
@@ -112,3 +115,25 @@ def quality_failure(benchmark: str) -> str | None:
         return "not materialized yet"
     verdict = json.loads(path.read_text())
     return None if verdict["passed"] else f"quality check failed: {verdict['summary']}"
+
+
+def dataset_benchmark(path: Path, format: str | None = None) -> Benchmark:
+    """A user's local json/jsonl/parquet file as a benchmark (`rb-pipeline score --dataset PATH`),
+    named `<file stem>-<8 hex of its full path>`: named after the file, yet two files never share a
+    name (nor one with a catalog benchmark), while the same file keeps its name when its rows change.
+    The title shows the file's name. The format is read from the first record unless given: prompt +
+    chosen + rejected (`preference`) or `messages` only (kind `messages`: scored, no accuracy).
+    Subset: the row's `subset` field, else the file's stem."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise CatalogError(f"{path}: no such file")
+    format = format or detect_format(path)
+    stem = re.sub(r"[^a-z0-9]+", "-", file_stem(path).lower()).strip("-") or "dataset"
+    kind = {"messages": "messages", "rmb-bon": "best-of-n"}.get(format, "preference")
+    return Benchmark(
+        benchmark=f"{stem}-{path_tag(path)}",
+        title=f"{path.name} (local dataset)",
+        kind=kind,
+        local=(LocalSource(format=format, path=str(path)),),
+        source_file=str(path),
+    )

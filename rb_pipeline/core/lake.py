@@ -14,10 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
-from rb_pipeline.paths import atomic_path, encode_model_id, lake_dir
-from rb_pipeline.storage import read_parquet
+from rb_pipeline.core.paths import atomic_path, encode_model_id, lake_dir
+from rb_pipeline.core.storage import read_parquet
 
-DATASET_TABLES = ("examples", "responses", "rejects")
 _HASHED_NAME = re.compile(r"-([0-9a-f]{64})\.parquet$")
 SET_ASIDE_SUFFIX = ".unverified"  # a published file whose bytes no longer match its name
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import jinja2
 
-from rb_pipeline.catalog import AGGREGATIONS
-from rb_pipeline.paths import REPO_ROOT
+from rb_pipeline.catalog.entries import AGGREGATIONS
+from rb_pipeline.core.paths import REPO_ROOT
 
 SQL_DIR = REPO_ROOT / "sql"
 
