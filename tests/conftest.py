@@ -88,7 +88,9 @@ def sample_texts() -> list[str]:
     return texts
 
 
-RMB_BON_RESPONSES = 72  # tests/test_twin_zoo.py: batch size 64 then makes one full batch and a short one
+RMB_BON_RESPONSES = (
+    72  # tests/models/test_twin_zoo.py: batch size 64 then makes one full batch and a short one
+)
 
 
 @pytest.fixture(scope="session")
@@ -183,3 +185,12 @@ def start_dagster_dev(rb_home: Path) -> Iterator[Callable[[], DagsterDev]]:
         with contextlib.suppress(ProcessLookupError):  # the webserver, daemon and code servers too
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def hand_made_catalog() -> dict:
+    """The hand-made catalog (tests/hand_made.py) as catalog entries: benchmarks `hm` and `hm-prior`."""
+    from rb_pipeline.catalog.entries import Benchmark
+    from tests.hand_made import HAND_MADE_CATALOG
+
+    return {name: Benchmark.model_validate(raw) for name, raw in HAND_MADE_CATALOG.items()}

@@ -20,6 +20,7 @@ from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
 
 from rb_pipeline.core.paths import REPO_ROOT, atomic_path, mirror_root, rb_home, source_mode
+from rb_pipeline.core.settings import DTYPES, ScorerSettings
 
 CATALOG_DIR = REPO_ROOT / "catalog"
 SAMPLES_DIR = REPO_ROOT / "data" / "samples"
@@ -253,10 +254,11 @@ class ModelEntry(Frozen):
     source: str | None = None  # a local path or a Hub id; default: `id`
     revision: str = "main"
     type: Literal["classifier", "dpo", "pairwise-judge", "generative"] = "classifier"
-    chat_template: str | None = None  # None: the tokenizer's own template
-    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    max_length: int = 2048
-    batch_size: int = 8
+    # the scorer settings a model entry gives (core.settings: `from_entry`), with their defaults there
+    chat_template: str | None = ScorerSettings.chat_template  # None: the tokenizer's own template
+    dtype: Literal[DTYPES] = ScorerSettings.dtype
+    max_length: int = ScorerSettings.max_length
+    batch_size: int = ScorerSettings.batch_size
     ref_model: str | None = None
     trust_remote_code: bool = False
     # a model larger than one GPU: "auto" shards its layers over every visible GPU (accelerate), or

@@ -48,7 +48,9 @@ class ScorerSettings:
     dtype: str = setting("auto", "weights' dtype", DTYPES, from_entry=True)
     max_length: int = setting(2048, "tokens per sequence (capped by the model's context)", from_entry=True)
     chat_template: str | None = setting(
-        None, "a named chat template (models/templates.py); unset: the tokenizer's own", from_entry=True
+        None,
+        "a named chat template (models/templates.py) or a Jinja one; unset: the tokenizer's",
+        from_entry=True,
     )
     batch_size: int = setting(8, "upper bound on rows per batch", from_entry=True)
     token_budget: int = setting(16384, "upper bound on padded tokens per batch")
@@ -59,6 +61,12 @@ class ScorerSettings:
     # causal models: run each example's prompt once and continue its responses from the cached keys
     # and values; the scores are the full sequences' (to float rounding), so it is not in the key
     shared_prompts: bool = setting(True, "continue responses from their prompt's cache", user=False)
+
+    def __post_init__(self) -> None:
+        for setting in fields(self):
+            value, choices = getattr(self, setting.name), setting.metadata["choices"]
+            if choices and value not in choices:
+                raise ValueError(f"{setting.name}: {value!r} is not one of {', '.join(choices)}")
 
     def key(self, entry: ScoredModel) -> str:
         """Scores with the same key are interchangeable: batch sizes are not part of it.
@@ -90,35 +98,43 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _value_type(setting: Field) -> type:
+    """The type a user gives the setting as (every user setting is an int or a str)."""
+    return int if isinstance(setting.default, int) and not isinstance(setting.default, bool) else str
+
+
+def _default_text(setting: Field) -> str:
+    default = "unset" if setting.default is None else setting.default
+    return f"the model entry's, else {default}" if setting.metadata["from_entry"] else str(default)
+
+
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One optional flag per user setting (unset: the model entry's value, else the default)."""
-    for f in user_settings():
-        default = (
-            f" (default: the model entry's, else {f.default})"
-            if f.metadata["from_entry"]
-            else (f" (default: {f.default})")
-        )
+    for setting in user_settings():
         parser.add_argument(
-            flag(f.name),
-            dest=f.name,
-            type=int if isinstance(f.default, int) and not isinstance(f.default, bool) else str,
-            choices=f.metadata["choices"] or None,
-            help=f.metadata["help"] + default,
+            flag(setting.name),
+            dest=setting.name,
+            type=_value_type(setting),
+            choices=setting.metadata["choices"] or None,
+            help=f"{setting.metadata['help']} (default: {_default_text(setting)})",
         )
 
 
 def run_config_fields(exclude: set[str] = frozenset()) -> dict[str, tuple[type, object]]:
     """The user settings (but `exclude`) as optional pydantic fields for a run config (unset: the
     model's settings): {name: (annotation, FieldInfo)}, as `pydantic.create_model` takes them."""
-    out = {}
-    for f in user_settings():
-        if f.name in exclude:
+    fields_ = {}
+    for setting in user_settings():
+        if setting.name in exclude:
             continue
-        choices = f.metadata["choices"]
-        kind = int if isinstance(f.default, int) and not isinstance(f.default, bool) else str
-        help = f.metadata["help"] + (f" ({' | '.join(choices)})" if choices else "")
-        out[f.name] = (kind | None, PydanticField(default=None, description=f"{help}; unset: {f.default}"))
-    return out
+        choices = setting.metadata["choices"]
+        help = setting.metadata["help"] + (f" ({' | '.join(choices)})" if choices else "")
+        description = f"{help}; unset: {_default_text(setting)}"
+        fields_[setting.name] = (
+            _value_type(setting) | None,
+            PydanticField(default=None, description=description),
+        )
+    return fields_
 
 
 def settings_for(entry: object, **overrides: object) -> ScorerSettings:

@@ -32,7 +32,7 @@ from rb_pipeline.models.registry import Encoded, register_scorer
 from rb_pipeline.models.templates import resolve_template
 
 # decoder architectures whose forward continues from `past_key_values` with explicit `position_ids`
-# (each checked against the full sequence by tests/test_shared_prompt.py); the rest are scored whole
+# (each checked against the full sequence by tests/models/test_shared_prompt.py); the rest are scored whole
 CAUSAL_MODEL_TYPES = frozenset({"gpt2", "gpt_neox", "llama", "mistral", "gemma2", "qwen2"})
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 

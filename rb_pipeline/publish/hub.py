@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from rb_pipeline.core.paths import encode_model_id, offline_var, rb_home, warehouse_path
+from rb_pipeline.core.settings import reproduce_flags
 from rb_pipeline.warehouse.views import connect
 
 __all__ = [
@@ -350,13 +351,7 @@ def _reproduce_command(model_id: str, runs: list[dict]) -> str:
     parts = ["rb-pipeline", "score", "--model", shlex.quote(model_id)]
     settings = _settings(runs[0])
     if len({run["settings"] for run in runs}) == 1:
-        for flag, key in (
-            ("--dtype", "dtype"),
-            ("--max-length", "max_length"),
-            ("--batch-size", "batch_size"),
-        ):
-            if settings.get(key) is not None:
-                parts += [flag, shlex.quote(str(settings[key]))]
+        parts += [shlex.quote(part) for part in reproduce_flags(settings)]
     return " ".join(parts)
 
 

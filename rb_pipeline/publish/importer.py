@@ -52,7 +52,7 @@ from rb_pipeline.catalog.entries import Benchmark, load_benchmarks
 from rb_pipeline.core.ids import content_hash
 from rb_pipeline.core.lake import write_parquet
 from rb_pipeline.core.paths import lake_dir
-from rb_pipeline.core.runs import git_hash, new_run_id, package_versions, write_run
+from rb_pipeline.core.runs import new_run_id, run_record, write_run
 from rb_pipeline.core.schemas import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHEMA
 from rb_pipeline.core.storage import scan_parquet
 
@@ -727,33 +727,17 @@ def _write(parsed: _Parsed) -> ImportedRun:
         "notes": parsed.notes,
     }
     model_type = parsed.metadata.get("model_type")
-    record = {
-        "run_id": run.run_id,
-        "model": parsed.model,
-        "model_revision": None,
-        "model_type": model_type if isinstance(model_type, str) else None,
-        "settings": json.dumps(settings, sort_keys=True, default=str),
-        "settings_key": settings_key,
-        "benchmarks": bench_names,
-        "device": None,
-        "started_at": started,
-        "ended_at": datetime.now(UTC),
-        "status": "complete",
-        "provenance": "imported",
-        "n_responses": None,
-        "n_scored": None,
-        "n_reused": None,
-        "n_truncated": None,
-        "responses_per_s": None,
-        "tokens_per_s": None,
-        "padding_overhead": None,
-        "package_versions": json.dumps(package_versions(), sort_keys=True),
-        "git_hash": git_hash(),
-        "host": None,  # complete when written: no process to watch
-        "pid": None,
-        "data_sources": None,
-        "n_examples": None,
-    }
+    record = run_record(
+        run.run_id,
+        parsed.model,
+        settings,
+        settings_key,
+        bench_names,
+        status="complete",
+        provenance="imported",
+        started_at=started,
+        model_type=model_type if isinstance(model_type, str) else None,
+    )
     write_run(record)  # last: until this row exists, no view reads the tables written above
     return run
 

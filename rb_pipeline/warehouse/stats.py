@@ -20,7 +20,6 @@ as real computed runs through the lake (`model_type = 'baseline'`), so they appe
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ import polars as pl
 from rb_pipeline.core.ids import content_hash
 from rb_pipeline.core.lake import read_dataset, scores_dir, write_parquet
 from rb_pipeline.core.paths import lake_dir
-from rb_pipeline.core.runs import git_hash, new_run_id, package_versions, write_run
+from rb_pipeline.core.runs import new_run_id, run_record, write_run
 from rb_pipeline.core.schemas import SCORES_SCHEMA
 from rb_pipeline.core.storage import scan_parquet
 from rb_pipeline.sources.datasets import run_sources
@@ -363,32 +362,22 @@ def score_null_baselines(
             reused=pl.lit(False),
         ).cast(SCORES_SCHEMA)
         write_parquet(scores, scores_dir(baseline.model, run_id) / "part-00000.parquet")
-        record = {
-            "run_id": run_id,
-            "model": baseline.model,
-            "model_revision": None,
-            "model_type": "baseline",
-            "settings": json.dumps(settings, sort_keys=True),
-            "settings_key": settings_key,
-            "benchmarks": names,
-            "device": "cpu",
-            "started_at": started,
-            "ended_at": datetime.now(UTC),
-            "status": "complete",
-            "provenance": "computed",
-            "n_responses": responses.height,
-            "n_scored": responses.height,
-            "n_reused": 0,
-            "n_truncated": 0,
-            "responses_per_s": None,
-            "tokens_per_s": None,
-            "padding_overhead": None,
-            "package_versions": json.dumps(package_versions(), sort_keys=True),
-            "git_hash": git_hash(),
-            "host": None,  # complete when written: no process to watch
-            "pid": None,
+        record = run_record(
+            run_id,
+            baseline.model,
+            settings,
+            settings_key,
+            names,
+            status="complete",
+            started_at=started,
+            model_type="baseline",
+            device="cpu",
+            n_responses=responses.height,
+            n_scored=responses.height,
+            n_reused=0,
+            n_truncated=0,
             **run_sources(names),
-        }
+        )
         write_run(record)  # last: until this row exists, no view reads the scores written above
         log(f"{baseline.model}: {responses.height} responses scored, run {run_id}")
         runs[baseline.model] = run_id
