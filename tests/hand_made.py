@@ -61,42 +61,97 @@ HAND_MADE_EXAMPLES = [
 ]
 
 
+def example_row(
+    benchmark: str, subset: str, example_id: str, prompt: list | None = None, row: int = 0
+) -> dict:
+    """An `examples` row; the prompt defaults to one user turn `prompt <example_id>`."""
+    return {
+        "benchmark": benchmark,
+        "subset": subset,
+        "example_id": example_id,
+        "prompt": prompt or [{"role": "user", "content": f"prompt {example_id}"}],
+        "source_revision": "hand-made",
+        "source_file": "hand-made",
+        "source_row": row,
+    }
+
+
+def response_row(
+    benchmark: str, example_id: str, response_id: str, position: int, text: str, label: str
+) -> dict:
+    """A `responses` row."""
+    return {
+        "benchmark": benchmark,
+        "example_id": example_id,
+        "response_id": response_id,
+        "position": position,
+        "text": text,
+        "label": label,
+        "source_model": None,
+    }
+
+
+def write_dataset(
+    benchmark: str, examples: list[dict], responses: list[dict]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Write one benchmark's examples and responses to the lake (as `materialize_benchmark` would);
+    returns the two frames."""
+    examples_frame = pl.DataFrame(examples, schema=EXAMPLES_SCHEMA)
+    responses_frame = pl.DataFrame(responses, schema=RESPONSES_SCHEMA)
+    write_parquet(examples_frame, dataset_path("examples", benchmark))
+    write_parquet(responses_frame, dataset_path("responses", benchmark))
+    return examples_frame, responses_frame
+
+
+def write_scores(model: str, run_id: str, scores: dict[str, float], settings_key: str = "k") -> None:
+    """One run's scores ({response_id: score}) as its one shard, one token each, nothing truncated."""
+    rows = [
+        {
+            "model": model,
+            "run_id": run_id,
+            "settings_key": settings_key,
+            "response_id": response_id,
+            "score": score,
+            "score_vector": None,
+            "n_tokens": 1,
+            "truncated_tokens": 0,
+            "reused": False,
+        }
+        for response_id, score in scores.items()
+    ]
+    write_parquet(pl.DataFrame(rows, schema=SCORES_SCHEMA), scores_dir(model, run_id) / "part-00000.parquet")
+
+
+def write_run_row(
+    model: str,
+    run_id: str,
+    benchmarks: list[str],
+    ended: datetime,
+    status: str = "complete",
+    **columns: object,
+) -> None:
+    """A hand-made run's record (started and ended at `ended`), computed unless `columns` say otherwise."""
+    record = {"run_id": run_id, "model": model, "benchmarks": benchmarks, "status": status}
+    write_run(record | {"started_at": ended, "ended_at": ended, "provenance": "computed"} | columns)
+
+
 def write_hand_made_lake(models: dict[str, dict[str, tuple[str, float]]]) -> None:
     """Examples/responses for HAND_MADE_EXAMPLES, and per model: {run_id: (status, score offset)}."""
     examples, responses = [], []
     for bench, subset, example_id, chosen, rejected in HAND_MADE_EXAMPLES:
-        examples.append(
-            {
-                "benchmark": bench,
-                "subset": subset,
-                "example_id": example_id,
-                "prompt": [{"role": "user", "content": f"prompt {example_id}"}],
-                "source_revision": "hand-made",
-                "source_file": "hand-made",
-                "source_row": 0,
-            }
-        )
+        examples.append(example_row(bench, subset, example_id))
         labelled = [("chosen", s) for s in chosen] + [("rejected", s) for s in rejected]
         for position, (label, _) in enumerate(labelled):
             responses.append(
-                {
-                    "benchmark": bench,
-                    "example_id": example_id,
-                    "response_id": f"{example_id}-{position}",
-                    "position": position,
-                    "text": f"answer {position}",
-                    "label": label,
-                    "source_model": None,
-                }
+                response_row(
+                    bench, example_id, f"{example_id}-{position}", position, f"answer {position}", label
+                )
             )
     for bench in HAND_MADE_CATALOG:
-        write_parquet(
-            pl.DataFrame([e for e in examples if e["benchmark"] == bench], schema=EXAMPLES_SCHEMA),
-            dataset_path("examples", bench),
-        )
-        write_parquet(
-            pl.DataFrame([r for r in responses if r["benchmark"] == bench], schema=RESPONSES_SCHEMA),
-            dataset_path("responses", bench),
+        write_dataset(
+            bench,
+            [e for e in examples if e["benchmark"] == bench],
+            [r for r in responses if r["benchmark"] == bench],
         )
     score_of = {
         f"{example_id}-{position}": score
@@ -105,35 +160,8 @@ def write_hand_made_lake(models: dict[str, dict[str, tuple[str, float]]]) -> Non
     }
     for model, runs in models.items():
         for order, (run_id, (status, benchmarks, flip)) in enumerate(runs.items()):
-            rows = [
-                {
-                    "model": model,
-                    "run_id": run_id,
-                    "settings_key": "k",
-                    "response_id": rid,
-                    "score": -score if flip else score,
-                    "score_vector": None,
-                    "n_tokens": 1,
-                    "truncated_tokens": 0,
-                    "reused": False,
-                }
-                for rid, score in score_of.items()
-            ]
-            write_parquet(
-                pl.DataFrame(rows, schema=SCORES_SCHEMA), scores_dir(model, run_id) / "part-00000.parquet"
-            )
-            ended = datetime(2026, 1, 1 + order, tzinfo=UTC)
-            write_run(
-                {
-                    "run_id": run_id,
-                    "model": model,
-                    "benchmarks": benchmarks,
-                    "status": status,
-                    "started_at": ended,
-                    "ended_at": ended,
-                    "provenance": "computed",
-                }
-            )
+            write_scores(model, run_id, {rid: -score if flip else score for rid, score in score_of.items()})
+            write_run_row(model, run_id, benchmarks, datetime(2026, 1, 1 + order, tzinfo=UTC), status)
 
 
 def hand_made_frames(n_examples: int = 12) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -142,31 +170,11 @@ def hand_made_frames(n_examples: int = 12) -> tuple[pl.DataFrame, pl.DataFrame]:
     for i in range(n_examples):
         k = i % (n_examples - 1)  # example n-1 repeats example 0
         prompt = [{"role": "user", "content": f"Question {k}: " + "why? " * (k % 5)}]
-        examples.append(
-            {
-                "benchmark": "hm",
-                "subset": "s",
-                "example_id": f"e{i}",
-                "prompt": prompt,
-                "source_revision": "hand-made",
-                "source_file": "hand-made",
-                "source_row": i,
-            }
-        )
+        examples.append(example_row("hm", "s", f"e{i}", prompt, row=i))
         for position, (label, text) in enumerate(
             [("chosen", "A good answer. " * (1 + k * 7)), ("rejected", "Bad.")]
         ):
-            responses.append(
-                {
-                    "benchmark": "hm",
-                    "example_id": f"e{i}",
-                    "response_id": response_id(prompt, text),
-                    "position": position,
-                    "text": text,
-                    "label": label,
-                    "source_model": None,
-                }
-            )
+            responses.append(response_row("hm", f"e{i}", response_id(prompt, text), position, text, label))
     return pl.DataFrame(examples, schema=EXAMPLES_SCHEMA), pl.DataFrame(responses, schema=RESPONSES_SCHEMA)
 
 

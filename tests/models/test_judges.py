@@ -22,9 +22,8 @@ from pydantic import ValidationError
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
 
 from rb_pipeline.catalog.entries import Benchmark, ModelEntry, load_models, register_model
-from rb_pipeline.core.lake import dataset_path, read_dataset, scores_dir, write_parquet
-from rb_pipeline.core.runs import write_run
-from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, JUDGMENTS_SCHEMA, RESPONSES_SCHEMA, SCORES_SCHEMA
+from rb_pipeline.core.lake import read_dataset, write_parquet
+from rb_pipeline.core.schemas import JUDGMENTS_SCHEMA
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.judging import judgments_dir, sampled_order
 from rb_pipeline.engine.scoring import score_model
@@ -34,6 +33,7 @@ from rb_pipeline.models.loader import load_judge
 from rb_pipeline.models.registry import Comparison
 from rb_pipeline.sources.normalize import response_id
 from rb_pipeline.warehouse.views import build_warehouse, query
+from tests.hand_made import example_row, response_row, write_dataset, write_run_row, write_scores
 
 API_KEY = "sk-test-not-a-real-key-5e1f"
 
@@ -66,42 +66,21 @@ EXAMPLES = {
 }
 
 
-def write_dataset(examples: dict = EXAMPLES, hashed_ids: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+def write_judge_dataset(
+    examples: dict = EXAMPLES, hashed_ids: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The examples and responses of `jb` in the lake; ids are content hashes, or `<example>-c<i>` /
     `<example>-r<i>` (hand-made judgments)."""
     example_rows, response_rows = [], []
     for row, (example_id, (subset, question, chosen, rejected)) in enumerate(examples.items()):
         prompt = [{"role": "user", "content": question}]
-        example_rows.append(
-            {
-                "benchmark": "jb",
-                "subset": subset,
-                "example_id": example_id,
-                "prompt": prompt,
-                "source_revision": "hand-made",
-                "source_file": "hand-made",
-                "source_row": row,
-            }
-        )
+        example_rows.append(example_row("jb", subset, example_id, prompt, row))
         labelled = [("chosen", t, f"c{i}") for i, t in enumerate(chosen)]
         labelled += [("rejected", t, f"r{i}") for i, t in enumerate(rejected)]
         for position, (label, text, short) in enumerate(labelled):
-            response_rows.append(
-                {
-                    "benchmark": "jb",
-                    "example_id": example_id,
-                    "response_id": response_id(prompt, text) if hashed_ids else f"{example_id}-{short}",
-                    "position": position,
-                    "text": text,
-                    "label": label,
-                    "source_model": None,
-                }
-            )
-    examples_frame = pl.DataFrame(example_rows, schema=EXAMPLES_SCHEMA)
-    responses_frame = pl.DataFrame(response_rows, schema=RESPONSES_SCHEMA)
-    write_parquet(examples_frame, dataset_path("examples", "jb"))
-    write_parquet(responses_frame, dataset_path("responses", "jb"))
-    return examples_frame, responses_frame
+            rid = response_id(prompt, text) if hashed_ids else f"{example_id}-{short}"
+            response_rows.append(response_row("jb", example_id, rid, position, text, label))
+    return write_dataset("jb", example_rows, response_rows)
 
 
 def write_judge_run(
@@ -135,18 +114,7 @@ def write_judge_run(
     write_parquet(
         pl.DataFrame(records, schema=JUDGMENTS_SCHEMA), judgments_dir(model, run_id) / "part-0.parquet"
     )
-    write_run(
-        {
-            "run_id": run_id,
-            "model": model,
-            "model_type": "generative",
-            "benchmarks": ["jb"],
-            "status": "complete",
-            "provenance": "computed",
-            "started_at": ended,
-            "ended_at": ended,
-        }
-    )
+    write_run_row(model, run_id, ["jb"], ended, model_type="generative")
 
 
 def rows_of(sql: str, path: Path) -> list[dict]:
@@ -227,7 +195,7 @@ def test_entry_validation():
 
 
 def test_credit_rules_on_hand_made_judgments(rb_home):
-    write_dataset(
+    write_judge_dataset(
         {
             **{e: ("pairs", f"q {e}", ["c"], ["r"]) for e in ("e1", "e2", "e3", "e4", "e5")},
             **{b: ("bon", f"q {b}", ["c"], ["x", "y", "z"]) for b in ("b1", "b2", "b3")},
@@ -270,39 +238,10 @@ def test_credit_rules_on_hand_made_judgments(rb_home):
     flipped = [(*r[:5], {"A": "B", "B": "A"}.get(r[5], r[5]), 0) for r in rows]
     write_judge_run("judge/one", "run-0", flipped, ended=datetime(2025, 1, 1, tzinfo=UTC))
     # a pointwise model on the same examples: credit = correct::double
-    write_parquet(
-        pl.DataFrame(
-            [
-                {
-                    "model": "rm",
-                    "run_id": "rm-1",
-                    "settings_key": "k",
-                    "response_id": rid,
-                    "score": score,
-                    "score_vector": None,
-                    "n_tokens": 1,
-                    "truncated_tokens": 0,
-                    "reused": False,
-                }
-                for rid, score in [(f"{e}-c0", 1.0) for e in ("e1", "e2", "e3", "e4", "e5")]
-                + [(f"{e}-r0", 0.0 if e != "e2" else 2.0) for e in ("e1", "e2", "e3", "e4", "e5")]
-            ],
-            schema=SCORES_SCHEMA,
-        ),
-        scores_dir("rm", "rm-1") / "part-0.parquet",
-    )
-    write_run(
-        {
-            "run_id": "rm-1",
-            "model": "rm",
-            "model_type": "classifier",
-            "benchmarks": ["jb"],
-            "status": "complete",
-            "provenance": "computed",
-            "started_at": datetime(2026, 1, 1, tzinfo=UTC),
-            "ended_at": datetime(2026, 1, 1, tzinfo=UTC),
-        }
-    )
+    rm_scores = [(f"{e}-c0", 1.0) for e in ("e1", "e2", "e3", "e4", "e5")]
+    rm_scores += [(f"{e}-r0", 0.0 if e != "e2" else 2.0) for e in ("e1", "e2", "e3", "e4", "e5")]
+    write_scores("rm", "rm-1", dict(rm_scores))
+    write_run_row("rm", "rm-1", ["jb"], datetime(2026, 1, 1, tzinfo=UTC), model_type="classifier")
     path = build_warehouse(CATALOG)
 
     outcomes = rows_of(
@@ -437,7 +376,7 @@ def test_judgebench_and_rewardbench_2_rules_for_judges(rb_home):
             }
         )
     }
-    write_dataset(
+    write_judge_dataset(
         {
             **{e: ("pairs", f"q {e}", ["c"], ["r"]) for e in ("e1", "e2", "e3", "e4")},
             **{b: ("bon", f"q {b}", ["c"], ["x", "y", "z"]) for b in ("b1", "b2", "b3", "b4")},
@@ -497,7 +436,7 @@ def test_judgebench_and_rewardbench_2_rules_for_judges(rb_home):
 
 
 def test_ensemble_takes_the_majority_verdict(rb_home):
-    write_dataset(
+    write_judge_dataset(
         {e: ("pairs", f"q {e}", ["c"], ["r"]) for e in ("e1", "e2", "e3", "e4", "e5")}, hashed_ids=False
     )
     cf, rf = "chosen_first", "rejected_first"
@@ -680,7 +619,7 @@ def lake_judgments(model_id: str, run_id: str) -> pl.DataFrame:
 
 def test_http_judge_end_to_end_through_the_warehouse(rb_home, tiny_lm, monkeypatch):
     monkeypatch.setenv("RB_TEST_JUDGE_KEY", API_KEY)
-    write_dataset()
+    write_judge_dataset()
     with TinyChatServer(tiny_lm, api_key=API_KEY) as server:
         result = run_judge(http_judge(server))
     # 4 distinct pairs (e5 repeats e1) + 3 best-of-4 comparisons, each in both orders: 14 calls
@@ -738,7 +677,7 @@ def test_http_judge_end_to_end_through_the_warehouse(rb_home, tiny_lm, monkeypat
 def test_http_judge_retries_then_gives_up_with_bounded_time(rb_home, tiny_lm, monkeypatch):
     monkeypatch.setenv("RB_TEST_JUDGE_KEY", API_KEY)
     monkeypatch.setattr(judges, "RETRY_BACKOFF_S", 0.01)
-    write_dataset({"e1": EXAMPLES["e1"]})
+    write_judge_dataset({"e1": EXAMPLES["e1"]})
     with TinyChatServer(tiny_lm, api_key=API_KEY, fail_first=1) as server:  # one 503, then fine
         result = run_judge(http_judge(server, max_retries=2), settings=ScorerSettings(batch_size=1))
         assert result.n_scored == 2 and server.n_requests == 3
@@ -774,7 +713,7 @@ def test_http_judge_retries_then_gives_up_with_bounded_time(rb_home, tiny_lm, mo
 
 def test_resume_judges_only_what_is_missing(rb_home, tiny_lm, monkeypatch):
     monkeypatch.setenv("RB_TEST_JUDGE_KEY", API_KEY)
-    write_dataset({k: EXAMPLES[k] for k in ("e1", "e2", "e5", "b1")})  # 2 + 3 comparisons: 10 calls
+    write_judge_dataset({k: EXAMPLES[k] for k in ("e1", "e2", "e5", "b1")})  # 2 + 3 comparisons: 10 calls
     real_judge = judges.OpenAICompatibleJudge.judge
     calls = {"n": 0}
 
@@ -806,7 +745,7 @@ def test_resume_judges_only_what_is_missing(rb_home, tiny_lm, monkeypatch):
 
 def test_ensemble_entry_runs_each_member(rb_home, tiny_lm, monkeypatch):
     monkeypatch.setenv("RB_TEST_JUDGE_KEY", API_KEY)
-    write_dataset({k: EXAMPLES[k] for k in ("e1", "e2")})
+    write_judge_dataset({k: EXAMPLES[k] for k in ("e1", "e2")})
     with TinyChatServer(tiny_lm, api_key=API_KEY) as server:
         for member, mode in (("judge/a1", "always-a"), ("judge/b", "always-b"), ("judge/a2", "always-a")):
             register_model(http_judge(server, mode, id=member))
@@ -835,7 +774,7 @@ def test_ensemble_entry_runs_each_member(rb_home, tiny_lm, monkeypatch):
 
 
 def test_local_generative_judge_parses_what_the_model_writes(rb_home, tiny_lm):
-    write_dataset({"e1": EXAMPLES["e1"], "e2": EXAMPLES["e2"]})
+    write_judge_dataset({"e1": EXAMPLES["e1"], "e2": EXAMPLES["e2"]})
     entry = ModelEntry(
         id="test/local-judge", type="generative", source=str(tiny_lm), max_new_tokens=8, max_length=1024
     )
@@ -859,7 +798,7 @@ def test_local_generative_judge_parses_what_the_model_writes(rb_home, tiny_lm):
 def test_pairwise_classifier_judge(rb_home, tmp_path):
     from rb_pipeline.models.tiny_models import build_tiny_classifier
 
-    write_dataset({"e1": EXAMPLES["e1"], "e2": EXAMPLES["e2"], "b1": EXAMPLES["b1"]})
+    write_judge_dataset({"e1": EXAMPLES["e1"], "e2": EXAMPLES["e2"], "b1": EXAMPLES["b1"]})
     model_dir = build_tiny_classifier(tmp_path / "tiny-pair-classifier", seed=3)
     entry = ModelEntry(id="test/pair-rm", type="pairwise-judge", source=str(model_dir), max_length=1024)
     result = run_judge(entry, settings=ScorerSettings(batch_size=3, max_length=1024))

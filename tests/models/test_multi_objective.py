@@ -13,14 +13,14 @@ import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from rb_pipeline.catalog.entries import Benchmark, ModelEntry
-from rb_pipeline.core.lake import dataset_path, scores_dir, write_parquet
-from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.core.lake import scores_dir
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.scoring import score_model
 from rb_pipeline.models.classifier import reward_and_vector
 from rb_pipeline.models.loader import load_scorer
 from rb_pipeline.sources.normalize import response_id
 from rb_pipeline.warehouse.views import build_warehouse, query
+from tests.hand_made import example_row, response_row, write_dataset
 from tests.models.tiny_multi_objective import N_OBJECTIVES, MultiObjectiveOutput
 
 PAIRS = [
@@ -48,34 +48,10 @@ def write_pairs() -> tuple[pl.DataFrame, pl.DataFrame]:
     examples, responses = [], []
     for i, (question, chosen, rejected) in enumerate(PAIRS):
         prompt = [{"role": "user", "content": question}]
-        examples.append(
-            {
-                "benchmark": "mo",
-                "subset": "s",
-                "example_id": f"p{i}",
-                "prompt": prompt,
-                "source_revision": "hand-made",
-                "source_file": "hand-made",
-                "source_row": i,
-            }
-        )
+        examples.append(example_row("mo", "s", f"p{i}", prompt, i))
         for position, (label, text) in enumerate([("chosen", chosen), ("rejected", rejected)]):
-            responses.append(
-                {
-                    "benchmark": "mo",
-                    "example_id": f"p{i}",
-                    "response_id": response_id(prompt, text),
-                    "position": position,
-                    "text": text,
-                    "label": label,
-                    "source_model": None,
-                }
-            )
-    examples_frame = pl.DataFrame(examples, schema=EXAMPLES_SCHEMA)
-    responses_frame = pl.DataFrame(responses, schema=RESPONSES_SCHEMA)
-    write_parquet(examples_frame, dataset_path("examples", "mo"))
-    write_parquet(responses_frame, dataset_path("responses", "mo"))
-    return examples_frame, responses_frame
+            responses.append(response_row("mo", f"p{i}", response_id(prompt, text), position, text, label))
+    return write_dataset("mo", examples, responses)
 
 
 def test_reward_and_vector_of_plain_classifiers():

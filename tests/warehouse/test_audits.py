@@ -9,33 +9,27 @@ import polars as pl
 import pytest
 
 from rb_pipeline.catalog.entries import Benchmark
-from rb_pipeline.core.lake import dataset_path, scores_dir, write_parquet
+from rb_pipeline.core.lake import write_parquet
 from rb_pipeline.core.paths import lake_dir
-from rb_pipeline.core.runs import write_run
-from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, SCORES_SCHEMA
 from rb_pipeline.warehouse.stats import NULL_BASELINES, score_null_baselines
 from rb_pipeline.warehouse.views import MATERIALIZED, build_warehouse, query
-from tests.hand_made import one, write_hand_made_lake
+from tests.hand_made import (
+    example_row,
+    one,
+    response_row,
+    write_dataset,
+    write_run_row,
+    write_scores,
+)
 
 # ---------------------------------------------------------------- history
 
 
 @pytest.fixture
-def history(hand_made_catalog, rb_home):
-    """test_views' lake: m1 has an older complete run with flipped scores (r1-old), the run that counts
-    (r2) and a newer failed run (r3-failed); m2 one run on `hm` only."""
-    catalog = hand_made_catalog
-    write_hand_made_lake(
-        {
-            "m1": {
-                "r1-old": ("complete", ["hm", "hm-prior"], True),
-                "r2": ("complete", ["hm", "hm-prior"], False),
-                "r3-failed": ("failed", ["hm", "hm-prior"], True),
-            },
-            "m2": {"r4": ("complete", ["hm"], False)},
-        }
-    )
-    return build_warehouse(catalog)
+def history(warehouse):
+    """test_views' lake (tests/warehouse/conftest.py): m1 has an older complete run with flipped scores
+    (r1-old), the run that counts (r2) and a newer failed run (r3-failed); m2 one run on `hm` only."""
+    return warehouse
 
 
 def test_history_keeps_every_complete_run(history):
@@ -94,16 +88,7 @@ def test_subset_accuracy_prefers_computed_runs_over_imported_ones(hand_made_cata
             [{"model": model, "run_id": run_id, "benchmark": "hm", "subset": "a1", "n": 10, "accuracy": 0.9}]
         )
         write_parquet(metrics, lake_dir("imported_metrics", f"{run_id}.parquet"))
-        write_run(
-            {
-                "run_id": run_id,
-                "model": model,
-                "benchmarks": ["hm"],
-                "status": "complete",
-                "ended_at": ended,
-                "provenance": "imported",
-            }
-        )
+        write_run_row(model, run_id, ["hm"], ended, started_at=None, provenance="imported")
     catalog = hand_made_catalog
     build_warehouse(catalog, history)
     rows = query(
@@ -159,50 +144,17 @@ def write_audit_lake(models: dict[str, dict[str, float]]) -> dict[str, Benchmark
     complete computed run with the given scores ({response_id: score})."""
     examples, responses = [], []
     for subset, example_id, answers in AUDIT_EXAMPLES:
-        examples.append(
-            {
-                "benchmark": "au",
-                "subset": subset,
-                "example_id": example_id,
-                "prompt": [{"role": "user", "content": f"prompt {example_id}"}],
-                "source_revision": "hand-made",
-                "source_file": "hand-made",
-                "source_row": 0,
-            }
-        )
+        examples.append(example_row("au", subset, example_id))
         for position, (label, text) in enumerate(answers):
             responses.append(
-                {
-                    "benchmark": "au",
-                    "example_id": example_id,
-                    "response_id": f"{example_id}-{position}",
-                    "position": position,
-                    "text": text,
-                    "label": label,
-                    "source_model": None,
-                }
+                response_row("au", example_id, f"{example_id}-{position}", position, text, label)
             )
-    write_parquet(pl.DataFrame(examples, schema=EXAMPLES_SCHEMA), dataset_path("examples", "au"))
-    write_parquet(pl.DataFrame(responses, schema=RESPONSES_SCHEMA), dataset_path("responses", "au"))
+    write_dataset("au", examples, responses)
     for order, (model, scores) in enumerate(models.items()):
         run_id = f"run-{order}"
-        rows = [
-            {"model": model, "run_id": run_id, "settings_key": "k", "response_id": rid, "score": score}
-            for rid, score in scores.items()
-        ]
-        write_parquet(pl.DataFrame(rows, schema=SCORES_SCHEMA), scores_dir(model, run_id) / "part-0.parquet")
+        write_scores(model, run_id, scores)
         ended = datetime(2026, 1, 1 + order, tzinfo=UTC)
-        write_run(
-            {
-                "run_id": run_id,
-                "model": model,
-                "model_type": "classifier",
-                "benchmarks": ["au"],
-                "status": "complete",
-                "ended_at": ended,
-                "provenance": "computed",
-            }
-        )
+        write_run_row(model, run_id, ["au"], ended, model_type="classifier", started_at=None)
     return {name: Benchmark.model_validate(raw) for name, raw in AUDIT_CATALOG.items()}
 
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import polars as pl
 import pytest
 
 from rb_pipeline.catalog.entries import Benchmark
-from rb_pipeline.core.lake import dataset_path, scores_dir, write_parquet
-from rb_pipeline.core.runs import write_run
-from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, SCORES_SCHEMA
 from rb_pipeline.warehouse.views import build_warehouse, query
-from tests.hand_made import rewardbench_ties_score
+from tests.hand_made import (
+    example_row,
+    response_row,
+    rewardbench_ties_score,
+    write_dataset,
+    write_run_row,
+    write_scores,
+)
 
 CATALOG = {
     "benchmark": "hm-rb2",
@@ -53,61 +56,19 @@ TIES_BY_HAND = 0.395
 
 @pytest.fixture
 def warehouse(rb_home):
-    examples, responses, scores = [], [], []
+    examples, responses, scores = [], [], {}
     for subset, example_id, chosen, rejected in ROWS:
-        examples.append(
-            {
-                "benchmark": "hm-rb2",
-                "subset": subset,
-                "example_id": example_id,
-                "prompt": [{"role": "user", "content": f"prompt {example_id}"}],
-                "source_revision": "hand-made",
-                "source_file": "hand-made",
-                "source_row": 0,
-            }  # fmt: skip
-        )
+        examples.append(example_row("hm-rb2", subset, example_id))
         labelled = [("chosen", s) for s in chosen] + [("rejected", s) for s in rejected]
         for position, (label, score) in enumerate(labelled):
             response_id = f"{example_id}-{position}"
             responses.append(
-                {
-                    "benchmark": "hm-rb2",
-                    "example_id": example_id,
-                    "response_id": response_id,
-                    "position": position,
-                    "text": f"answer {position}",
-                    "label": label,
-                    "source_model": None,
-                }  # fmt: skip
+                response_row("hm-rb2", example_id, response_id, position, f"answer {position}", label)
             )
-            scores.append(
-                {
-                    "model": "m",
-                    "run_id": "r1",
-                    "settings_key": "k",
-                    "response_id": response_id,
-                    "score": score,
-                    "score_vector": None,
-                    "n_tokens": 1,
-                    "truncated_tokens": 0,
-                    "reused": False,
-                }  # fmt: skip
-            )
-    write_parquet(pl.DataFrame(examples, schema=EXAMPLES_SCHEMA), dataset_path("examples", "hm-rb2"))
-    write_parquet(pl.DataFrame(responses, schema=RESPONSES_SCHEMA), dataset_path("responses", "hm-rb2"))
-    write_parquet(pl.DataFrame(scores, schema=SCORES_SCHEMA), scores_dir("m", "r1") / "part-00000.parquet")
-    ended = datetime(2026, 1, 1, tzinfo=UTC)
-    write_run(
-        {
-            "run_id": "r1",
-            "model": "m",
-            "benchmarks": ["hm-rb2"],
-            "status": "complete",
-            "started_at": ended,
-            "ended_at": ended,
-            "provenance": "computed",
-        }  # fmt: skip
-    )
+            scores[response_id] = score
+    write_dataset("hm-rb2", examples, responses)
+    write_scores("m", "r1", scores)
+    write_run_row("m", "r1", ["hm-rb2"], datetime(2026, 1, 1, tzinfo=UTC))
     return build_warehouse({"hm-rb2": Benchmark.model_validate(CATALOG)})
 
 

@@ -19,9 +19,6 @@ import pytest
 from scipy import stats as scipy_stats
 
 from rb_pipeline.catalog.entries import Benchmark
-from rb_pipeline.core.lake import dataset_path, scores_dir, write_parquet
-from rb_pipeline.core.runs import write_run
-from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, SCORES_SCHEMA
 from rb_pipeline.warehouse.stats import (
     BOOTSTRAP_SEED,
     N_RESAMPLES,
@@ -31,7 +28,15 @@ from rb_pipeline.warehouse.stats import (
     stream_seed,
 )
 from rb_pipeline.warehouse.views import SQL_DIR, build_warehouse, query
-from tests.hand_made import rewardbench_ties_score, write_hand_made_lake
+from tests.hand_made import (
+    example_row,
+    response_row,
+    rewardbench_ties_score,
+    write_dataset,
+    write_hand_made_lake,
+    write_run_row,
+    write_scores,
+)
 
 # ---------------------------------------------------------------- paired comparison (McNemar)
 
@@ -136,62 +141,18 @@ def boot_rows() -> list[tuple[str, str, list[float], list[float]]]:
 
 
 def write_boot_lake(model: str = "m", run_id: str = "r1") -> None:
-    examples, responses, scores = [], [], []
+    examples, responses, scores = [], [], {}
     for subset, example_id, chosen, rejected in boot_rows():
-        examples.append(
-            {
-                "benchmark": "bs",
-                "subset": subset,
-                "example_id": example_id,
-                "prompt": [{"role": "user", "content": example_id}],
-                "source_revision": "h",
-                "source_file": "h",
-                "source_row": 0,
-            }  # fmt: skip
-        )
+        examples.append(example_row("bs", subset, example_id, [{"role": "user", "content": example_id}]))
         for position, (label, score) in enumerate(
             [("chosen", c) for c in chosen] + [("rejected", r) for r in rejected]
         ):
             rid = f"{example_id}-{position}"
-            responses.append(
-                {
-                    "benchmark": "bs",
-                    "example_id": example_id,
-                    "response_id": rid,
-                    "position": position,
-                    "text": rid,
-                    "label": label,
-                    "source_model": None,
-                }  # fmt: skip
-            )
-            scores.append(
-                {
-                    "model": model,
-                    "run_id": run_id,
-                    "settings_key": "k",
-                    "response_id": rid,
-                    "score": float(score),
-                    "score_vector": None,
-                    "n_tokens": 1,
-                    "truncated_tokens": 0,
-                    "reused": False,
-                }  # fmt: skip
-            )
-    write_parquet(pl.DataFrame(examples, schema=EXAMPLES_SCHEMA), dataset_path("examples", "bs"))
-    write_parquet(pl.DataFrame(responses, schema=RESPONSES_SCHEMA), dataset_path("responses", "bs"))
-    write_parquet(pl.DataFrame(scores, schema=SCORES_SCHEMA), scores_dir(model, run_id) / "part-0.parquet")
-    ended = datetime(2026, 1, 1, tzinfo=UTC)
-    write_run(
-        {
-            "run_id": run_id,
-            "model": model,
-            "benchmarks": ["bs"],
-            "status": "complete",
-            "started_at": ended,
-            "ended_at": ended,
-            "provenance": "computed",
-        }  # fmt: skip
-    )
+            responses.append(response_row("bs", example_id, rid, position, rid, label))
+            scores[rid] = float(score)
+    write_dataset("bs", examples, responses)
+    write_scores(model, run_id, scores)
+    write_run_row(model, run_id, ["bs"], datetime(2026, 1, 1, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -13,29 +13,8 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from rb_pipeline.core.lake import scores_dir, write_parquet
-from rb_pipeline.core.runs import write_run
-from rb_pipeline.core.schemas import SCORES_SCHEMA
 from rb_pipeline.warehouse.views import build_warehouse, query
-from tests.hand_made import HAND_MADE_EXAMPLES, one, write_hand_made_lake
-
-
-@pytest.fixture
-def warehouse(hand_made_catalog, rb_home):
-    catalog = hand_made_catalog
-    write_hand_made_lake(
-        {
-            # an older complete run with flipped scores, the run that counts, then a failed newer run
-            "m1": {
-                "r1-old": ("complete", ["hm", "hm-prior"], True),
-                "r2": ("complete", ["hm", "hm-prior"], False),
-                "r3-failed": ("failed", ["hm", "hm-prior"], True),
-            },
-            # scored on `hm` only: no prior sets, so the overall is the mean of A and B
-            "m2": {"r4": ("complete", ["hm"], False)},
-        }
-    )
-    return build_warehouse(catalog)
+from tests.hand_made import HAND_MADE_EXAMPLES, one, write_hand_made_lake, write_run_row, write_scores
 
 
 def test_example_outcomes_strict_every_chosen_beats_every_rejected(warehouse):
@@ -158,7 +137,6 @@ def test_section_chart_is_a_png_of_the_leaderboard(warehouse):
 
 
 def test_subset_heatmap_draws_each_models_accuracies():
-    import polars as pl
 
     from rb_pipeline.warehouse.plots import subset_heatmap
 
@@ -223,38 +201,8 @@ def test_offline_ensemble_is_scored_from_stored_scores_by_the_same_rules(hand_ma
     # m2's scores per response (example-position): chosen first, as in HAND_MADE_EXAMPLES
     m2 = {"e1": [0.0, 3.0], "e2": [2.0, 0.0], "e3": [0.0, 0.0, 0.0], "e5": [0.0, 5.0], "e6": [0.0, 5.0, 1.0]}
     m2_scores = {f"{e}-{i}": s for e, scores in m2.items() for i, s in enumerate(scores)}
-    write_parquet(
-        pl.DataFrame(
-            [
-                {
-                    "model": "m2",
-                    "run_id": "r9",
-                    "settings_key": "k",
-                    "response_id": rid,
-                    "score": score,
-                    "score_vector": None,
-                    "n_tokens": 1,
-                    "truncated_tokens": 0,
-                    "reused": False,
-                }  # fmt: skip
-                for rid, score in m2_scores.items()
-            ],
-            schema=SCORES_SCHEMA,
-        ),
-        scores_dir("m2", "r9") / "part-0.parquet",
-    )
-    ended = datetime(2026, 3, 1, tzinfo=UTC)
-    write_run(
-        {
-            "run_id": "r9",
-            "model": "m2",
-            "benchmarks": ["hm"],
-            "status": "complete",
-            "started_at": ended,
-            "ended_at": ended,
-            "provenance": "computed",
-        }  # fmt: skip
-    )
+    write_scores("m2", "r9", m2_scores)
+    write_run_row("m2", "r9", ["hm"], datetime(2026, 3, 1, tzinfo=UTC))
     (rb_home / "ensembles.yaml").write_text(
         "ensembles:\n  - {members: [m1, m2]}\n  - {members: [m1, m2], combine: zmean}\n", encoding="utf-8"
     )
