@@ -13,9 +13,9 @@ from dagster import (
     asset,
 )
 
-from rb_pipeline.catalog import Benchmark, asset_name
-from rb_pipeline.datasets import materialize_benchmark
-from rb_pipeline.quality import count_identical_pairs
+from rb_pipeline.catalog.entries import Benchmark, asset_name
+from rb_pipeline.sources.datasets import materialize_benchmark
+from rb_pipeline.sources.quality import count_identical_pairs
 
 
 def dataset_key(benchmark: str) -> AssetKey:

@@ -10,7 +10,7 @@ from assets.resources import ScoringResource
 from assets.scores import scores_asset
 from assets.sensors import model_catalog_sensor
 from assets.warehouse import warehouse
-from rb_pipeline.catalog import load_benchmarks
+from rb_pipeline.catalog.entries import load_benchmarks
 
 
 def scoring_executor():
@@ -28,7 +28,7 @@ def scoring_device() -> str:
     """The one place the device is chosen: `RB_DEVICE`, else cuda when present, else cpu."""
     if os.environ.get("RB_DEVICE"):
         return os.environ["RB_DEVICE"]
-    from rb_pipeline.scoring import default_device
+    from rb_pipeline.engine.runs import default_device
 
     return default_device()
 

@@ -5,8 +5,8 @@ from pydantic import Field
 
 from assets.partitions import models_partitions
 from assets.warehouse import warehouse
-from rb_pipeline.hub import build_score_dataset, default_push_dir, push_score_dataset
-from rb_pipeline.paths import decode_model_key
+from rb_pipeline.core.paths import decode_model_key
+from rb_pipeline.publish.hub import build_score_dataset, default_push_dir, push_score_dataset
 
 
 class HubConfig(Config):

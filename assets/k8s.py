@@ -47,8 +47,8 @@ def k8s_run_tags(gpus: int, memory: str | None = None, cpu: str | None = None) -
 
 def model_run_tags(model_id: str, memory: str | None = None, cpu: str | None = None) -> dict[str, str]:
     """The tags of one model's scores run on Kubernetes: its partition, and the GPUs its entry asks for."""
-    from rb_pipeline.catalog import load_models
-    from rb_pipeline.paths import encode_model_id
+    from rb_pipeline.catalog.entries import load_models
+    from rb_pipeline.core.paths import encode_model_id
 
     entry = load_models()[model_id]
     return {"dagster/partition": encode_model_id(model_id), **k8s_run_tags(entry.gpus, memory, cpu)}

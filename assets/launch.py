@@ -7,17 +7,16 @@ from pathlib import Path
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 from filelock import FileLock
 
-from rb_pipeline.catalog import load_benchmarks
-from rb_pipeline.normalize import source_problem
-from rb_pipeline.paths import atomic_path, encode_model_id, rb_home
-from rb_pipeline.scoring import process_alive
+from assets.tags import HOST_TAG, PID_TAG, process_tags
+from rb_pipeline.catalog.entries import load_benchmarks
+from rb_pipeline.core.paths import atomic_path, encode_model_id, rb_home
+from rb_pipeline.core.runs import process_alive
+from rb_pipeline.sources.normalize import source_problem
 
 # In-process runs log to the console only when critical: the CLI's own output is the leaderboard, and a
 # failed or interrupted run is one line of the CLI (the full story is in the instance's event log).
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 DAGSTER_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
-# The process that runs a Dagster run's scoring: how a run whose process died is found (reap_dead_runs).
-HOST_TAG, PID_TAG = "rb_pipeline/host", "rb_pipeline/pid"
 
 
 def ensure_dagster_home() -> Path:
@@ -44,11 +43,6 @@ def _instance() -> DagsterInstance:
         return DagsterInstance.get()
 
 
-def process_tags() -> dict[str, str]:
-    """Tags naming this process, set on the runs it executes."""
-    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
-
-
 def reap_dead_runs(instance: DagsterInstance) -> list[str]:
     """Mark failed the started runs of this host whose process is gone (kill -9, OOM) and free the pool
     slots they held: else the next run waits for a slot forever. Returns their run ids."""
@@ -69,7 +63,7 @@ def materialize_datasets(benchmarks: list[str] | None = None) -> None:
     from assets.datasets import dataset_key
     from assets.definitions import defs
 
-    if benchmarks is None:  # every benchmark whose data can be had (rb_pipeline.normalize.planned_origin)
+    if benchmarks is None:  # every benchmark whose data can be had (sources.normalize.planned_origin)
         benchmarks = [name for name, bench in load_benchmarks().items() if source_problem(bench) is None]
     job = defs.resolve_job_def("materialize_datasets")
     selection = [dataset_key(name) for name in benchmarks]

@@ -1,6 +1,6 @@
 """Model partitions: one dynamic partition per model, keyed by its encoded id.
 
-A partition key is `rb_pipeline.paths.encode_model_id(model id)`, `/` written as `--`:
+A partition key is `rb_pipeline.core.paths.encode_model_id(model id)`, `/` written as `--`:
 - a Hub id `org/name` is the key `org--name`;
 - a local model folder is identified by its absolute path, so `/data/models/my-rm` is the key
   `--data--models--my-rm` (the leading `--` is the leading `/`). A key that does not decode to an
@@ -12,7 +12,7 @@ every catalog entry); a new model's run config then sets what differs from the e
 
 from dagster import DynamicPartitionsDefinition
 
-from rb_pipeline.paths import decode_model_key
+from rb_pipeline.core.paths import decode_model_key
 
 models_partitions = DynamicPartitionsDefinition(name="models")
 

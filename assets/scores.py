@@ -18,21 +18,21 @@ from dagster import (
 from pydantic import Field, ValidationError, create_model
 
 from assets.datasets import dataset_key
-from assets.launch import process_tags
 from assets.partitions import models_partitions, partition_model_id
 from assets.resources import ScoringResource
-from rb_pipeline.catalog import ModelEntry, load_benchmarks, load_models, register_model, user_models_path
-from rb_pipeline.distributed import launch
-from rb_pipeline.evaluation import (
-    Evaluation,
-    coverage,
-    evaluate,
-    markdown_table,
-    model_report,
-    settings_for,
+from assets.tags import process_tags
+from rb_pipeline.catalog.entries import (
+    ModelEntry,
+    load_benchmarks,
+    load_models,
+    register_model,
+    user_models_path,
 )
-from rb_pipeline.scoring import git_hash, package_versions
-from rb_pipeline.warehouse import in_memory
+from rb_pipeline.core.runs import git_hash, package_versions
+from rb_pipeline.core.settings import run_config_fields, settings_for
+from rb_pipeline.engine.distributed import launch
+from rb_pipeline.engine.evaluation import Evaluation, coverage, evaluate, markdown_table, model_report
+from rb_pipeline.warehouse.views import in_memory
 
 SCORES_KEY = AssetKey("scores")
 
@@ -41,9 +41,6 @@ class RunSettings(Config):
     """What a run chooses beyond the model's entry."""
 
     benchmarks: list[str] = Field(default=[], description="benchmarks to score; empty = all")
-    token_budget: int | None = Field(default=None, description="max padded tokens per batch")
-    ref_free_type: str | None = Field(default=None, description="dpo without a reference: sum | avg | norm")
-    dpo_tokens: str | None = Field(default=None, description="dpo response tokens: rewardbench | clean")
     nproc_per_node: int = Field(
         default=1, ge=1, description="data-parallel processes (one per GPU) under torchrun; 1 = in process"
     )
@@ -53,6 +50,8 @@ class RunSettings(Config):
 # which run config cannot type; `gpus` is what a cluster is asked for before the run starts.
 YAML_ONLY_FIELDS = ("id", "device_map", "gpus")
 ENTRY_FIELDS = [name for name in ModelEntry.model_fields if name not in YAML_ONLY_FIELDS]
+# the scorer settings a model entry does not give (core.settings: token_budget, ref_free_type, ...)
+SETTING_FIELDS = run_config_fields(exclude=set(ENTRY_FIELDS))
 
 
 def _run_config_field(name: str) -> tuple[object, object]:
@@ -72,6 +71,7 @@ ScoreConfig = create_model(
     __doc__="The run's settings plus every model entry field (catalog/models.yaml) as an override: a new "
     "model (a partition added in the UI) sets what differs from the defaults here, and the entry that "
     "results is recorded in $RB_HOME/models.yaml.",
+    **SETTING_FIELDS,
     **{name: _run_config_field(name) for name in ENTRY_FIELDS},
 )
 
@@ -135,12 +135,8 @@ def scores_asset(benchmark_names: list[str]):
         if unknown:
             raise ValueError(f"unknown benchmarks {unknown} (known: {sorted(catalog)})")
         chosen = {k: v for k, v in catalog.items() if not config.benchmarks or k in config.benchmarks}
-        settings = settings_for(
-            entry,
-            token_budget=config.token_budget,
-            ref_free_type=config.ref_free_type,
-            dpo_tokens=config.dpo_tokens,
-        )
+        # the entry gives the rest of the settings (resolve_entry applied the run config's entry fields)
+        settings = settings_for(entry, **{name: getattr(config, name) for name in SETTING_FIELDS})
         if config.nproc_per_node > 1:
             run, scored, skipped = launch(
                 model_id, list(chosen), asdict(settings), config.nproc_per_node, log=context.log.info

@@ -3,8 +3,8 @@
 from dagster import SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from assets.partitions import models_partitions
-from rb_pipeline.catalog import load_models
-from rb_pipeline.paths import encode_model_id
+from rb_pipeline.catalog.entries import load_models
+from rb_pipeline.core.paths import encode_model_id
 
 
 @sensor(minimum_interval_seconds=30, description="Adds a model partition for every new model entry.")

@@ -3,10 +3,10 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.scores import SCORES_KEY
-from rb_pipeline.catalog import load_benchmarks
-from rb_pipeline.evaluation import markdown_table
-from rb_pipeline.plots import markdown_image, section_bar_chart, subset_heatmap
-from rb_pipeline.warehouse import build_warehouse, query
+from rb_pipeline.catalog.entries import load_benchmarks
+from rb_pipeline.engine.evaluation import markdown_table
+from rb_pipeline.warehouse.plots import markdown_image, section_bar_chart, subset_heatmap
+from rb_pipeline.warehouse.views import build_warehouse, query
 
 
 @asset(

@@ -1,4 +1,4 @@
-"""Our engine's worker: `rb_pipeline.scoring.score_model` on a classifier, cold then warm, in one process
+"""Our engine's worker: `rb_pipeline.engine.scoring.score_model` on a classifier, cold then warm, in one process
 (project venv). The engine is not modified: timers are wrapped around its functions from outside.
 
 Cold = empty lake (`$RB_HOME` fresh): load the model, template + tokenize, length-sorted token-budget
@@ -59,10 +59,10 @@ def main() -> None:
 
     matmul = None if args.skip_matmul else matmul_flops()
 
-    import rb_pipeline.scorers.classifier as classifier
-    import rb_pipeline.scoring as scoring
-    from rb_pipeline.catalog import ModelEntry
-    from rb_pipeline.lake import scores_dir
+    import rb_pipeline.engine.scoring as scoring
+    import rb_pipeline.models.classifier as classifier
+    from rb_pipeline.catalog.entries import ModelEntry
+    from rb_pipeline.core.lake import scores_dir
 
     timers = Timers()
     # what the engine spends its time on (wrapped from outside; the engine's code is unchanged)

@@ -9,7 +9,7 @@ CPU changes only: models load in float32 on the CPU (the CLI loads them 8-bit wi
 Modes:
 - `published`: exactly as above.
 - `aligned`: the same code fed inputs that remove the differences between rewardbench and
-  rb_pipeline that are known (see rb_pipeline/scorers/dpo.py and bench/README.md): the prompt text is
+  rb_pipeline that are known (see rb_pipeline/models/dpo.py and bench/README.md): the prompt text is
   rendered with the generation prompt (so the assistant header is prompt, not response), and the EOS
   that `tokenize_row` appends after the template's own end of turn is dropped from each response.
 - `generation_prompt_only` / `no_appended_eos_only`: one of the two, to attribute the differences.

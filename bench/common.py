@@ -99,8 +99,8 @@ def machine_info() -> dict:
 def load_rmb_pairwise():
     """RMB pairwise, normalized by the project (examples, responses)."""
     set_offline_env()
-    from rb_pipeline.catalog import load_benchmarks
-    from rb_pipeline.normalize import normalize
+    from rb_pipeline.catalog.entries import load_benchmarks
+    from rb_pipeline.sources.normalize import normalize
 
     data = normalize(load_benchmarks()["rmb-pairwise"])
     return data.examples, data.responses
@@ -215,7 +215,7 @@ def build_gpt2_small_classifier(path: Path, texts: list[str], vocab_size: int = 
     import torch
     from transformers import GPT2ForSequenceClassification
 
-    from rb_pipeline.tiny_models import gpt2_config, train_tiny_tokenizer
+    from rb_pipeline.models.tiny_models import gpt2_config, train_tiny_tokenizer
 
     tokenizer = train_tiny_tokenizer(texts, vocab_size=vocab_size)
     tokenizer.truncation_side = "left"

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/parity.py            # ~300 RMB pairs; a couple of minutes on 2 cores
 
-Models (rb_pipeline.tiny_models, random weights, built offline into bench/.cache/models): a tiny
+Models (rb_pipeline.models.tiny_models, random weights, built offline into bench/.cache/models): a tiny
 classifier, and a tiny DPO policy + reference (two seeds). Data: real RMB pairwise pairs (whole prompts
 sampled at random), kept only when every sequence fits the tiny models' 1,024 positions, so neither
 side truncates (truncation rules differ by design and are not what is compared here).
@@ -10,7 +10,7 @@ side truncates (truncation rules differ by design and are not what is compared h
 rewardbench side: the real package (0.1.4) in bench/.venv-rewardbench:
 - classifier: its CLI (`rewardbench.rewardbench.rewardbench`), batch size 8 as published and 1 (no padding);
 - DPO: its `DPOInference` + trl's collator in the CLI's loop, `published` and `aligned` (see _rb_dpo_worker.py).
-Ours: `rb_pipeline.scoring.score_model` with the registered classifier / dpo scorers.
+Ours: `rb_pipeline.engine.scoring.score_model` with the registered classifier / dpo scorers.
 Results: bench/results/parity.json.
 """
 
@@ -44,7 +44,7 @@ MAX_TOKENS = 1000  # < the tiny models' 1,024 positions, with room for BOS/EOS
 
 
 def build_models(texts: list[str]) -> dict[str, Path]:
-    from rb_pipeline.tiny_models import build_tiny_causal_lm, build_tiny_classifier
+    from rb_pipeline.models.tiny_models import build_tiny_causal_lm, build_tiny_classifier
 
     models = {
         "classifier": build_tiny_classifier(CACHE / "models" / "tiny-rm", texts, seed=0),
@@ -77,8 +77,8 @@ def ours_scores(entry, settings, examples, responses, home: Path) -> dict[str, f
 
     import polars as pl
 
-    from rb_pipeline.lake import scores_dir
-    from rb_pipeline.scoring import score_model
+    from rb_pipeline.core.lake import scores_dir
+    from rb_pipeline.engine.scoring import score_model
 
     os.environ["RB_HOME"] = str(home)
     result = score_model(
@@ -133,8 +133,8 @@ def main() -> None:
     import torch
     from transformers import AutoTokenizer
 
-    from rb_pipeline.catalog import ModelEntry
-    from rb_pipeline.scoring import ScorerSettings
+    from rb_pipeline.catalog.entries import ModelEntry
+    from rb_pipeline.core.settings import ScorerSettings
 
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
@@ -250,7 +250,7 @@ def main() -> None:
         "what": "per-response scores: rb_pipeline.score_model vs the real rewardbench 0.1.4 code, tiny models, CPU",
         "rewardbench": "real package 0.1.4 (bench/.venv-rewardbench, transformers 4.51.0, trl 0.19.1), not a reimplementation",
         "data": {
-            "benchmark": "rmb-pairwise (RB_MIRROR, rb_pipeline.normalize)",
+            "benchmark": "rmb-pairwise (RB_MIRROR, rb_pipeline.sources.normalize)",
             "pairs": pairs.height,
             "sampling": f"whole prompts at random (seed {args.seed}) among pairs whose every sequence is "
             f"<= {MAX_TOKENS} tiny-tokenizer tokens (no truncation on either side)",

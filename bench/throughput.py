@@ -12,7 +12,7 @@ Each repeat runs, each in its own process (own peak RSS, own matmul reference):
 - baseline: the real `rewardbench` 0.1.4 CLI code path in bench/.venv-rewardbench (transformers 4.51):
   fixed batches of 8 in dataset order, chosen and rejected in two passes, padded to the batch's longest,
   truncated at max_length, no dedup (see _rb_classifier_worker.py);
-- ours: `rb_pipeline.scoring.score_model` cold (fresh lake), then warm (same call again, all reused).
+- ours: `rb_pipeline.engine.scoring.score_model` cold (fresh lake), then warm (same call again, all reused).
 Repeats alternate which engine goes first; the report gives medians. Results: bench/results/throughput.json.
 """
 
@@ -64,7 +64,7 @@ def prepare(n_pairs: int, seed: int) -> tuple[Path, dict]:
     pairs.write_parquet(folder / "pairs.parquet")
     write_rewardbench_json(pairs, folder / "pairs.jsonl")
     info = {
-        "benchmark": "rmb-pairwise (RMB_dataset/Pairwise_set via RB_MIRROR, rb_pipeline.normalize)",
+        "benchmark": "rmb-pairwise (RMB_dataset/Pairwise_set via RB_MIRROR, rb_pipeline.sources.normalize)",
         "pairs": picked.height,
         "prompts": picked["prompt"]
         .list.eval(pl.element().struct.field("content"))
@@ -228,9 +228,10 @@ def token_accounting(args, summary: dict) -> dict:
 
     from transformers import AutoTokenizer
 
-    from rb_pipeline.scorers.classifier import ClassifierScorer
-    from rb_pipeline.scoring import ScorerSettings, token_batches
-    from rb_pipeline.templates import resolve_template
+    from rb_pipeline.core.settings import ScorerSettings
+    from rb_pipeline.engine.scoring import token_batches
+    from rb_pipeline.models.classifier import ClassifierScorer
+    from rb_pipeline.models.templates import resolve_template
 
     examples, responses = load_rmb_pairwise()
     tokenizer = AutoTokenizer.from_pretrained(MODEL_DIR)
@@ -451,7 +452,7 @@ def main() -> None:
         "model": {
             "architecture": "GPT2ForSequenceClassification n_layer=12 n_embd=768 n_head=12 n_positions=1024 num_labels=1",
             "weights": "random (seed 0), float32",
-            "tokenizer": "byte-level BPE, 32k vocab, trained offline on 4,000 RMB texts (rb_pipeline.tiny_models.train_tiny_tokenizer)",
+            "tokenizer": "byte-level BPE, 32k vocab, trained offline on 4,000 RMB texts (rb_pipeline.models.tiny_models.train_tiny_tokenizer)",
             "params": params,
             "flop_formula": "2 x non_embedding_params x real (unpadded) tokens / time",
         },

@@ -74,9 +74,8 @@ def synthetic_catalog(counts: dict[str, int]) -> dict:
 
 def write_lake(n_models: int, n_examples: int, history_every: int, seed: int = 0) -> tuple[dict, int]:
     """The synthetic lake under `$RB_HOME/lake`; returns the catalog and the number of score rows."""
-    from rb_pipeline.lake import dataset_path, run_path, scores_dir
-    from rb_pipeline.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
-    from rb_pipeline.scoring import RUNS_SCHEMA
+    from rb_pipeline.core.lake import dataset_path, run_path, scores_dir
+    from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, RUNS_SCHEMA
 
     rng = np.random.default_rng(seed)
     shares = np.array([share for _, share, _ in SUBSETS.values()])
@@ -189,9 +188,9 @@ def main() -> None:
     if args.keep and home.exists():
         shutil.rmtree(home)
     os.environ["RB_HOME"] = str(home)
-    from rb_pipeline.catalog import Benchmark
-    from rb_pipeline.stats import N_RESAMPLES, add_confidence_intervals
-    from rb_pipeline.warehouse import MATERIALIZED, build_warehouse, query
+    from rb_pipeline.catalog.entries import Benchmark
+    from rb_pipeline.warehouse.stats import N_RESAMPLES, add_confidence_intervals
+    from rb_pipeline.warehouse.views import MATERIALIZED, build_warehouse, query
 
     try:
         start = time.perf_counter()

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import polars as pl
 
-from rb_pipeline.paths import rb_home
+from rb_pipeline.core.paths import rb_home
+from rb_pipeline.core.settings import add_setting_flags, user_settings
 
 DEMO_MODEL_ID = "rb-demo/tiny-classifier"
 COVERAGE_WIDTH = 100  # characters of the leaderboard's coverage text shown on the console
@@ -78,7 +79,7 @@ def _cell(value: object) -> str:
 
 def print_leaderboard(model_id: str | None = None) -> None:
     """The leaderboard (or one model's row), dropping columns that are empty for everyone."""
-    from rb_pipeline.warehouse import query
+    from rb_pipeline.warehouse.views import query
 
     frame = query("select * from leaderboard")
     if model_id is not None:
@@ -96,7 +97,7 @@ def print_leaderboard(model_id: str | None = None) -> None:
 def print_partial_sections(model_id: str) -> None:
     """Each section's score over the subsets' rows that were scored (`section_scores.partial_score`),
     for runs on part of the data, whose leaderboard scores stay empty."""
-    from rb_pipeline.warehouse import query
+    from rb_pipeline.warehouse.views import query
 
     frame = query(
         "select model, benchmark, section, partial_score, n_subsets || '/' || n_subsets_needed as subsets,"
@@ -111,9 +112,9 @@ def print_partial_sections(model_id: str) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     """Build a tiny classifier offline, materialize everything on the shipped samples, print the leaderboard."""
     from assets.launch import materialize_datasets, materialize_scores, materialize_warehouse
-    from rb_pipeline.catalog import ModelEntry, load_benchmarks, register_model
-    from rb_pipeline.normalize import normalize
-    from rb_pipeline.tiny_models import build_tiny_classifier
+    from rb_pipeline.catalog.entries import ModelEntry, load_benchmarks, register_model
+    from rb_pipeline.models.tiny_models import build_tiny_classifier
+    from rb_pipeline.sources.normalize import normalize
 
     os.environ["RB_SOURCE"] = "sample"  # the demo is the shipped samples, always
     print(f"RB_HOME={rb_home()}")
@@ -138,8 +139,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def cmd_catalog(args: argparse.Namespace) -> None:
     """Benchmarks, subsets and counts."""
-    from rb_pipeline.catalog import load_benchmarks
-    from rb_pipeline.inventory import catalog_summary
+    from rb_pipeline.catalog.entries import load_benchmarks
+    from rb_pipeline.sources.inventory import catalog_summary
 
     benchmarks = load_benchmarks()
     summary = catalog_summary(benchmarks)
@@ -165,8 +166,8 @@ def cmd_catalog(args: argparse.Namespace) -> None:
 
 def _reads(benchmark) -> str:
     """`planned_origin`, or `unavailable` where the data cannot be had now."""
-    from rb_pipeline.formats import SourceError
-    from rb_pipeline.normalize import planned_origin
+    from rb_pipeline.sources.formats import SourceError
+    from rb_pipeline.sources.normalize import planned_origin
 
     try:
         return planned_origin(benchmark)
@@ -177,7 +178,7 @@ def _reads(benchmark) -> str:
 def resolve_model(name: str, ref_model: str | None):
     """A registered model id, a local folder (registered as `local/<folder>-<8 hex of its path>`, so
     two folders of the same name stay two models), or a Hub id."""
-    from rb_pipeline.catalog import ModelEntry, load_models, path_tag, register_model
+    from rb_pipeline.catalog.entries import ModelEntry, load_models, path_tag, register_model
 
     models = load_models()
     path = Path(name).expanduser()
@@ -217,7 +218,7 @@ def _check_hub_reachable(repo_id: str) -> None:
     """A Hub model while offline is an error now, unless its files are already in the local Hub cache."""
     from huggingface_hub import try_to_load_from_cache
 
-    from rb_pipeline.paths import offline_var
+    from rb_pipeline.core.paths import offline_var
 
     var = offline_var()
     if var and not isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
@@ -233,8 +234,9 @@ def register_dataset(path: Path) -> str:
     is left after the rejects, or when its name would clash with another benchmark."""
     import yaml
 
-    from rb_pipeline.catalog import asset_name, dataset_benchmark, load_benchmarks, user_benchmarks_dir
-    from rb_pipeline.normalize import normalize
+    from rb_pipeline.catalog.entries import asset_name, load_benchmarks, user_benchmarks_dir
+    from rb_pipeline.sources.datasets import dataset_benchmark
+    from rb_pipeline.sources.normalize import normalize
 
     if not path.exists():
         raise UserError(f"{path}: no such file")
@@ -269,14 +271,14 @@ def cmd_score(args: argparse.Namespace) -> None:
     from dagster import AssetKey
 
     from assets.launch import last_metadata, materialize_datasets, materialize_scores, materialize_warehouse
-    from rb_pipeline.catalog import load_benchmarks
-    from rb_pipeline.datasets import recorded_source
-    from rb_pipeline.formats import SourceError
-    from rb_pipeline.normalize import planned_origin
-    from rb_pipeline.warehouse import query
+    from rb_pipeline.catalog.entries import load_benchmarks
+    from rb_pipeline.sources.datasets import recorded_source
+    from rb_pipeline.sources.formats import SourceError
+    from rb_pipeline.sources.normalize import planned_origin
+    from rb_pipeline.warehouse.views import query
 
     if args.sample:
-        os.environ["RB_SOURCE"] = "sample"  # read by rb_pipeline.paths.source_mode, in this process's runs
+        os.environ["RB_SOURCE"] = "sample"  # read by rb_pipeline.core.paths.source_mode, in this process's runs
     benchmarks = list(args.benchmark or [])
     if args.dataset:
         benchmarks.append(register_dataset(Path(args.dataset)))
@@ -302,12 +304,8 @@ def cmd_score(args: argparse.Namespace) -> None:
         materialize_datasets(sorted(stale))
     config = {
         "benchmarks": list(origins),
-        "batch_size": args.batch_size,
-        "dtype": args.dtype,
-        "max_length": args.max_length,
         "nproc_per_node": args.nproc_per_node,
-        "ref_free_type": args.ref_free_type,
-        "dpo_tokens": args.dpo_tokens,
+        **{setting.name: getattr(args, setting.name) for setting in user_settings()},
     }
     materialize_scores(entry.id, {k: v for k, v in config.items() if v not in (None, [])})
     run = {name: value.value for name, value in last_metadata(AssetKey("scores")).items()}
@@ -325,7 +323,7 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 def cmd_sql(args: argparse.Namespace) -> None:
     """Run a read-only query over the warehouse."""
-    from rb_pipeline.warehouse import query
+    from rb_pipeline.warehouse.views import query
 
     print(render(query(args.query), args.format))
 
@@ -333,7 +331,7 @@ def cmd_sql(args: argparse.Namespace) -> None:
 def cmd_import(args: argparse.Namespace) -> None:
     """Import rewardbench / RMB result files as runs, then rebuild the warehouse."""
     from assets.launch import materialize_warehouse
-    from rb_pipeline.importer import import_path, import_source
+    from rb_pipeline.publish.importer import import_path, import_source
 
     import_path(import_source(args.path))  # a path or a Hub dataset id; one summary line per run
     materialize_warehouse()
@@ -342,7 +340,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 def cmd_push(args: argparse.Namespace) -> None:
     """Upload (or, with --dry-run, write) the model's score dataset."""
-    from rb_pipeline.hub import push_score_dataset
+    from rb_pipeline.publish.hub import push_score_dataset
 
     where = push_score_dataset(
         args.model,
@@ -365,13 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--ref-model", help="reference model for DPO implicit rewards")
     score.add_argument("--benchmark", action="append", help="benchmark to score (repeatable); default all")
     score.add_argument("--dataset", help="a local preference file (json, jsonl, parquet)")
-    score.add_argument("--batch-size", type=int)
-    score.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"])
-    score.add_argument("--max-length", type=int)
-    score.add_argument("--ref-free-type", choices=["sum", "avg", "norm"], help="dpo without --ref-model")
-    score.add_argument(
-        "--dpo-tokens", choices=["rewardbench", "clean"], help="dpo response tokens (default rewardbench)"
-    )
+    add_setting_flags(score)  # --dtype, --max-length, --batch-size, ... (core.settings)
     score.add_argument("--nproc-per-node", type=int, help="data-parallel processes (one per GPU), torchrun")
     score.add_argument(
         "--sample",

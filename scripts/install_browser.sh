@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install (idempotently) Debian's Chromium for tests/test_browser.py; a no-op when /usr/bin/chromium exists.
+# Install (idempotently) Debian's Chromium for tests/assets/test_browser.py; a no-op when /usr/bin/chromium exists.
 # Needs root (or sudo) and the Debian package mirror; it never downloads a browser build of its own.
 set -euo pipefail
 CHROMIUM=/usr/bin/chromium

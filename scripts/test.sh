@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Run the test suite offline, after installing (idempotently) what the tests need beyond scripts/setup.sh:
 # the `[scale]` extra and SeaweedFS (scripts/install_services.sh), and Chromium for the UI test
-# (scripts/install_browser.sh; where apt cannot provide it, tests/test_browser.py skips, saying why).
+# (scripts/install_browser.sh; where apt cannot provide it, tests/assets/test_browser.py skips, saying why).
 # Full-data tests read the benchmark mirror, RB_MIRROR (default ../shared/data); where it is absent
 # they skip with one stated reason (tests/conftest.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_services.sh
-bash scripts/install_browser.sh || echo "test.sh: Chromium not installed: tests/test_browser.py will skip" >&2
+bash scripts/install_browser.sh || echo "test.sh: Chromium not installed: tests/assets/test_browser.py will skip" >&2
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 export RB_MIRROR="${RB_MIRROR:-$(cd .. && pwd)/shared/data}"
 .venv/bin/ruff check .
+.venv/bin/lint-imports  # the layers and no-cycles contracts of pyproject.toml
 exec .venv/bin/python -m pytest -q "$@"

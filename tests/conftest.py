@@ -78,8 +78,8 @@ def rb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def sample_texts() -> list[str]:
     """Texts from the shipped samples, to train the tiny tokenizer on."""
-    from rb_pipeline.catalog import load_benchmarks
-    from rb_pipeline.normalize import normalize
+    from rb_pipeline.catalog.entries import load_benchmarks
+    from rb_pipeline.sources.normalize import normalize
 
     texts: list[str] = []
     for bench in load_benchmarks().values():
@@ -88,15 +88,17 @@ def sample_texts() -> list[str]:
     return texts
 
 
-RMB_BON_RESPONSES = 72  # tests/test_twin_zoo.py: batch size 64 then makes one full batch and a short one
+RMB_BON_RESPONSES = (
+    72  # tests/models/test_twin_zoo.py: batch size 64 then makes one full batch and a short one
+)
 
 
 @pytest.fixture(scope="session")
 def rmb_rows():
     """(examples, responses) of the shipped RMB best-of-N sample: its first RMB_BON_RESPONSES distinct
     responses (real rows, about five per prompt)."""
-    from rb_pipeline.catalog import load_benchmarks
-    from rb_pipeline.normalize import normalize
+    from rb_pipeline.catalog.entries import load_benchmarks
+    from rb_pipeline.sources.normalize import normalize
 
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("RB_MIRROR", raising=False)  # the sample, not the full mirror
@@ -110,7 +112,7 @@ def rmb_rows():
 @pytest.fixture(scope="session")
 def tiny_classifier(tmp_path_factory: pytest.TempPathFactory, sample_texts: list[str]) -> Path:
     """A tiny GPT-2 sequence classifier with a chat template, built offline once per session."""
-    from rb_pipeline.tiny_models import build_tiny_classifier
+    from rb_pipeline.models.tiny_models import build_tiny_classifier
 
     return build_tiny_classifier(tmp_path_factory.mktemp("models") / "tiny-classifier", texts=sample_texts)
 
@@ -183,3 +185,12 @@ def start_dagster_dev(rb_home: Path) -> Iterator[Callable[[], DagsterDev]]:
         with contextlib.suppress(ProcessLookupError):  # the webserver, daemon and code servers too
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def hand_made_catalog() -> dict:
+    """The hand-made catalog (tests/hand_made.py) as catalog entries: benchmarks `hm` and `hm-prior`."""
+    from rb_pipeline.catalog.entries import Benchmark
+    from tests.hand_made import HAND_MADE_CATALOG
+
+    return {name: Benchmark.model_validate(raw) for name, raw in HAND_MADE_CATALOG.items()}

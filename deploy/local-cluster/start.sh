@@ -113,7 +113,7 @@ start_redis() {  # broker and results only: nothing persisted
   wait_for redis 30 redis-cli -p "$RB_REDIS_PORT" ping
 }
 
-start_s3() {  # SeaweedFS master + volume + filer + S3 gateway, as tests/test_object_store.py starts it
+start_s3() {  # SeaweedFS master + volume + filer + S3 gateway, as tests/core/test_object_store.py starts it
   mkdir -p "$DIR/seaweedfs"
   IFS=, read -r master master_grpc volume volume_grpc filer filer_grpc s3_grpc iam debug _ <<<"$RB_WEED_PORTS"
   "$PY" -c 'import json, os, sys; json.dump({"identities": [{"name": "rb", "credentials": [{"accessKey": os.environ["AWS_ACCESS_KEY_ID"], "secretKey": os.environ["AWS_SECRET_ACCESS_KEY"]}], "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}, open(sys.argv[1], "w"))' "$DIR/seaweedfs/s3.json"

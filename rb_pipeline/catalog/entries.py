@@ -1,0 +1,498 @@
+"""The declarative catalog: benchmarks (catalog/benchmarks/*.yaml) and models (catalog/models.yaml).
+
+YAML is parsed into frozen pydantic models; any error names the file and the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Hashable
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from filelock import FileLock
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
+
+from rb_pipeline.core.paths import REPO_ROOT, atomic_path, mirror_root, rb_home, source_mode
+from rb_pipeline.core.settings import DTYPES, ScorerSettings
+
+CATALOG_DIR = REPO_ROOT / "catalog"
+SAMPLES_DIR = REPO_ROOT / "data" / "samples"
+
+
+class CatalogError(ValueError):
+    """A catalog file is wrong; the message names the file and the key."""
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HubSource(Frozen):
+    repo: str
+    split: str | None = None  # one split whose rows name their subset
+    splits: tuple[str, ...] = ()  # or several splits, each one subset named after it
+    revision: str = "main"
+    config: str | None = None
+    format: str
+
+    @model_validator(mode="after")
+    def _one_split_field(self) -> HubSource:
+        if (self.split is None) == (not self.splits):
+            raise ValueError("give either `split` or `splits`")
+        return self
+
+
+class LocalSource(Frozen):
+    """A file or folder, relative to `$RB_MIRROR` when present there, else to `data/samples/`
+    (always `data/samples/` with `RB_SOURCE=sample`)."""
+
+    format: str
+    path: str
+    subset: str | None = None  # every row of this file belongs to this subset
+    tree: bool = False  # a folder: each `<sub/path>.json` below it is subset `<sub/path>`
+    sample: bool = False  # a few rows of a larger source: origin `sample` even in the mirror
+
+    def resolve(self) -> tuple[Path, str]:
+        """The path to read and where it comes from: 'mirror' or 'sample' ('local': a user's file)."""
+        if Path(self.path).is_absolute():
+            return Path(self.path), "local"
+        mirror = mirror_root() if source_mode() != "sample" else None
+        if mirror is not None and (mirror / self.path).exists():
+            return mirror / self.path, "mirror"
+        return SAMPLES_DIR / self.path, "sample"
+
+
+# The per-example rules: how one example earns its credit (subset accuracy = mean credit). Each is
+# named here once and written once in SQL, in the `credits` step of sql/example_outcomes_history.sql
+# (rb2-ties: sql/rb2_ties_history.sql). A subset names its rule (`rule`, default the benchmark's); a
+# judge (pairwise-judge, generative) scoring a `strict` subset follows `judge-tie-credit`.
+RULES: dict[str, str] = {
+    "strict": "every chosen scores strictly above every rejected: 1, else 0; a tie is wrong "
+    "(RewardBench utils.py, RMB my_run_rm.py)",
+    "rb2-top-share": "RewardBench 2's best-of-4: 0 when a rejected beats the chosen, else 1 / k when the "
+    "chosen shares the top with k - 1 rejected (reroll_and_score_dataset; judges: a tied or "
+    "unparseable comparison shares the top, so all three is 0.25 as run_generative_v2.py)",
+    "rb2-ties": "RewardBench 2's Ties score from the per-response scores (process_single_model); "
+    "judges give no per-response rating, so their Ties score is left empty",
+    "judgebench-both-orders": "JudgeBench's metrics.py: a judge judges both orders, +1 per order the "
+    "chosen wins, -1 per order it loses; right when the sum is > 0, else 0 (a pointwise model: strict)",
+    "judge-tie-credit": "RewardBench's run_generative.py, for judges on strict subsets: 1 when the chosen "
+    "wins every comparison (one order drawn per pair), 0 when it loses any, else 0.5",
+}
+SubsetRule = Literal["strict", "rb2-top-share", "rb2-ties", "judgebench-both-orders"]
+
+# How a section combines its subsets' accuracies; named here once, written once in SQL
+# (sql/macros/rules.sql `section_score`). item_level_score is reported beside every section.
+AGGREGATIONS: dict[str, str] = {
+    "weighted-mean": "sum(accuracy x weight) / sum(weight): RewardBench's prompt-weighted sections "
+    "(weight = the subset's example count, math-prm 984)",
+    "scenario-mean": "the unweighted mean over subsets: RMB's per-scenario mean, RewardBench's Prior Sets",
+    "item-level": "sum(accuracy x n) / sum(n): every item counts once (the other RMB reading)",
+}
+Aggregation = Literal["weighted-mean", "scenario-mean", "item-level"]
+
+
+class Section(Frozen):
+    title: str
+    column: str  # its column in the `leaderboard` view
+    overall_weight: float = Field(default=1.0, gt=0)  # its weight in the benchmark's overall score
+    required: bool = True  # the overall is NULL until every required section is scored
+    # all: shown only when every subset was scored in full (expected rows); any: the mean of the
+    # subsets that were run, each in full (RewardBench's Prior Sets: nanmean over the four sets)
+    needs: Literal["all", "any"] = "all"
+    aggregation: Aggregation = "weighted-mean"
+
+
+class Subset(Frozen):
+    section: str | None = None  # None: scored and shown, but in no section
+    # default: the expected row count (RewardBench's prompt weighting)
+    weight: float | None = Field(default=None, gt=0)
+    expected_rows: int | None = Field(default=None, ge=0)
+    rule: SubsetRule | None = None  # default: the benchmark's rule
+
+
+class Overall(Frozen):
+    name: str
+    column: str
+
+
+class TreeSubsets(Frozen):
+    """Generate subsets from folder trees: `Goal/task/scenario.json` -> subset `Goal/task/scenario`."""
+
+    roots: tuple[str, ...]
+    weight: float = Field(default=1.0, gt=0)
+    # `{benchmark: {subset: rows}}` written by scripts/count_expected_rows.py, relative to the YAML file
+    expected_rows_file: str | None = None
+
+
+class Benchmark(Frozen):
+    benchmark: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    title: str
+    kind: Literal["preference", "best-of-n", "messages"]
+    overall: Overall | None = None
+    hub: HubSource | None = None
+    local: tuple[LocalSource, ...] = ()
+    sections: dict[str, Section] = {}
+    subsets: dict[str, Subset] = {}
+    subsets_from_tree: TreeSubsets | None = None
+    rule: SubsetRule = "strict"  # the scoring rule of its subsets, unless a subset says otherwise
+    # where its columns sit in the leaderboard (smaller first; ties by benchmark name)
+    leaderboard_position: int = 100
+    source_file: str = ""
+
+    @model_validator(mode="after")
+    def _sections_exist(self) -> Benchmark:
+        for name, subset in self.subsets.items():
+            if subset.section is not None and subset.section not in self.sections:
+                raise ValueError(f"subsets.{name}.section: unknown section {subset.section!r}")
+        if not self.hub and not self.local:
+            raise ValueError("needs a `hub` or a `local` source")
+        if self.subsets_from_tree is None:  # generated subsets come from the data: nothing to check here
+            self._check_declared_subsets()
+        _ = self.tree_expected_rows  # a broken counts file fails here, naming it
+        return self
+
+    def _check_declared_subsets(self) -> None:
+        """A required section needs a subset (else its overall stays empty forever), and a local file
+        given a subset must name a declared one (else its rows count nowhere)."""
+        for name, section in self.sections.items():
+            if section.required and not any(s.section == name for s in self.subsets.values()):
+                raise ValueError(f"sections.{name}: a required section with no subset in it")
+        if not self.subsets:
+            return
+        for index, source in enumerate(self.local):
+            # a format may split a file's subset further (RM-Bench: `chat` -> `chat/hard`)
+            declared = source.subset is None or any(
+                name == source.subset or name.startswith(f"{source.subset}/") for name in self.subsets
+            )
+            if not declared:
+                raise ValueError(f"local.{index}.subset: {source.subset!r} is not a declared subset")
+
+    @cached_property
+    def tree_expected_rows(self) -> dict[str, int]:
+        """Expected rows of generated subsets, from `subsets_from_tree.expected_rows_file`."""
+        if self.subsets_from_tree is None or self.subsets_from_tree.expected_rows_file is None:
+            return {}
+        path = Path(self.source_file).parent / self.subsets_from_tree.expected_rows_file
+        if not path.is_file():
+            raise ValueError(f"subsets_from_tree.expected_rows_file: {path}: not found")
+        counts = _read_yaml(path)
+        counts = counts.get(self.benchmark) if isinstance(counts, dict) else None
+        if not isinstance(counts, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) for k, v in counts.items()
+        ):
+            raise ValueError(
+                f"subsets_from_tree.expected_rows_file: {path}: needs `{self.benchmark}: {{subset: rows}}`"
+            )
+        return counts
+
+    @cached_property
+    def all_subsets(self) -> dict[str, Subset]:
+        """Declared subsets plus those generated from the data's folder tree."""
+        if self.subsets_from_tree is None:
+            return dict(self.subsets)
+        generated: dict[str, Subset] = {}
+        for name in tree_subset_names(self.subsets_from_tree.roots):
+            goal = name.split("/", 1)[0].lower()
+            section = goal if goal in self.sections else None
+            generated[name] = Subset(
+                section=section,
+                weight=self.subsets_from_tree.weight,
+                expected_rows=self.tree_expected_rows.get(name),
+            )
+        return {**generated, **self.subsets}
+
+    def rule_of(self, subset: str) -> str:
+        """The subset's scoring rule (its own, else the benchmark's)."""
+        entry = self.all_subsets.get(subset)
+        return entry.rule if entry is not None and entry.rule is not None else self.rule
+
+    def weight_of(self, subset: str) -> float | None:
+        """The subset's weight within its section (None when it is in no section)."""
+        entry = self.all_subsets.get(subset)
+        if entry is None or entry.section is None:
+            return None
+        if entry.weight is not None:
+            return entry.weight
+        if entry.expected_rows is None:
+            raise CatalogError(f"{self.source_file}: subsets.{subset}: needs a weight or expected_rows")
+        return float(entry.expected_rows)
+
+
+def tree_subset_names(roots: tuple[str, ...]) -> list[str]:
+    """Every `<relative path without .json>` under any of the roots (mirror first, else samples)."""
+    names: set[str] = set()
+    for root in roots:
+        base, _ = LocalSource(format="tree", path=root, tree=True).resolve()
+        if base.is_dir():
+            names.update(str(p.relative_to(base).with_suffix("")) for p in base.rglob("*.json"))
+    return sorted(names)
+
+
+def path_tag(path: Path) -> str:
+    """8 hex digits of a resolved path: what tells apart user files (or folders) of the same name."""
+    return hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]
+
+
+def asset_name(benchmark: str) -> str:
+    """A benchmark's name in Dagster asset keys, which allow no `-` or `.`."""
+    return re.sub(r"[-.]", "_", benchmark)
+
+
+PINNED_REVISION = re.compile(r"[0-9a-f]{40}")  # a Hub commit sha
+
+
+class ModelEntry(Frozen):
+    id: str
+    source: str | None = None  # a local path or a Hub id; default: `id`
+    revision: str = "main"
+    type: Literal["classifier", "dpo", "pairwise-judge", "generative"] = "classifier"
+    # the scorer settings a model entry gives (core.settings: `from_entry`), with their defaults there
+    chat_template: str | None = ScorerSettings.chat_template  # None: the tokenizer's own template
+    dtype: Literal[DTYPES] = ScorerSettings.dtype
+    max_length: int = ScorerSettings.max_length
+    batch_size: int = ScorerSettings.batch_size
+    ref_model: str | None = None
+    trust_remote_code: bool = False
+    # a model larger than one GPU: "auto" shards its layers over every visible GPU (accelerate), or
+    # an explicit {module: device} map (a GPU index, "cpu", or "disk": offloaded under $RB_HOME)
+    device_map: str | dict[str, int | str] | None = None
+    gpus: int = Field(default=1, ge=0)  # GPUs one scores run of this model asks a cluster for (k8s)
+    # judges (pairwise-judge | generative)
+    judges: tuple[str, ...] = ()  # an ensemble: ids of an odd number of judge entries; majority verdict
+    judge_prompt: Literal["pair-v2", "pair-v2-tie"] = "pair-v2"  # rewardbench's; -tie adds "[[C]]"
+    max_new_tokens: int = Field(default=2048, ge=1)  # generative: reply length (rewardbench: 2048)
+    api_base: str | None = None  # generative over an OpenAI-compatible server, e.g. http://host:8000/v1
+    api_model: str | None = None  # the `model` sent to that server; default: source, else id
+    api_key_env: str | None = None  # the environment variable holding its key (the key is never stored)
+    request_timeout: float = Field(default=120.0, gt=0)  # seconds per HTTP request
+    max_retries: int = Field(default=3, ge=0)  # retries of a failed request (connection, 429, 5xx)
+
+    @model_validator(mode="after")
+    def _remote_code_is_pinned(self) -> ModelEntry:
+        # custom code runs with the user's rights: only the exact commit that was reviewed (a local
+        # folder is pinned by its content hash, see local_revision)
+        if (
+            self.trust_remote_code
+            and self.local_folder is None
+            and not PINNED_REVISION.fullmatch(self.revision)
+        ):
+            raise ValueError(
+                f"revision: trust_remote_code needs a pinned commit (40 hex digits), not {self.revision!r}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _judge_fields(self) -> ModelEntry:
+        if self.judges and self.type not in ("pairwise-judge", "generative"):
+            raise ValueError("judges: only a pairwise-judge or generative entry can be an ensemble")
+        if self.judges and len(self.judges) % 2 == 0:
+            raise ValueError(f"judges: an ensemble needs an odd number of judges, got {len(self.judges)}")
+        if self.api_base is not None and self.type != "generative":
+            raise ValueError("api_base: only a generative model is served over HTTP")
+        return self
+
+    @field_serializer("judges")
+    def _judges_as_list(self, judges: tuple[str, ...]) -> list[str]:
+        return list(judges)  # models.yaml is written with yaml.safe_dump, which has no tuples
+
+    @property
+    def location(self) -> str:
+        """Path or Hub id to load from, with `$RB_HOME` expanded."""
+        source = self.source or self.id
+        return source.replace("$RB_HOME", str(rb_home()))
+
+    @property
+    def local_folder(self) -> Path | None:
+        """The folder it loads from, when that is a local folder (as transformers decides: it exists)."""
+        path = Path(self.location)
+        return path.resolve() if path.is_dir() else None
+
+
+class Ensemble(Frozen):
+    """An offline ensemble (rewardbench's run_ensemble_offline.py): the stored per-response scores of
+    its members combined in SQL (sql/ensemble_scores.sql), scored by the same rules as any model."""
+
+    members: tuple[str, ...] = Field(min_length=2)
+    # mean | min | max of the members' scores, or zmean: the mean of per-member z-scores
+    combine: Literal["mean", "min", "max", "zmean"] = "mean"
+
+    @property
+    def id(self) -> str:
+        """`ensemble:a+b` (mean) or `ensemble:a+b:<combine>`: its model id in every view."""
+        suffix = "" if self.combine == "mean" else f":{self.combine}"
+        return f"ensemble:{'+'.join(self.members)}{suffix}"
+
+
+def load_ensembles(catalog_dir: Path | None = None) -> dict[str, Ensemble]:
+    """Ensembles from `catalog/ensembles.yaml` plus `$RB_HOME/ensembles.yaml` (`ensembles: [...]`)."""
+    ensembles: dict[str, Ensemble] = {}
+    for path in ((catalog_dir or CATALOG_DIR) / "ensembles.yaml", rb_home() / "ensembles.yaml"):
+        if not path.exists():
+            continue
+        document = _read_yaml(path) or {}
+        if not isinstance(document, dict) or not isinstance(document.get("ensembles", []), list):
+            raise CatalogError(f"{path}: expected `ensembles: [...]`")
+        for index, raw in enumerate(document.get("ensembles") or []):
+            try:
+                ensemble = Ensemble.model_validate(raw)
+            except ValidationError as exc:
+                raise CatalogError(_format_validation_error(path, f"ensembles.{index}", exc)) from None
+            ensembles[ensemble.id] = ensemble
+    return ensembles
+
+
+def _format_validation_error(file: Path, prefix: str, error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+    message = first["msg"].removeprefix("Value error, ")  # our own checks name their key themselves
+    return f"{file}: {key}: {message}" if key else f"{file}: {message}"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error (YAML forbids
+    it; PyYAML would keep the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be repeated
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:  # an unhashable key fails below, named
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CatalogError(f"{path}: invalid YAML{where}: {problem}") from None
+
+
+def load_benchmarks(catalog_dir: Path | None = None) -> dict[str, Benchmark]:
+    """Every benchmark in `catalog/benchmarks/*.yaml` (a file holds one entry or `benchmarks: [...]`)."""
+    folders = [(catalog_dir or CATALOG_DIR) / "benchmarks", user_benchmarks_dir()]
+    benchmarks: dict[str, Benchmark] = {}
+    for path in [p for folder in folders for p in sorted(folder.glob("*.yaml"))]:
+        document = _read_yaml(path)
+        if not isinstance(document, dict):
+            raise CatalogError(f"{path}: expected a mapping at the top level")
+        entries = document.get("benchmarks", [document])
+        for index, raw in enumerate(entries):
+            prefix = f"benchmarks.{index}" if "benchmarks" in document else ""
+            try:
+                benchmark = Benchmark.model_validate({**raw, "source_file": str(path)})
+            except ValidationError as exc:
+                raise CatalogError(_format_validation_error(path, prefix, exc)) from None
+            name = benchmark.benchmark
+            # one Dagster asset per benchmark: names that differ only in '-', '_' or '.' would be one
+            clash = next(
+                (b for b in benchmarks.values() if asset_name(b.benchmark) == asset_name(name)), None
+            )
+            if clash is not None:
+                what = "is defined twice" if clash.benchmark == name else f"clashes with {clash.benchmark!r}"
+                raise CatalogError(f"{path}: benchmark {name!r} {what} (first in {clash.source_file})")
+            benchmarks[benchmark.benchmark] = benchmark
+    return benchmarks
+
+
+def user_benchmarks_dir() -> Path:
+    """Benchmarks registered from the CLI (`rb-pipeline score --dataset PATH`) live in the lake."""
+    return rb_home() / "catalog" / "benchmarks"
+
+
+def user_models_path() -> Path:
+    """Models registered from the CLI (`rb-pipeline score --model PATH`) live in the lake."""
+    return rb_home() / "models.yaml"
+
+
+def load_models(catalog_dir: Path | None = None) -> dict[str, ModelEntry]:
+    """Models from `catalog/models.yaml` plus those registered in `$RB_HOME/models.yaml`."""
+    models: dict[str, ModelEntry] = {}
+    for path in ((catalog_dir or CATALOG_DIR) / "models.yaml", user_models_path()):
+        if not path.exists():
+            continue
+        document = _read_yaml(path) or {}
+        if not isinstance(document, dict) or not isinstance(document.get("models", []), list):
+            raise CatalogError(f"{path}: expected `models: [...]`")
+        first_index: dict[str, int] = {}
+        for index, raw in enumerate(document.get("models", [])):
+            try:
+                entry = ModelEntry.model_validate(raw)
+            except ValidationError as exc:
+                raise CatalogError(_format_validation_error(path, f"models.{index}", exc)) from None
+            if entry.id in first_index:  # across files, $RB_HOME/models.yaml overrides the catalog's
+                raise CatalogError(
+                    f"{path}: models.{index}.id: {entry.id!r} is defined twice (first at models.{first_index[entry.id]})"
+                )
+            first_index[entry.id] = index
+            folder = entry.local_folder
+            if folder is not None:  # a folder has no revisions: its content is its revision
+                entry = entry.model_copy(update={"revision": local_revision(folder)})
+            models[entry.id] = entry
+    return models
+
+
+def local_revision(folder: Path) -> str:
+    """`sha256:<16 hex>` over a local model folder's files (weights, tokenizer, config, code: every
+    file at its top level, which is what `from_pretrained` reads), so scores computed from other
+    weights are never reused. A file is hashed again only when its size, mtime or ctime changed;
+    the file hashes are cached in `$RB_HOME/cache/model_files.json`."""
+    cache_path = rb_home() / "cache" / "model_files.json"
+    try:
+        cache = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    known = cache.get(str(folder), {}) if isinstance(cache, dict) else {}
+    hashes: dict[str, list] = {}
+    for file in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        stat = file.stat()
+        fingerprint = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+        cached = known.get(file.name)
+        hashes[file.name] = cached if cached and cached[0] == fingerprint else [fingerprint, _sha256(file)]
+    if hashes != known:
+        cache = (cache if isinstance(cache, dict) else {}) | {str(folder): hashes}
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_name(f".{cache_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp.write_text(json.dumps(cache), encoding="utf-8")
+        os.replace(tmp, cache_path)  # concurrent writers: the last wins, the others re-hash later
+    digest = hashlib.sha256("".join(f"{name}\0{sha}\n" for name, (_, sha) in hashes.items()).encode())
+    return f"sha256:{digest.hexdigest()[:16]}"
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def register_model(entry: ModelEntry) -> None:
+    """Add or replace a model in `$RB_HOME/models.yaml`. Processes registering at once each read,
+    change and write the file in turn (a lock file), through their own temporary file."""
+    path = user_models_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.with_name(path.name + ".lock")):
+        document = (_read_yaml(path) or {}) if path.exists() else {}
+        kept = [m for m in document.get("models", []) if m.get("id") != entry.id]
+        # a local folder's revision is its content hash, computed afresh by load_models: never recorded
+        derived = {"revision"} if entry.local_folder is not None else set()
+        kept.append(entry.model_dump(exclude_defaults=True, exclude=derived) | {"id": entry.id})
+        with atomic_path(path) as tmp:
+            tmp.write_text(yaml.safe_dump({"models": kept}, sort_keys=False), encoding="utf-8")

@@ -1,0 +1,315 @@
+"""Pairwise judges: one model call sees a prompt and two answers, A and B, and prefers one.
+
+- `generative` (LLM-as-a-judge, rewardbench's `scripts/run_generative.py`): the MT-Bench "pair-v2"
+  system prompt and user template of `rewardbench/generative.py` (multi-turn prompts [user, assistant,
+  user] get its multi-turn template), greedy decoding, and its parser (`parse_verdict`). Local models
+  run with transformers (`generate`, greedy, `max_new_tokens`); with `api_base` the model is called on an
+  OpenAI-compatible `/chat/completions` endpoint at temperature 0, as rewardbench calls OpenAI.
+- `pairwise-judge` (PairRM-style): a sequence classifier reads both answers in one input (the same
+  user template, no system prompt, through the chat template) and its score > 0 means A is better.
+
+Inputs longer than `max_length` tokens (local models; capped by the model's context, see `context.py`)
+are not judged: verdict 'error', counted in `truncated_tokens` (cutting a judge prompt would cut answer B
+or the instructions). Prompts other than [user] or [user, assistant, user] (system turns, longer
+histories) are written out as a transcript in the question; rewardbench does not judge those (it scores
+them 0.5).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import openai
+import torch
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.models.classifier import load_for_scoring, pad_batch, reward_and_vector
+from rb_pipeline.models.context import capped_settings
+from rb_pipeline.models.registry import Comparison, Encoded, Judgment, redact_url, register_judge
+
+# The judge prompts of rewardbench/generative.py (Apache-2.0), themselves FastChat's MT-Bench "pair-v2".
+# rewardbench removed the tie option; "pair-v2-tie" puts FastChat's `and "[[C]]" for a tie` back.
+_PAIR_V2_HEAD = (
+    "Please act as an impartial judge and evaluate the quality of the responses provided by two AI "
+    "assistants to the user question displayed below. You should choose the assistant that follows the "
+    "user's instructions and answers the user's question better. "
+)
+_PAIR_V2_MULTI_HEAD = (
+    "Please act as an impartial judge and evaluate the quality of the responses provided by two AI "
+    "assistants to the user questions. You should focus on who provides a better answer to the second user "
+    "question. You should choose the assistant that follows the user's instructions and answers the user's "
+    "question better. "
+)
+_PAIR_V2_BODY = (
+    "Your evaluation should consider factors such as the helpfulness, relevance, accuracy, depth, "
+    "creativity, and level of detail of their responses. Begin your evaluation by comparing the two "
+    "responses and provide a short explanation. Avoid any position biases and ensure that the order in "
+    "which the responses were presented does not influence your decision. Do not allow the length of the "
+    "responses to influence your evaluation. Do not favor certain names of the assistants. Be as objective "
+    "as possible. After providing your explanation, output your final verdict by strictly following this "
+    'format: "[[A]]" if assistant A is better, "[[B]]" if assistant B is better'
+)
+_ENDINGS = {"pair-v2": ".", "pair-v2-tie": ', and "[[C]]" for a tie.'}
+SINGLE_TURN_TEMPLATE = (
+    "[User Question]\n{question}\n\n"
+    "[The Start of Assistant A's Answer]\n{answer_a}\n[The End of Assistant A's Answer]\n\n"
+    "[The Start of Assistant B's Answer]\n{answer_b}\n[The End of Assistant B's Answer]"
+)
+MULTI_TURN_TEMPLATE = (
+    "<|The Start of Assistant A's Conversation with User|>\n\n### User:\n{question_1}\n\n"
+    "### Assistant A:\n{answer_1}\n\n### User:\n{question_2}\n\n### Assistant A:\n{answer_a}\n\n"
+    "<|The End of Assistant A's Conversation with User|>\n\n\n"
+    "<|The Start of Assistant B's Conversation with User|>\n\n### User:\n{question_1}\n\n"
+    "### Assistant B:\n{answer_1}\n\n### User:\n{question_2}\n\n### Assistant B:\n{answer_b}\n\n"
+    "<|The End of Assistant B's Conversation with User|>"
+)
+
+
+def system_prompt(judge_prompt: str, multi_turn: bool = False) -> str:
+    """The judge's system prompt (`pair-v2`: rewardbench's, A or B; `pair-v2-tie`: also "[[C]]")."""
+    head = _PAIR_V2_MULTI_HEAD if multi_turn else _PAIR_V2_HEAD
+    return head + _PAIR_V2_BODY + _ENDINGS[judge_prompt]
+
+
+def format_judge_prompt(
+    prompt: list[dict[str, str]], answer_a: str, answer_b: str, judge_prompt: str = "pair-v2"
+) -> tuple[str, str]:
+    """(system prompt, user prompt) for one comparison, as rewardbench's `format_judge_answers`."""
+    roles = [message["role"] for message in prompt]
+    if roles == ["user", "assistant", "user"]:
+        user = MULTI_TURN_TEMPLATE.format(
+            question_1=prompt[0]["content"],
+            answer_1=prompt[1]["content"],
+            question_2=prompt[2]["content"],
+            answer_a=answer_a,
+            answer_b=answer_b,
+        )
+        return system_prompt(judge_prompt, multi_turn=True), user
+    if roles == ["user"]:
+        question = prompt[0]["content"]
+    else:
+        question = "\n\n".join(f"### {m['role'].capitalize()}:\n{m['content']}" for m in prompt)
+    user = SINGLE_TURN_TEMPLATE.format(question=question, answer_a=answer_a, answer_b=answer_b)
+    return system_prompt(judge_prompt), user
+
+
+def parse_verdict(output: str | None) -> str:
+    """rewardbench's `process_judgement`: "[[A]]" anywhere -> A, else "[[B]]" -> B; FastChat's "[[C]]"
+    -> tie; anything else -> error. Checked in that order, so an output naming both is A, as there."""
+    if not output:
+        return "error"
+    for marker, verdict in (("[[A]]", "A"), ("[[B]]", "B"), ("[[C]]", "tie")):
+        if marker in output:
+            return verdict
+    return "error"
+
+
+def judge_messages(comparison: Comparison, judge_prompt: str) -> list[dict[str, str]]:
+    """The chat messages sent to a generative judge: [system, user], as rewardbench sends them."""
+    system, user = format_judge_prompt(
+        comparison.prompt, comparison.answer_a, comparison.answer_b, judge_prompt
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _render(tokenizer, template: str, messages: list[dict[str, str]], generation: bool) -> str:
+    """The chat template over the messages; templates that refuse a system turn get it in the user's."""
+    try:
+        return tokenizer.apply_chat_template(
+            messages, chat_template=template, tokenize=False, add_generation_prompt=generation
+        )
+    except Exception:  # jinja raises TemplateError via raise_exception on an unsupported role
+        if messages[0]["role"] != "system":
+            raise
+        merged = [{"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}]
+        return tokenizer.apply_chat_template(
+            merged, chat_template=template, tokenize=False, add_generation_prompt=generation
+        )
+
+
+def over_long_as_errors(token_ids: list[list[int]], max_length: int) -> tuple[list, list[int]]:
+    """Inputs longer than `max_length` are not judged (a cut judge prompt loses an answer): their
+    Judgment is an `error` with the overflow counted; returns the results so far and the rest's indexes."""
+    results: list[Judgment | None] = [None] * len(token_ids)
+    runnable = []
+    for index, ids in enumerate(token_ids):
+        over = len(ids) - max_length
+        if over > 0:
+            results[index] = Judgment("error", None, n_tokens=len(ids), truncated_tokens=over)
+        else:
+            runnable.append(index)
+    return results, runnable
+
+
+class LocalGenerativeJudge:
+    """A causal LM that writes a judgment (greedy decoding); the verdict is parsed from its reply."""
+
+    def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
+        self.entry, self.settings = entry, capped_settings(entry, settings)
+        self.tokenizer, self.template, self.model, self.device = load_for_scoring(
+            AutoModelForCausalLM, entry, self.settings, device
+        )
+
+    @torch.inference_mode()
+    def judge(self, batch: list[Comparison]) -> list[Judgment]:
+        texts = [
+            _render(self.tokenizer, self.template, judge_messages(c, self.entry.judge_prompt), True)
+            for c in batch
+        ]
+        token_ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]  # the template has its own
+        results, runnable = over_long_as_errors(token_ids, self.settings.max_length)
+        if runnable:
+            pad_id = self.tokenizer.pad_token_id
+            inputs = pad_batch([Encoded("", token_ids[i], 0) for i in runnable], pad_id, "left", self.device)
+            output = self.model.generate(
+                **inputs,
+                max_new_tokens=self.entry.max_new_tokens,
+                do_sample=False,
+                pad_token_id=pad_id,
+            )
+            replies = self.tokenizer.batch_decode(
+                output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True
+            )
+            for index, reply in zip(runnable, replies, strict=True):
+                results[index] = Judgment(parse_verdict(reply), reply, n_tokens=len(token_ids[index]))
+        return results
+
+
+class JudgeServerError(RuntimeError):
+    """An OpenAI-compatible server could not answer."""
+
+
+_INPUT_STATUS = {400, 413, 422}  # this input cannot be judged (e.g. too long): verdict 'error'
+
+
+class OpenAICompatibleJudge:
+    """A generative judge behind an OpenAI-compatible `/chat/completions` endpoint (vLLM, TGI, ...),
+    called through the `openai` SDK: its client retries connection errors, timeouts, 408, 409, 429 and
+    5xx `max_retries` times with exponential backoff (honouring the server's `Retry-After`)."""
+
+    device = "http"
+
+    def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
+        self.entry, self.settings = entry, settings
+        base = entry.api_base.rstrip("/")
+        base = base.removesuffix("/chat/completions")  # the SDK appends it
+        self.where = redact_url(base + "/chat/completions")
+        self.model_name = entry.api_model or entry.source or entry.id
+        # Never the user's OpenAI organization or project ($OPENAI_ORG_ID, ...): this is another server.
+        # Without a key, no Authorization header at all (a keyless vLLM or TGI server).
+        omitted = (
+            "OpenAI-Organization",
+            "OpenAI-Project",
+            *(() if entry.api_key_env else ("Authorization",)),
+        )
+        self.omitted_headers = {name: openai.Omit() for name in omitted}
+        key = None
+        if entry.api_key_env:
+            key = os.environ.get(entry.api_key_env)
+            if not key:
+                raise ValueError(f"environment variable {entry.api_key_env} (api_key_env) is not set")
+        self.client = openai.OpenAI(
+            base_url=base,
+            api_key=key or "EMPTY",  # never $OPENAI_API_KEY: that key is not this server's
+            timeout=entry.request_timeout,
+            max_retries=entry.max_retries,
+        )
+
+    def judge(self, batch: list[Comparison]) -> list[Judgment]:
+        workers = max(1, min(self.settings.batch_size, len(batch)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(self._judge_one, batch))
+
+    def _judge_one(self, comparison: Comparison) -> Judgment:
+        try:
+            reply = self.complete(judge_messages(comparison, self.entry.judge_prompt))
+        except _InputRejected as exc:
+            return Judgment("error", str(exc))
+        return Judgment(parse_verdict(reply), reply)
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        """The first choice's text at temperature 0 (greedy, as rewardbench calls OpenAI)."""
+        attempts = f"(after {self.entry.max_retries + 1} attempts)"  # the SDK retried what it could
+        try:
+            completion = self.client.chat.completions.create(
+                model=self.model_name,
+                messages=messages,
+                temperature=0,
+                max_tokens=self.entry.max_new_tokens,
+                n=1,
+                extra_headers=self.omitted_headers,
+            )
+        except openai.APIStatusError as exc:
+            reason = f"HTTP {exc.status_code}: {_error_detail(exc)}"
+            if exc.status_code in _INPUT_STATUS:
+                raise _InputRejected(reason) from None
+            retried = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+            raise JudgeServerError(f"{self.where}: {reason}{' ' + attempts if retried else ''}") from None
+        except openai.APIConnectionError as exc:  # refused, reset, timed out (APITimeoutError)
+            raise JudgeServerError(f"{self.where}: {type(exc).__name__}: {exc} {attempts}") from None
+        except openai.APIError as exc:  # a reply that is not the expected JSON
+            raise JudgeServerError(f"{self.where}: invalid reply: {_one_line(str(exc))}") from None
+        try:
+            content = completion.choices[0].message.content
+        except (AttributeError, IndexError, TypeError):
+            raise JudgeServerError(f"{self.where}: reply without choices[0].message") from None
+        return content or ""
+
+
+class _InputRejected(Exception):
+    """The server refused this input (400, 413, 422): judged as 'error'."""
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    return (text.strip().splitlines() or [""])[0][:limit]
+
+
+def _error_detail(exc: openai.APIStatusError) -> str:
+    """The server's own message (`{"error": {"message": ...}}`), else the reply's first line."""
+    body = exc.body
+    if isinstance(body, dict):
+        body = body.get("message", body)
+    text = body if isinstance(body, str) else (exc.response.text if body is None else str(body))
+    return _one_line(text) or (exc.response.reason_phrase or "")
+
+
+@register_judge("generative")
+def generative_judge(entry: ModelEntry, settings: ScorerSettings, device: str):
+    """Over HTTP when the entry names an `api_base`, else a local transformers model."""
+    if entry.api_base:
+        return OpenAICompatibleJudge(entry, settings, device)
+    return LocalGenerativeJudge(entry, settings, device)
+
+
+@register_judge("pairwise-judge")
+class PairwiseClassifierJudge:
+    """A sequence classifier over one input holding both answers: score > 0 -> A, < 0 -> B, 0 -> tie."""
+
+    def __init__(self, entry: ModelEntry, settings: ScorerSettings, device: str) -> None:
+        self.entry, self.settings = entry, capped_settings(entry, settings)
+        self.tokenizer, self.template, self.model, self.device = load_for_scoring(
+            AutoModelForSequenceClassification, entry, self.settings, device
+        )
+
+    def input_text(self, comparison: Comparison) -> str:
+        """Both answers in one input: the judge's user template through the chat template."""
+        _, user = format_judge_prompt(
+            comparison.prompt, comparison.answer_a, comparison.answer_b, self.entry.judge_prompt
+        )
+        return _render(self.tokenizer, self.template, [{"role": "user", "content": user}], False)
+
+    @torch.inference_mode()
+    def judge(self, batch: list[Comparison]) -> list[Judgment]:
+        token_ids = self.tokenizer([self.input_text(c) for c in batch], add_special_tokens=True)["input_ids"]
+        results, runnable = over_long_as_errors(token_ids, self.settings.max_length)
+        if runnable:
+            encoded = [Encoded("", token_ids[i], 0) for i in runnable]
+            inputs = pad_batch(encoded, self.tokenizer.pad_token_id, self.tokenizer.padding_side, self.device)
+            scored = reward_and_vector(self.model(**inputs), len(runnable))
+            for index, (score, _) in zip(runnable, scored, strict=True):
+                verdict = "A" if score > 0 else "B" if score < 0 else "tie"
+                results[index] = Judgment(verdict, None, judge_score=score, n_tokens=len(token_ids[index]))
+        return results

@@ -1,0 +1,123 @@
+"""The registries of model kinds: a scorer turns token sequences into scores (`register_scorer`), a judge
+turns a prompt and two answers into a verdict (`register_judge`). A new kind registers itself here with
+a decorator; `models.loader` imports the built-in kinds and instantiates a registered one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.settings import ScorerSettings
+
+JUDGE_TYPES = ("pairwise-judge", "generative")  # judged in pairs by rb_pipeline.engine.judging, not scored
+
+
+@dataclass
+class Encoded:
+    """One response ready for a model: token ids (after truncation) and how many were cut."""
+
+    response_id: str
+    input_ids: list[int]
+    truncated_tokens: int
+    extra: dict = field(default_factory=dict)  # scorer-specific (e.g. the prompt length for dpo)
+
+    @property
+    def prefix_length(self) -> int:
+        """How many leading tokens are the example's prompt, shared with its other responses and run
+        once for them all (`extra["prefix_length"]`, set by a scorer with shared prompts); 0: none."""
+        return self.extra.get("prefix_length", 0)
+
+    def group(self) -> object:
+        """What this item is batched with: the responses sharing its prompt's tokens, else itself."""
+        return tuple(self.input_ids[: self.prefix_length]) if self.prefix_length else self.response_id
+
+
+class Scorer(Protocol):
+    device: str
+
+    def encode(self, prompts: list[list[dict[str, str]]], texts: list[str], ids: list[str]) -> list[Encoded]:
+        """Tokenize (prompt, response) pairs."""
+
+    def score(self, batch: list[Encoded]) -> list[tuple[float, list[float] | None]]:
+        """Scalar score (and optional score vector) for each item of a batch."""
+
+
+SCORERS: dict[str, Callable[[ModelEntry, ScorerSettings, str], Scorer]] = {}
+
+
+def register_scorer(model_type: str) -> Callable:
+    """Register a scorer class for a model type (`classifier`, `dpo`, ...)."""
+
+    def decorator(cls: Callable) -> Callable:
+        SCORERS[model_type] = cls
+        return cls
+
+    return decorator
+
+
+@contextmanager
+def load_errors(entry: ModelEntry) -> Iterator[None]:
+    """Turn a failure to read the model into one line naming the model and the reason."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RuntimeError(
+            f"model {entry.id}: cannot load from {entry.location}: {reason} "
+            "(check its config.json, weights and tokenizer files, or its Hub id and revision)"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One judge call: a prompt and two answers, A first."""
+
+    response_a_id: str
+    response_b_id: str
+    prompt: list[dict[str, str]]
+    answer_a: str
+    answer_b: str
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """What a judge said about one comparison."""
+
+    verdict: str
+    raw_output: str | None = None
+    judge_score: float | None = None
+    n_tokens: int = 0
+    truncated_tokens: int = 0
+
+
+class Judge(Protocol):
+    device: str
+
+    def judge(self, batch: list[Comparison]) -> list[Judgment]:
+        """A verdict for each comparison of the batch, in order."""
+
+
+JUDGES: dict[str, Callable[[ModelEntry, ScorerSettings, str], Judge]] = {}
+
+
+def register_judge(model_type: str) -> Callable:
+    """Register a judge class (or factory) for a model type (`pairwise-judge`, `generative`)."""
+
+    def decorator(factory: Callable) -> Callable:
+        JUDGES[model_type] = factory
+        return factory
+
+    return decorator
+
+
+def redact_url(url: str) -> str:
+    """A URL without its user:password part (for logs, run records and error messages)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))

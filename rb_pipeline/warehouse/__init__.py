@@ -1,0 +1,1 @@
+"""The DuckDB warehouse over the lake: views from sql/, confidence intervals, plots."""

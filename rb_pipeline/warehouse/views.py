@@ -1,0 +1,341 @@
+"""The DuckDB warehouse: views over the Parquet lake, catalog tables, and one view per `sql/*.sql`.
+
+The file is rebuilt into a temporary name and renamed into place, so a reader never opens a
+half-built warehouse. Views read the lake's files at query time, except the heavy history views named
+in MATERIALIZED, which the file stores as tables computed when it is built (as are the bootstrap
+intervals, `bootstrap_ci`); the warehouse asset rebuilds the file after every scores materialization.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from rb_pipeline.catalog.entries import AGGREGATIONS, RULES, Benchmark, Ensemble, load_ensembles
+from rb_pipeline.core.paths import lake_dir, warehouse_path
+from rb_pipeline.core.runs import process_alive
+from rb_pipeline.core.schemas import (
+    DATASET_TABLES,
+    EXAMPLES_SCHEMA,
+    IMPORTED_METRICS_SCHEMA,
+    IMPORTED_OUTCOMES_SCHEMA,
+    JUDGMENTS_SCHEMA,
+    REJECTS_SCHEMA,
+    RESPONSES_SCHEMA,
+    RUNS_SCHEMA,
+    SCORES_SCHEMA,
+)
+from rb_pipeline.core.storage import attach_lake, is_remote
+from rb_pipeline.warehouse.sql_rules import SQL_DIR, sql_environment
+from rb_pipeline.warehouse.stats import add_confidence_intervals, create_bootstrap_table
+
+LAKE_TABLES = {
+    "examples": ("examples/*/*.parquet", EXAMPLES_SCHEMA),
+    "responses": ("responses/*/*.parquet", RESPONSES_SCHEMA),
+    "rejects": ("rejects/*/*.parquet", REJECTS_SCHEMA),
+    # every score ever computed, stored once by the run that computed it (sql/run_scores.sql, sql/scores.sql)
+    "stored_scores": ("scores/*/*/*.parquet", SCORES_SCHEMA),
+    "runs": ("runs/*.parquet", RUNS_SCHEMA),
+    "judgments": ("judgments/*/*/*.parquet", JUDGMENTS_SCHEMA),
+    "imported_metrics": ("imported_metrics/*.parquet", IMPORTED_METRICS_SCHEMA),
+    "imported_outcomes": ("imported_outcomes/*.parquet", IMPORTED_OUTCOMES_SCHEMA),
+}
+assert set(DATASET_TABLES) <= set(LAKE_TABLES)
+# SQL views the warehouse file stores as tables (every other view reads the lake at query time)
+MATERIALIZED = ("runs_history", "example_outcomes_history", "subset_accuracy_history")
+
+
+class QueryError(ValueError):
+    """A user's SQL failed; the message is DuckDB's, on one line."""
+
+
+def catalog_tables(
+    benchmarks: dict[str, Benchmark], ensembles: dict[str, Ensemble] | None = None
+) -> dict[str, pl.DataFrame]:
+    """`benchmarks`, `subset_weights`, `sections`, `scoring_rules` and `ensemble_members`, built from
+    the catalog (ensembles: `load_ensembles()` unless given)."""
+    ensembles = load_ensembles() if ensembles is None else ensembles
+    weights, sections, rows = [], [], []
+    for bench in benchmarks.values():
+        rows.append({"benchmark": bench.benchmark, "title": bench.title, "kind": bench.kind})
+        for name, subset in bench.all_subsets.items():
+            weights.append(
+                {
+                    "benchmark": bench.benchmark,
+                    "subset": name,
+                    "section": subset.section,
+                    "weight": bench.weight_of(name),
+                    "expected_rows": subset.expected_rows,
+                    "rule": bench.rule_of(name),
+                }
+            )
+        for name, section in bench.sections.items():
+            sections.append(
+                {
+                    "benchmark": bench.benchmark,
+                    "section": name,
+                    "title": section.title,
+                    "column_name": section.column,
+                    "overall": bench.overall.name if bench.overall else None,
+                    "overall_column": bench.overall.column if bench.overall else None,
+                    "overall_weight": section.overall_weight,
+                    "required": section.required,
+                    "needs": section.needs,
+                    "aggregation": section.aggregation,
+                }
+            )
+    return {
+        "benchmarks": pl.DataFrame(
+            rows, schema={"benchmark": pl.String, "title": pl.String, "kind": pl.String}
+        ),
+        "subset_weights": pl.DataFrame(
+            weights,
+            schema={
+                "benchmark": pl.String,
+                "subset": pl.String,
+                "section": pl.String,
+                "weight": pl.Float64,
+                "expected_rows": pl.Int64,
+                "rule": pl.String,
+            },
+        ),
+        "sections": pl.DataFrame(
+            sections,
+            schema={
+                "benchmark": pl.String,
+                "section": pl.String,
+                "title": pl.String,
+                "column_name": pl.String,
+                "overall": pl.String,
+                "overall_column": pl.String,
+                "overall_weight": pl.Float64,
+                "required": pl.Boolean,
+                "needs": pl.String,
+                "aggregation": pl.String,
+            },
+        ),
+        "scoring_rules": pl.DataFrame(
+            [{"rule": name, "applies_to": "example", "definition": text} for name, text in RULES.items()]
+            + [
+                {"rule": name, "applies_to": "section", "definition": text}
+                for name, text in AGGREGATIONS.items()
+            ],
+            schema={"rule": pl.String, "applies_to": pl.String, "definition": pl.String},
+        ),
+        "ensemble_members": pl.DataFrame(
+            [
+                {"ensemble": name, "member": member, "combine": ensemble.combine}
+                for name, ensemble in ensembles.items()
+                for member in ensemble.members
+            ],
+            schema={"ensemble": pl.String, "member": pl.String, "combine": pl.String},
+        ),
+    }
+
+
+def leaderboard_columns(benchmarks: dict[str, Benchmark]) -> list[str]:
+    """The leaderboard's score columns, from the catalog: per benchmark (by leaderboard_position, then
+    name) its overall's column, then its sections' columns; each column once."""
+    columns: dict[str, None] = {}
+    for bench in sorted(benchmarks.values(), key=lambda b: (b.leaderboard_position, b.benchmark)):
+        if bench.overall is not None:
+            columns[bench.overall.column] = None
+        for section in bench.sections.values():
+            columns[section.column] = None
+    return list(columns)
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def create_lake_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """A view per lake table over its files, or an empty typed table while none exist."""
+    attach_lake(con, lake)
+    for name, (pattern, schema) in LAKE_TABLES.items():
+        if any(lake.glob(pattern)):
+            # the files carry every column; hive keys would replace `model` with its folder form `org--name`
+            con.execute(
+                f"create view {name} as select * from read_parquet({_quote(lake / pattern)}, union_by_name = true, hive_partitioning = false)"
+            )
+        else:
+            empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
+            con.execute(f"create table {name} as select * from empty")
+
+
+def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:
+    """Each `sql/<name>.sql` rendered with Jinja (`context`: catalog-derived values such as the
+    leaderboard's columns; `{% import 'macros/rules.sql' as rules with context %}` reaches the rules)."""
+    environment = sql_environment(sql_dir)
+    return {
+        path.stem: environment.get_template(path.name).render(**context)
+        for path in sorted(sql_dir.glob("*.sql"))
+    }
+
+
+def sql_context(benchmarks: dict[str, Benchmark]) -> dict:
+    """What the SQL templates read from the catalog: the leaderboard's columns."""
+    return {"leaderboard_columns": leaderboard_columns(benchmarks)}
+
+
+def view_order(bodies: dict[str, str]) -> list[str]:
+    """The views in dependency order, read from the SQL itself: a view depends on every other view it
+    names after `from` or `join` (comments left out). A cycle is an error naming the views."""
+    graph = {}
+    for name, body in bodies.items():
+        code = re.sub(r"--[^\n]*", "", body)
+        referenced = set(re.findall(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*)", code, flags=re.IGNORECASE))
+        graph[name] = {other for other in referenced if other in bodies and other != name}
+    try:
+        return list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        raise RuntimeError(f"sql/: views depend on each other in a cycle: {exc.args[1]}") from None
+
+
+def create_sql_views(
+    con: duckdb.DuckDBPyConnection,
+    benchmarks: dict[str, Benchmark],
+    sql_dir: Path = SQL_DIR,
+    materialize: tuple[str, ...] = (),
+) -> list[str]:
+    """One view per `sql/<name>.sql` (a table for those in `materialize`), in dependency order."""
+    bodies = render_sql(sql_dir, sql_context(benchmarks))
+    created = []
+    for name in view_order(bodies):
+        kind = "table" if name in materialize else "view"
+        try:
+            con.execute(f"create {kind} {name} as {bodies[name]}")
+        except duckdb.Error as exc:
+            raise RuntimeError(f"sql/{name}.sql: {str(exc).splitlines()[0]}") from exc
+        created.append(name)
+    return created
+
+
+def populate(
+    con: duckdb.DuckDBPyConnection, benchmarks: dict[str, Benchmark], materialize: bool = False
+) -> None:
+    """Catalog tables, lake views and SQL views into an open connection; with `materialize` (the
+    warehouse file), the MATERIALIZED views as tables and the bootstrap intervals computed."""
+    for name, frame in catalog_tables(benchmarks).items():
+        arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
+        con.execute(f"create table {name} as select * from arrow")
+    create_lake_views(con, lake_dir())
+    create_bootstrap_table(con)
+    create_sql_views(con, benchmarks, materialize=MATERIALIZED if materialize else ())
+    if materialize:
+        add_confidence_intervals(con)
+
+
+def in_memory(benchmarks: dict[str, Benchmark]) -> duckdb.DuckDBPyConnection:
+    """The warehouse's views in an in-memory database (for metadata, without locking the file)."""
+    con = duckdb.connect()
+    populate(con, benchmarks)
+    return con
+
+
+def build_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) -> Path:
+    """Rebuild the warehouse file (catalog tables, lake views, SQL views) and swap it into place."""
+    path = path or warehouse_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_builds(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            populate(con, benchmarks, materialize=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return path
+
+
+def remove_dead_builds(path: Path) -> list[Path]:
+    """Delete the temporary files (`.<name>.<pid>.tmp` and its `.wal`) of builds whose process is gone
+    (killed mid-build); a build in progress in another process keeps its own. Returns what was deleted."""
+    removed = []
+    for leftover in sorted(path.parent.glob(f".{path.name}.*.tmp*")):
+        pid = leftover.name.removeprefix(f".{path.name}.").split(".")[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    return removed
+
+
+def connect(read_only: bool = True, path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (read-only by default)."""
+    path = path or warehouse_path()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: no warehouse yet (run `rb-pipeline demo` or materialize the assets)"
+        )
+    con = duckdb.connect(str(path), read_only=read_only)
+    attach_lake(con, lake_dir())  # views read the lake at query time: an object store needs its reader
+    return con
+
+
+# what `rb-pipeline sql` may run: queries (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE parse as
+# SELECT) and EXPLAIN of one; never COPY, EXPORT, ATTACH, INSTALL/LOAD, SET, PRAGMA, CALL or a write
+READ_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
+EXPLAIN_PREFIX = re.compile(r"^\s*explain(\s+analyze)?\b", re.IGNORECASE)
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse (QueryError) any statement that is not a query, checked per parsed statement; EXPLAIN
+    ANALYZE runs what it explains, so the explained statement is checked too."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc).splitlines()[0]) from None
+    if not statements:
+        raise QueryError("no SQL statement given")
+    for statement in statements:
+        kind = statement.type
+        if kind == duckdb.StatementType.EXPLAIN:
+            explained = EXPLAIN_PREFIX.sub("", statement.query.strip(), count=1)
+            if explained == statement.query.strip():  # comments before EXPLAIN: cannot tell what it runs
+                raise QueryError("read-only: EXPLAIN must be the start of its statement")
+            check_read_only(con, explained)
+        elif kind not in READ_STATEMENTS:
+            # a PIVOT that must first look up its column values runs as several statements
+            hint = " (a PIVOT must list its values: `on col in (...)`)" if kind.name == "MULTI" else ""
+            raise QueryError(
+                "read-only: only queries (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) may run,"
+                f" not {kind.name}{hint}"
+            )
+
+
+def lake_directories(lake: Path | Any) -> list[str]:
+    """The lake root as DuckDB's `allowed_directories` entries (an object store's file listings come
+    back as `proto://path` or `proto:///path`, so both spellings)."""
+    if not is_remote(lake):
+        return [str(lake).rstrip("/") + "/"]
+    protocol = lake.fs.protocol if isinstance(lake.fs.protocol, str) else lake.fs.protocol[0]
+    path = lake.path.strip("/")
+    return [f"{protocol}://{path}/", f"{protocol}:///{path}/"]
+
+
+def lock_to_lake(con: duckdb.DuckDBPyConnection, lake: Path | Any) -> None:
+    """No file outside the lake, no extension, no setting change for the rest of the connection."""
+    directories = ", ".join(_quote(d) for d in lake_directories(lake))
+    con.execute(f"set allowed_directories = [{directories}]")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+
+
+def query(sql: str, path: Path | None = None) -> pl.DataFrame:
+    """Run a read-only query: only query statements, over a connection that reads no file outside the
+    lake and cannot be reconfigured; DuckDB's error comes back as a one-line QueryError."""
+    with connect(read_only=True, path=path) as con:
+        check_read_only(con, sql)
+        lock_to_lake(con, lake_dir())
+        try:
+            return con.sql(sql).pl()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).splitlines()[0]) from None

@@ -1,0 +1,228 @@
+"""Faults: forged lake files, stop signals, kill -9 under a pool limit, leftovers of a killed build."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.lake import SET_ASIDE_SUFFIX, dataset_path, lake_dir, scores_dir, write_parquet
+from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.engine.scoring import score_model
+from tests.hand_made import hand_made_frames
+
+REPO = Path(__file__).resolve().parents[2]
+# `rb-pipeline score` (the real CLI `main`) with a classifier slowed to a sleep per batch, logging the
+# responses it scores to $SCORED_LOG.
+SLOW_CLI = """
+import os, sys, time
+from rb_pipeline.models.classifier import ClassifierScorer
+real = ClassifierScorer.score
+def slow(self, batch):
+    time.sleep(float(os.environ["SLEEP_PER_BATCH"]))
+    with open(os.environ["SCORED_LOG"], "a") as log:
+        log.write("".join(item.response_id + "\\n" for item in batch))
+    return real(self, batch)
+ClassifierScorer.score = slow
+from rb_pipeline.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def silent(_: str) -> None:
+    pass
+
+
+def test_forged_scores_are_not_reused(rb_home, tiny_classifier):
+    """Overwrite a published shard with forged scores: the next run refuses it (one line), sets it aside
+    and scores its responses again; no view ever reads the forged numbers."""
+    examples, responses = hand_made_frames()
+    for table, frame in (("examples", examples), ("responses", responses)):
+        write_parquet(frame, dataset_path(table, "hm"))
+    entry = ModelEntry(id="test/tiny", source=str(tiny_classifier))
+    settings = ScorerSettings(max_length=256, batch_size=2)
+    first = score_model(entry, responses, examples, settings, ["hm"], device="cpu", shard_rows=8, log=silent)
+    shards = sorted(scores_dir(entry.id, first.run_id).glob("*.parquet"))
+    assert len(shards) == 3  # 22 responses in shards of 8, 8 and 6
+    honest = pl.read_parquet(shards).select("response_id", "score").sort("response_id")
+    forged = pl.read_parquet(shards[0]).with_columns(score=pl.lit(1000.0))
+    forged.write_parquet(shards[0])  # as a `COPY ... TO` over the file would
+
+    lines: list[str] = []
+    second = score_model(entry, responses, examples, settings, ["hm"], device="cpu", log=lines.append)
+    refusals = [line for line in lines if "not reusing" in line]
+    assert len(refusals) == 1 and shards[0].name in refusals[0]
+    assert (second.n_scored, second.n_reused) == (8, 14)  # the forged file's 8 again, the other 14 reused
+    assert not shards[0].exists() and shards[0].with_name(shards[0].name + SET_ASIDE_SUFFIX).exists()
+    stored = pl.read_parquet(list(scores_dir(entry.id).glob("run=*/*.parquet")))
+    assert stored.height == stored["response_id"].n_unique() == 22 and stored["score"].max() < 1000
+    rescored = stored.select("response_id", "score").sort("response_id")
+    assert rescored["score"].to_list() == pytest.approx(honest["score"].to_list(), abs=1e-5)
+
+    from rb_pipeline.warehouse.views import in_memory
+
+    with in_memory({}) as con:
+        # each run reads one score per response, none forged; `scores` is one per (model, response)
+        per_run = con.sql(
+            "select run_id, count(*), count(distinct response_id), max(score) from run_scores group by 1 order by 1"
+        ).fetchall()
+        assert [row[1:3] for row in per_run] == [(22, 22), (22, 22)] and max(row[3] for row in per_run) < 1000
+        assert con.sql("select count(*), count(distinct response_id) from scores").fetchall() == [(22, 22)]
+        assert con.sql(
+            "select count(*) from scores where run_id = $1", params=[second.run_id]
+        ).fetchall() == [(22,)]
+
+
+def cli_env(rb_home: Path, log: Path, sleep: float) -> dict:
+    return os.environ | {
+        "SCORED_LOG": str(log),
+        "SLEEP_PER_BATCH": str(sleep),
+        "OMP_NUM_THREADS": "1",
+        "RB_HOME": str(rb_home),
+        "DAGSTER_HOME": str(rb_home / "dagster"),
+    }
+
+
+SCORE_ARGS = [
+    "score",
+    "--model",
+    "test/tiny",
+    "--benchmark",
+    "rmb-bon",
+    "--max-length",
+    "64",
+    "--batch-size",
+    "2",
+]
+
+
+def start_slow_score(rb_home: Path, log: Path, sleep: float = 0.3) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", SLOW_CLI, *SCORE_ARGS],
+        cwd=REPO,
+        env=cli_env(rb_home, log, sleep),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_scored(process: subprocess.Popen, log: Path, rows: int) -> None:
+    deadline = time.time() + 240
+    while not log.exists() or len(log.read_text().split()) < rows:
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.time() < deadline, "scoring never started"
+        time.sleep(0.1)
+
+
+def lake_runs() -> dict[str, str]:
+    return dict(pl.read_parquet(lake_dir("runs")).select("run_id", "status").iter_rows())
+
+
+@pytest.fixture
+def registered_tiny(rb_home, tiny_classifier) -> ModelEntry:
+    from rb_pipeline.catalog.entries import register_model
+
+    entry = ModelEntry(id="test/tiny", source=str(tiny_classifier), max_length=64)
+    register_model(entry)
+    return entry
+
+
+def test_sigterm_and_ctrl_c_stop_cleanly_and_the_next_run_resumes(rb_home, registered_tiny, tmp_path):
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    stored_before = 0
+    for number, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+        log = tmp_path / f"scored-{number}.txt"
+        process = start_slow_score(rb_home, log)
+        wait_for_scored(process, log, 10)
+        process.send_signal(number)
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == code, stderr[-3000:]
+        assert "Traceback" not in stderr and "Stack Trace" not in stderr
+        stopped, log = stderr.strip().splitlines()[-2:]  # the one line, then where the full log is
+        assert stopped.startswith(f"rb-pipeline: stopped by {signal.Signals(number).name};"), stderr[-3000:]
+        assert log.startswith("rb-pipeline: log: "), stderr[-3000:]
+        statuses = [status for status in lake_runs().values() if status != "complete"]
+        assert statuses == ["interrupted"] * len(statuses)
+        # what was scored before the signal was flushed on the way out: at least the 10 waited for
+        stored = pl.read_parquet(list(scores_dir("test/tiny").glob("run=*/*.parquet")))
+        assert stored.height - stored_before >= 10 and stored["response_id"].is_unique().all()
+        stored_before = stored.height
+    runs = DagsterInstance.get().get_runs()
+    assert [run.status for run in runs if run.job_name == "score_model"] == [DagsterRunStatus.FAILURE] * 2
+
+    log = tmp_path / "scored-last.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", SLOW_CLI, *SCORE_ARGS],
+        cwd=REPO,
+        env=cli_env(rb_home, log, 0.0),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    complete = pl.read_parquet(lake_dir("runs")).filter(pl.col("status") == "complete")
+    assert complete["n_reused"].to_list() == [stored_before]  # resumed: nothing scored twice
+    assert complete["n_scored"][0] + stored_before == complete["n_responses"][0] == 290
+
+
+def test_kill_9_under_a_pool_limit_of_one_frees_the_slot(rb_home, registered_tiny, tmp_path):
+    """kill -9 while scoring with the `scoring` pool limited to 1: the next run finds the dead run,
+    marks it failed (Dagster's run and the lake's), frees its slot, and completes."""
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    config = rb_home / "dagster" / "dagster.yaml"
+    config.write_text(config.read_text() + "concurrency:\n  pools:\n    default_limit: 1\n")
+    log = tmp_path / "scored.txt"
+    process = start_slow_score(rb_home, log)
+    wait_for_scored(process, log, 4)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    instance = DagsterInstance.get()
+    (dead,) = [run for run in instance.get_runs() if run.job_name == "score_model"]
+    assert dead.status == DagsterRunStatus.STARTED
+    assert instance.event_log_storage.get_concurrency_info("scoring").claimed_slots  # held by the dead run
+    assert list(lake_runs().values()) == ["running"]
+
+    done = subprocess.run(
+        [sys.executable, "-c", SLOW_CLI, *SCORE_ARGS],
+        cwd=REPO,
+        env=cli_env(rb_home, tmp_path / "scored-next.txt", 0.0),
+        capture_output=True,
+        text=True,
+        timeout=300,  # without the reaping, it waits for the dead run's slot forever
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
+    assert not instance.event_log_storage.get_concurrency_info("scoring").claimed_slots
+    assert sorted(lake_runs().values()) == ["complete", "failed"]
+
+
+def test_a_build_killed_midway_leaves_nothing_behind_after_the_next(rb_home):
+    from rb_pipeline.core.paths import warehouse_path
+    from rb_pipeline.warehouse.views import build_warehouse
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)  # a process that has exited: its build files are leftovers
+    path = warehouse_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    leftovers = [
+        path.with_name(f".{path.name}.{dead_pid}.tmp"),
+        path.with_name(f".{path.name}.{dead_pid}.tmp.wal"),
+    ]
+    in_progress = path.with_name(f".{path.name}.{os.getppid()}.tmp")  # a live process's build
+    for file in [*leftovers, in_progress]:
+        file.write_bytes(b"half a database")
+    build_warehouse({})
+    assert path.exists() and not any(file.exists() for file in leftovers)
+    assert in_progress.exists()

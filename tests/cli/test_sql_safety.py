@@ -1,0 +1,138 @@
+"""`rb-pipeline sql` is read-only: every write, file outside the lake, extension or setting change is
+refused with one line and exit code 2, and ordinary queries over every view still work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from rb_pipeline.cli import main
+from rb_pipeline.core.paths import lake_dir
+from rb_pipeline.warehouse.views import LAKE_TABLES, SQL_DIR, QueryError, build_warehouse, lock_to_lake, query
+from tests.hand_made import write_hand_made_lake
+
+# What a user may try; {home} is RB_HOME, {lake} the lake in it and {run} one of its run records.
+ATTACKS = {
+    "copy to a file": "copy (select 1 as x) to '{home}/out.csv'",
+    "copy forged runs over the lake": "copy (select * from runs) to '{run}' (format parquet)",
+    "copy over models.yaml": "copy (select 'x' as models) to '{home}/models.yaml' (format csv)",
+    "export database": "export database '{home}/exported'",
+    "attach writable": "attach '{home}/other.duckdb' as other (read_only false)",
+    "attach and insert": "attach '{home}/other.duckdb' as o; create table o.t as select 1",
+    "insert": "insert into subset_weights select * from subset_weights",
+    "drop": "drop view leaderboard",
+    "create": "create table t as select 1",
+    "install an extension": "install httpfs",
+    "load an extension": "load httpfs",
+    "read a file outside the lake": "select * from read_text('{home}/models.yaml')",
+    "read /etc": "select * from read_csv('/etc/passwd')",
+    "escape the lake with ..": "select * from read_text('{lake}/../models.yaml')",
+    "glob outside the lake": "select * from glob('{home}/*')",
+    "set to unlock": "set enable_external_access = true",
+    "reset the lock": "reset lock_configuration",
+    "pragma": "pragma enable_profiling",
+    "call": "call pragma_version()",
+    "checkpoint": "checkpoint",
+    "explain analyze runs the copy": "explain analyze copy (select 1) to '{lake}/x.csv'",
+    "explain analyze behind a comment": "/* c */ explain analyze copy (select 1) to '{lake}/y.csv'",
+    "a select then a copy": "select 1; copy (select 1) to '{lake}/z.csv'",
+    "copy hidden in query()": "select * from query('copy (select 1) to ''{lake}/q.csv''')",
+}
+
+
+@pytest.fixture
+def warehouse(hand_made_catalog, rb_home: Path) -> Path:
+    catalog = hand_made_catalog
+    write_hand_made_lake({"m1": {"r1": ("complete", ["hm", "hm-prior"], False)}})
+    (rb_home / "models.yaml").write_text("models: []\n")  # a file beside the lake, not in it
+    return build_warehouse(catalog)
+
+
+def run_sql(sql: str, capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    code = main(["sql", sql, "--format", "csv"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def home_files(home: Path) -> dict[Path, bytes]:
+    """Every file of the home but Dagster's and the CLI's own logs (a failure writes its log there)."""
+    return {
+        p: p.read_bytes()
+        for p in home.rglob("*")
+        if p.is_file() and "dagster" not in p.parts and p.parent != home / "logs"
+    }
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_every_write_or_outside_read_is_refused_with_one_line(
+    name: str, warehouse: Path, rb_home: Path, capsys: pytest.CaptureFixture
+) -> None:
+    run = next(lake_dir().glob("runs/*.parquet"))
+    sql = ATTACKS[name].format(home=rb_home, lake=lake_dir(), run=run)
+    files_before = home_files(rb_home)
+    code, out, err = run_sql(sql, capsys)
+    assert code == 2, (out, err)
+    assert out == ""
+    error, log = err.splitlines()  # the one line, then where the full log is
+    assert error.startswith("rb-pipeline: error: ") and log.startswith("rb-pipeline: log: "), err
+    assert "root:" not in err  # nothing of a file outside the lake comes back
+    # nothing written, nothing changed: the lake, models.yaml and the warehouse are as they were
+    assert home_files(rb_home) == files_before
+
+
+def test_statement_kinds_are_named_in_the_refusal(warehouse: Path) -> None:
+    with pytest.raises(QueryError, match=r"^read-only: .* not COPY$"):
+        query("copy (select 1) to '/tmp/never.csv'", warehouse)
+    with pytest.raises(QueryError, match=r"^read-only: .* not SET$"):
+        query("set threads = 1", warehouse)
+    with pytest.raises(QueryError, match=r"not MULTI \(a PIVOT must list its values"):
+        query("pivot subset_weights on subset using sum(weight)", warehouse)
+    with pytest.raises(QueryError, match="Permission Error"):  # a query, but of a file outside the lake
+        query("select * from read_csv('/etc/passwd')", warehouse)
+
+
+def test_the_lock_holds_even_for_a_statement_that_got_through(rb_home: Path) -> None:
+    """Defence in depth: once locked, DuckDB itself refuses to reopen file access or change settings."""
+    lake = lake_dir()
+    lake.mkdir(parents=True)
+    with duckdb.connect() as con:
+        lock_to_lake(con, lake)
+        for sql in ("set enable_external_access = true", "set lock_configuration = false"):
+            with pytest.raises(duckdb.Error, match="locked"):
+                con.execute(sql)
+        with pytest.raises(duckdb.Error, match="disabled by configuration"):
+            con.execute(f"copy (select 1) to '{rb_home}/out.csv'")
+        assert not (rb_home / "out.csv").exists()
+
+
+def test_queries_over_every_view_still_work(warehouse: Path, capsys: pytest.CaptureFixture) -> None:
+    views = sorted(set(LAKE_TABLES) | {p.stem for p in SQL_DIR.glob("*.sql")} | {"subset_weights"})
+    assert {"examples", "responses", "scores", "runs", "rejects", "leaderboard", "subset_accuracy"} <= set(
+        views
+    )
+    for view in views:
+        query(f"select * from {view}", warehouse)  # every view reads the lake at query time
+    # hand-made lake: m1 has 5 scored hm examples, 3 correct (e1 tie and e6 wrong): 3 of 5
+    assert query("select count(*) as n from example_outcomes where benchmark = 'hm'", warehouse).item() == 5
+    reads = [
+        "with s as (select * from scores) select count(*) from s",
+        "from runs select model",
+        "describe leaderboard",
+        "show tables",
+        "summarize subset_accuracy",
+        "explain select * from leaderboard",
+        "explain analyze select count(*) from scores",
+        "select 1; select 2",
+        "values (1), (2)",
+        "pivot subset_weights on subset in ('a1', 'a2') using sum(weight)",
+        f"select count(*) from read_parquet('{lake_dir()}/scores/*/*/*.parquet')",  # a lake file
+    ]
+    for sql in reads:
+        code, out, err = run_sql(sql, capsys)
+        assert code == 0 and err == "", (sql, err)
+        assert out
+    code, out, _ = run_sql("select count(*) as n from scores", capsys)
+    # 8 examples with 2, 2, 3, 2, 3, 2, 2, 2 responses = 18 scores for the one run
+    assert (code, out.split()) == (0, ["n", "18"])
