@@ -327,6 +327,73 @@ def compare_scores(pairs, work: dict, ours_scores: dict) -> dict:
     }
 
 
+def prompt_share(model_dir: Path, max_lengths: list[int]) -> dict:
+    """Token accounting only (no model run), on every distinct RMB pairwise and best-of-N response:
+    the tokens scored whole, and with shared prompts as the engine marks them (`mark_shared_prompts`:
+    the prompt's tokens an exact prefix of the kept sequence, another response of the same prompt),
+    each distinct prompt counted once: the most that shared prompts can save, per max_length."""
+    from transformers import AutoTokenizer
+
+    from rb_pipeline.scorers.classifier import mark_shared_prompts, tokenize_truncated
+    from rb_pipeline.scoring import Encoded
+    from rb_pipeline.templates import resolve_template
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    template = resolve_template(None, tokenizer.chat_template)
+    out = {}
+    for name, (examples, responses) in {
+        "rmb-pairwise": load_rmb_pairwise(),
+        "rmb-bon": load_rmb_bon(),
+    }.items():
+        rows = responses.join(examples.select("example_id", "prompt"), on="example_id").unique(
+            "response_id", keep="first", maintain_order=True
+        )
+        prompts = rows["prompt"].to_list()
+        conversations = [
+            [*p, {"role": "assistant", "content": t}] for p, t in zip(prompts, rows["text"], strict=True)
+        ]
+        rendered = tokenizer.apply_chat_template(conversations, chat_template=template, tokenize=False)
+        for max_length in max_lengths:
+            encoded = [
+                Encoded(rid, ids, cut)
+                for rid, (ids, cut) in zip(
+                    rows["response_id"], tokenize_truncated(tokenizer, rendered, max_length), strict=True
+                )
+            ]
+            mark_shared_prompts(encoded, prompts, tokenizer, template)
+            whole = sum(len(item.input_ids) for item in encoded)
+            prefixes = {item.group() for item in encoded if item.prefix_length}
+            shared = sum(len(item.input_ids) - item.prefix_length for item in encoded) + sum(
+                map(len, prefixes)
+            )
+            out[f"{name}@{max_length}"] = {
+                "responses": len(encoded),
+                "truncated": sum(1 for item in encoded if item.truncated_tokens),
+                "continued_from_a_shared_prompt": sum(1 for item in encoded if item.prefix_length),
+                "tokens_whole": whole,
+                "tokens_with_shared_prompts": shared,
+                "share_saved": 1 - shared / whole,
+            }
+    return out
+
+
+def paired_ratios(repeats: list[dict]) -> dict:
+    """Whole-process wall and CPU (user + system) ratios, taken within each repeat (the engines of one
+    repeat ran back to back, under the same load), as min / median / max over repeats. `repeats`: per
+    repeat, engine -> {"wall_s", "cpu_s", ...} (as in the results file's `repeats`)."""
+    out = {}
+    for name, (a, b) in {
+        "baseline_over_ours": ("baseline", "ours"),
+        "shared_off_over_on": ("ours_whole", "ours"),
+    }.items():
+        if all(a in rep and b in rep for rep in repeats):
+            for figure in ("wall_s", "cpu_s"):
+                out[f"whole_process_{figure[:-2]}_{name}"] = spread(
+                    [rep[a][figure] / rep[b][figure] for rep in repeats]
+                )
+    return out
+
+
 def spread(values: list[float]) -> dict:
     return {"min": min(values), "median": median(values), "max": max(values)}
 
@@ -358,9 +425,21 @@ def main() -> None:
         default=0,
         help="also run rewardbench once (untimed) at this batch size for the score agreement (1: no padding)",
     )
+    parser.add_argument(
+        "--prompt-share",
+        action="store_true",
+        help="only count, on all of RMB, the tokens shared prompts save at max_length 512 and 1024 (no model run)",
+    )
     parser.add_argument("--output", default=None, help="default: bench/results/throughput-<size>.json")
     args = parser.parse_args()
     set_offline_env()
+    if args.prompt_share:
+        model_dir = CACHE / "models" / f"gpt2-{args.size}-rm"
+        share = prompt_share(model_dir, [512, 1024])
+        out = Path(args.output or RESULTS / "prompt-share.json")
+        out.write_text(json.dumps(share, indent=2) + "\n")
+        print(json.dumps(share, indent=2))
+        return
     if not RB_VENV_PYTHON.exists():
         sys.exit("bench/.venv-rewardbench is missing: run bench/setup_rewardbench_venv.sh first")
     import polars as pl
@@ -423,11 +502,13 @@ def main() -> None:
             "fraction_of_matmul_real": w["flops_real"] / median(scoring) / matmul_median,
             "fraction_of_matmul_executed": w["flops_executed"] / median(scoring) / matmul_median,
         }
-    ratios = {}
+    ratios = paired_ratios(
+        [
+            {e: {k: v for k, v in run.items() if k != "report"} for e, run in rep["runs"].items()}
+            for rep in repeats
+        ]
+    )
     if "baseline" in args.engines and "ours" in args.engines:
-        ratios["whole_process_baseline_over_ours"] = spread(
-            [rep["runs"]["baseline"]["wall_s"] / rep["runs"]["ours"]["wall_s"] for rep in repeats]
-        )
         ratios["scoring_baseline_over_ours"] = spread(
             [
                 scoring_seconds("baseline", rep["runs"]["baseline"]["report"])
@@ -436,9 +517,6 @@ def main() -> None:
             ]
         )
     if "ours_whole" in args.engines and "ours" in args.engines:
-        ratios["whole_process_shared_off_over_on"] = spread(
-            [rep["runs"]["ours_whole"]["wall_s"] / rep["runs"]["ours"]["wall_s"] for rep in repeats]
-        )
         ratios["scoring_shared_off_over_on"] = spread(
             [
                 scoring_seconds("ours_whole", rep["runs"]["ours_whole"]["report"])
