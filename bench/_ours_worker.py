@@ -3,7 +3,12 @@
 
 Cold = empty lake (`$RB_HOME` fresh): load the model, template + tokenize, length-sorted token-budget
 batches over the distinct responses, shard writes, run records. Warm = the same call again: every
-score is reused from the lake (nothing is loaded or run).
+score is reused from the lake (nothing is loaded or run). `--bare` (the timed runs) does the cold
+call only: no matmul reference, no warm call, no operator profile.
+
+Every forward of the model's trunk (`model.base_model`: whole sequences, shared prompts, and responses
+continued from them) is recorded as (rows, new tokens, attended tokens, seconds): the work the model
+actually ran, for the FLOP count.
 
 Prints one JSON line.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -21,7 +27,10 @@ class Timers:
     def __init__(self) -> None:
         self.totals: dict[str, float] = {}
         self.counts: dict[str, int] = {}
-        self.batches: list[tuple[int, int, float]] = []  # rows, width, seconds of the model forward
+        # per trunk forward: rows, new tokens per row (padded query width), attended tokens per row
+        # (cache + new, padded), real new tokens (no padding), real (query, key) pairs of causal
+        # attention, seconds
+        self.forwards: list[tuple[int, int, int, int, int, float]] = []
 
     def wrap(self, name: str, fn):
         def timed(*a, **k):
@@ -44,12 +53,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--token-budget", type=int, default=None, help="default: ScorerSettings' default")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--skip-matmul", action="store_true")
-    parser.add_argument("--no-warm", action="store_true")
+    parser.add_argument("--bare", action="store_true", help="cold call only (the timed runs)")
     parser.add_argument("--op-profile", action="store_true", help="torch.profiler over one 8 x 512 forward")
     parser.add_argument("--no-shared-prompts", action="store_true", help="score every response whole")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32")
     args = parser.parse_args()
 
+    shutil.rmtree(args.rb_home, ignore_errors=True)  # cold: a fresh lake every run
     os.environ["RB_HOME"] = args.rb_home
     import polars as pl
     import torch
@@ -57,7 +68,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from common import cpu_seconds, matmul_flops, param_counts, peak_rss_mib
 
-    matmul = None if args.skip_matmul else matmul_flops()
+    matmul = None if args.bare or args.device != "cpu" else matmul_flops()
 
     import rb_pipeline.engine.scoring as scoring
     import rb_pipeline.models.classifier as classifier
@@ -78,24 +89,32 @@ def main() -> None:
     def init(self, *a, **k):
         original_init(self, *a, **k)
         scorers.append(self)
-        forward = self.model.forward
+        trunk = self.model.base_model
+        forward = trunk.forward
 
         def timed_forward(*fa, **fk):
             start = time.perf_counter()
             out = forward(*fa, **fk)
-            ids = fk.get("input_ids")
-            timers.batches.append((int(ids.shape[0]), int(ids.shape[1]), time.perf_counter() - start))
+            seconds = time.perf_counter() - start
+            ids = fk.get("input_ids", fa[0] if fa else None)  # the classifier passes it by position
+            mask = fk.get("attention_mask")
+            rows, width = (int(n) for n in ids.shape)
+            mask = mask if mask is not None else torch.ones_like(ids)
+            past, new = mask[:, : mask.shape[1] - width].sum(1), mask[:, -width:].sum(1)
+            pairs = int((new * past + new * (new + 1) // 2).sum())  # each new token sees those before it
+            timers.forwards.append((rows, width, int(mask.shape[1]), int(new.sum()), pairs, seconds))
             return out
 
-        self.model.forward = timed_forward
+        trunk.forward = timed_forward
 
     classifier.ClassifierScorer.__init__ = init
 
     data = Path(args.data)
     examples = pl.read_parquet(data / "examples.parquet")
     responses = pl.read_parquet(data / "responses.parquet")
-    entry = ModelEntry(id="bench/gpt2-small-rm", source=args.model, type="classifier", dtype="float32")
-    settings_kwargs = {"max_length": args.max_length, "batch_size": args.batch_size, "dtype": "float32"}
+    benchmarks = sorted(set(examples["benchmark"].to_list()))
+    entry = ModelEntry(id="bench/gpt2-rm", source=args.model, type="classifier", dtype=args.dtype)
+    settings_kwargs = {"max_length": args.max_length, "batch_size": args.batch_size, "dtype": args.dtype}
     if args.token_budget:
         settings_kwargs["token_budget"] = args.token_budget
     if args.no_shared_prompts:
@@ -105,16 +124,16 @@ def main() -> None:
     def call():
         cpu0, start = cpu_seconds(), time.perf_counter()
         result = scoring.score_model(
-            entry, responses, examples, settings, ["rmb-pairwise"], device="cpu", log=lambda _m: None
+            entry, responses, examples, settings, benchmarks, device=args.device, log=lambda _m: None
         )
         return result, time.perf_counter() - start, cpu_seconds() - cpu0
 
     cold, cold_wall, cold_cpu = call()
-    cold_timers = dict(timers.totals)
+    cold_timers, cold_forwards = dict(timers.totals), list(timers.forwards)
     files = sorted(scores_dir(entry.id, cold.run_id).glob("*.parquet"))
     scores = pl.read_parquet(files).select("response_id", "score", "n_tokens")
     warm = warm_wall = warm_cpu = None
-    if not args.no_warm:
+    if not args.bare:
         warm, warm_wall, warm_cpu = call()
     model = scorers[0].model if scorers else None
     ops = op_profile(scorers[0], args.max_length) if args.op_profile and scorers else None
@@ -138,7 +157,7 @@ def main() -> None:
                 "cold_real_tokens": int(scores["n_tokens"].sum()),
                 "cold_timers_s": cold_timers,
                 "cold_timer_counts": dict(timers.counts),
-                "batches": timers.batches,
+                "forwards": cold_forwards,
                 "warm": warm.as_metadata() if warm else None,
                 "warm_wall_s": warm_wall,
                 "warm_cpu_s": warm_cpu,

@@ -2,19 +2,23 @@
 on a sequence classifier, run inside `bench/.venv-rewardbench` (transformers 4.51, see setup_rewardbench_venv.sh).
 
 Nothing of rewardbench's logic is reimplemented here. Only what CPU requires is changed, from outside:
-- `BatchEncoding.to("cuda")` (hard-coded in `RewardBenchPipeline.__call__`) is redirected to the CPU;
-- `--not_quantized` (bitsandbytes 8-bit needs CUDA) and `--torch_dtype float32`;
+- `BatchEncoding.to("cuda")` (hard-coded in `RewardBenchPipeline.__call__`) is redirected to the CPU
+  (not with `--device cuda`);
+- `--not_quantized` (bitsandbytes 8-bit needs CUDA) and `--torch_dtype` (float32, or bfloat16 on a GPU);
 - `--force_truncation`, so that `--max_length` is applied (rewardbench then truncates on the left).
 `RewardBenchPipeline.__call__` is wrapped with a timer (tokenization + forward of one fixed batch).
 
-Prints one JSON line: timings, token/padding counts of the batches it ran, peak RSS and per-pair scores.
+`--bon-dataset` (instruction format, one row per best-of-N response) runs a second `rewardbench()`
+call in the same process after the pairs, as a user would run the CLI once per format.
+`--bare` (the timed runs) does only that: no matmul reference and no token accounting afterwards.
+
+Prints one JSON line: timings, token/padding counts of the batches it ran, peak RSS and the scores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 import time
@@ -30,7 +34,11 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-force-truncation", action="store_true")
+    parser.add_argument("--bon-dataset", help="JSON lines in the instruction format (`messages`)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32")
     parser.add_argument("--skip-matmul", action="store_true")
+    parser.add_argument("--bare", action="store_true", help="no matmul reference, no token accounting")
     args = parser.parse_args()
 
     import torch
@@ -38,7 +46,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from common import matmul_flops
 
-    matmul = None if args.skip_matmul else matmul_flops()
+    matmul = None if args.bare or args.skip_matmul or args.device != "cpu" else matmul_flops()
 
     import transformers
     from transformers.tokenization_utils_base import BatchEncoding
@@ -50,7 +58,8 @@ def main() -> None:
             device = "cpu"
         return original_to(self, device, *a, **k)
 
-    BatchEncoding.to = to_cpu
+    if args.device == "cpu":
+        BatchEncoding.to = to_cpu
 
     from rewardbench.models.pipeline import RewardBenchPipeline
     from rewardbench.rewardbench import Args, rewardbench
@@ -66,45 +75,72 @@ def main() -> None:
 
     RewardBenchPipeline.__call__ = timed_call
 
-    rb_args = Args(
-        dataset=args.dataset,
-        load_json=True,
-        model=args.model,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        torch_dtype="float32",
-        not_quantized=True,
-        force_truncation=not args.no_force_truncation,
-        output_dir=args.output_dir,
-    )
+    def run(dataset: str, output_dir: str) -> None:
+        rewardbench(
+            Args(
+                dataset=dataset,
+                load_json=True,
+                model=args.model,
+                batch_size=args.batch_size,
+                max_length=args.max_length,
+                torch_dtype=args.dtype,
+                not_quantized=True,
+                force_truncation=not args.no_force_truncation,
+                output_dir=output_dir,
+            )
+        )
+
+    bon_dir = args.output_dir.rstrip("/") + "-bon/"
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    rewardbench(rb_args)
+    run(args.dataset, args.output_dir)
+    n_pair_calls = len(calls)
+    if args.bon_dataset:
+        run(args.bon_dataset, bon_dir)
     wall = time.perf_counter() - start
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     # rewardbench's per-example output (same order as the dataset)
-    out_path = os.path.join(args.output_dir, f"{args.model}_outputs.jsonl")
-    rows = [json.loads(line) for line in Path(out_path).read_text(encoding="utf-8").splitlines()]
+    def outputs(output_dir: str) -> list[dict]:
+        path = Path(output_dir) / f"{args.model}_outputs.jsonl"
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+    rows = outputs(args.output_dir)
+    bon_rows = outputs(bon_dir) if args.bon_dataset else []
 
     # Token accounting of exactly the batches it ran (outside the timed region): same tokenizer
     # settings as the CLI (left padding; left truncation at max_length under --force_truncation).
-    tokenizer = transformers.AutoTokenizer.from_pretrained(args.model)
-    tokenizer.truncation_side = "left"
-    real = padded = n_inputs = n_truncated = 0
-    for key in ("text_chosen", "text_rejected"):
-        texts = [row[key] for row in rows]
-        lengths = [len(ids) for ids in tokenizer(texts)["input_ids"]]
-        n_truncated += sum(1 for n in lengths if n > args.max_length)
-        kept = [min(n, args.max_length) for n in lengths]
-        for i in range(0, len(kept), args.batch_size):
-            chunk = kept[i : i + args.batch_size]
-            real += sum(chunk)
-            padded += max(chunk) * len(chunk)
-            n_inputs += len(chunk)
+    # Per text: its length as kept and whether it ran unpadded (the longest of its batch).
+    accounting = {"real_tokens": None, "padded_tokens": None, "n_inputs": None, "n_truncated": None}
+    unpadded: dict[str, list[bool]] = {}
+    if not args.bare:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(args.model)
+        tokenizer.truncation_side = "left"
+        real = padded = n_inputs = n_truncated = 0
+        columns = {"text_chosen": rows, "text_rejected": rows, "text": bon_rows}
+        for key, source in columns.items():
+            texts = [row[key] for row in source]
+            lengths = [len(ids) for ids in tokenizer(texts)["input_ids"]] if texts else []
+            n_truncated += sum(1 for n in lengths if n > args.max_length)
+            kept = [min(n, args.max_length) for n in lengths]
+            unpadded[key] = []
+            for i in range(0, len(kept), args.batch_size):
+                chunk = kept[i : i + args.batch_size]
+                real += sum(chunk)
+                padded += max(chunk) * len(chunk)
+                n_inputs += len(chunk)
+                unpadded[key] += [n == max(chunk) for n in chunk]
+        accounting = {
+            "real_tokens": real,
+            "padded_tokens": padded,
+            "n_inputs": n_inputs,
+            "n_truncated": n_truncated,
+        }
 
-    loop_wall = calls[-1][1] - calls[0][0] if calls else 0.0
+    # the scoring loops: first to last pipeline call of each rewardbench() call (tokenize + forward)
+    loops = [calls[:n_pair_calls], calls[n_pair_calls:]]
+    loop_wall = sum(part[-1][1] - part[0][0] for part in loops if part)
     print(
         json.dumps(
             {
@@ -119,18 +155,25 @@ def main() -> None:
                 "loop_wall_s": loop_wall,
                 "pipeline_calls_s": sum(end - begin for begin, end, _ in calls),
                 "n_calls": len(calls),
-                "n_inputs": n_inputs,
-                "n_truncated": n_truncated,
-                "real_tokens": real,
-                "padded_tokens": padded,
+                **accounting,
                 "peak_rss_mib": peak_rss_mib,
                 "scores": [
                     {
                         "example_id": row["example_id"],
                         "chosen": row["scores_chosen"],
                         "rejected": row["scores_rejected"],
+                        "chosen_unpadded": (unpadded.get("text_chosen") or [None] * len(rows))[i],
+                        "rejected_unpadded": (unpadded.get("text_rejected") or [None] * len(rows))[i],
                     }
-                    for row in rows
+                    for i, row in enumerate(rows)
+                ],
+                "bon_scores": [
+                    {
+                        "response_id": row["response_id"],
+                        "score": row["results"],
+                        "unpadded": (unpadded.get("text") or [None] * len(bon_rows))[i],
+                    }
+                    for i, row in enumerate(bon_rows)
                 ],
             }
         )

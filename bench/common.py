@@ -48,17 +48,28 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def matmul_flops(n: int = 2048, repeats: int = 10) -> float:
-    """float32 n x n matmul FLOP/s (best of `repeats`, after 2 warm-ups) with torch's current threads."""
+def matmul_flops(n: int = 2048, repeats: int = 10, device: str = "cpu", dtype: str = "float32") -> float:
+    """n x n matmul FLOP/s (best of `repeats`, after 2 warm-ups) with torch's current threads; on a GPU
+    (`device` cuda, e.g. bfloat16) an 8192 x 8192 one, synchronized."""
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    if device != "cpu":
+        n = max(n, 8192)
+    kind = getattr(torch, dtype)
+    a, b = torch.randn(n, n, device=device, dtype=kind), torch.randn(n, n, device=device, dtype=kind)
+
+    def sync() -> None:
+        if device != "cpu":
+            torch.cuda.synchronize()
+
     for _ in range(2):
         a @ b
+    sync()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         a @ b
+        sync()
         best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best
 
@@ -96,14 +107,23 @@ def machine_info() -> dict:
 # ---------------------------------------------------------------- data
 
 
-def load_rmb_pairwise():
-    """RMB pairwise, normalized by the project (examples, responses)."""
+def load_rmb(benchmark: str):
+    """An RMB benchmark (`rmb-pairwise`, or `rmb-bon`: one example per list, its responses the best
+    answer and the losers), normalized by the project: (examples, responses)."""
     set_offline_env()
     from rb_pipeline.catalog.entries import load_benchmarks
     from rb_pipeline.sources.normalize import normalize
 
-    data = normalize(load_benchmarks()["rmb-pairwise"])
+    data = normalize(load_benchmarks()[benchmark])
     return data.examples, data.responses
+
+
+def load_rmb_pairwise():
+    return load_rmb("rmb-pairwise")
+
+
+def load_rmb_bon():
+    return load_rmb("rmb-bon")
 
 
 def sample_by_prompt(examples, n_pairs: int, seed: int = 0, keep=None):
@@ -160,6 +180,25 @@ def write_rewardbench_json(pairs, path: Path) -> Path:
     return path
 
 
+def write_rewardbench_messages_json(examples, responses, path: Path) -> Path:
+    """Best-of-N responses as rewardbench's instruction format (`messages`: the prompt turns, then the
+    response as the assistant's), one row per distinct response in dataset order: rewardbench scores
+    each row once (its pointwise path), which is the least work its CLI can do for a list."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = responses.join(examples.select("example_id", "prompt"), on="example_id").unique(
+        "response_id", keep="first", maintain_order=True
+    )
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows.select("response_id", "prompt", "text").iter_rows(named=True):
+            prompt = [{"role": m["role"], "content": m["content"]} for m in row["prompt"]]
+            record = {
+                "response_id": row["response_id"],
+                "messages": [*prompt, {"role": "assistant", "content": row["text"]}],
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
 # ---------------------------------------------------------------- subprocesses
 
 
@@ -197,18 +236,35 @@ def eprint(*args) -> None:
 # ---------------------------------------------------------------- models
 
 
-def build_gpt2_small_classifier(path: Path, texts: list[str], vocab_size: int = 32000, seed: int = 0) -> Path:
-    """A GPT-2-small-sized GPT2ForSequenceClassification (12 layers, 768 wide, 12 heads, 1024 positions,
-    num_labels=1) with random weights and a byte-level BPE tokenizer trained here on `texts` with the
-    project's `train_tiny_tokenizer` (its chat template). The tokenizer truncates on the left, as
-    rewardbench does under `--force_truncation`, so both paths keep the same tokens."""
+GPT2_SMALL = {"n_layer": 12, "n_embd": 768, "n_head": 12}
+# a ~1B-parameter GPT-2 twin (24 x 1792, head dim 128: 0.92B in the blocks, 0.98B with a 32k vocab),
+# for the bf16 run on a GPU (`throughput.py --size 1b --device cuda`)
+GPT2_1B = {"n_layer": 24, "n_embd": 1792, "n_head": 14}
+
+
+def build_gpt2_small_classifier(
+    path: Path,
+    texts: list[str],
+    vocab_size: int = 32000,
+    seed: int = 0,
+    sizes: dict | None = None,
+    dtype: str = "float32",
+) -> Path:
+    """A GPT-2-sized GPT2ForSequenceClassification (default GPT-2 small: 12 layers, 768 wide, 12 heads;
+    1024 positions, num_labels=1) with random weights and a byte-level BPE tokenizer trained here on
+    `texts` with the project's `train_tiny_tokenizer` (its chat template). Built once per `path` and
+    sizes (a marker file says which). The tokenizer truncates on the left, as rewardbench does under
+    `--force_truncation`, so both paths keep the same tokens."""
+    sizes = sizes or GPT2_SMALL
     marker = path / "bench_model.json"
     params = {
-        "kind": "gpt2-small-classifier",
+        "kind": "gpt2-classifier",
         "vocab_size": vocab_size,
         "seed": seed,
         "n_texts": len(texts),
-        "v": 2,
+        **sizes,
+        **({"dtype": dtype} if dtype != "float32" else {}),  # saved as (e.g. bf16 for the GPU twin)
+        "v": 3,
     }
     if marker.exists() and json.loads(marker.read_text()) == params:
         return path
@@ -219,10 +275,10 @@ def build_gpt2_small_classifier(path: Path, texts: list[str], vocab_size: int = 
 
     tokenizer = train_tiny_tokenizer(texts, vocab_size=vocab_size)
     tokenizer.truncation_side = "left"
-    config = gpt2_config(tokenizer, n_positions=1024, n_embd=768, n_layer=12, n_head=12, num_labels=1)
+    config = gpt2_config(tokenizer, n_positions=1024, num_labels=1, **sizes)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = GPT2ForSequenceClassification(config).eval()
+        model = GPT2ForSequenceClassification(config).eval().to(getattr(torch, dtype))
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
