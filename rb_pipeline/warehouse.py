@@ -148,18 +148,34 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def create_lake_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
-    """A view per lake table over its files, or an empty typed table while none exist."""
+def create_lake_views(
+    con: duckdb.DuckDBPyConnection, lake: Path, files: dict[str, list[str]] | None = None
+) -> None:
+    """A view per lake table over its files, or an empty typed table while none exist. `files` limits
+    the named tables to those files (the incremental update: only the models a run touched)."""
     attach_lake(con, lake)
-    for name, (pattern, schema) in LAKE_TABLES.items():
-        if any(lake.glob(pattern)):
-            # the files carry every column; hive keys would replace `model` with its folder form `org--name`
-            con.execute(
-                f"create view {name} as select * from read_parquet({_quote(lake / pattern)}, union_by_name = true, hive_partitioning = false)"
-            )
-        else:
-            empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
-            con.execute(f"create table {name} as select * from empty")
+    for name in LAKE_TABLES:
+        create_lake_view(con, lake, name, None if files is None else files.get(name))
+
+
+def create_lake_view(
+    con: duckdb.DuckDBPyConnection, lake: Path, name: str, files: list[str] | None = None, into: str = ""
+) -> None:
+    """`<into>name`: a view over the lake table's files (every file of its pattern, or `files`), or an
+    empty typed table while there is none."""
+    pattern, schema = LAKE_TABLES[name]
+    if files is None:
+        source = _quote(lake / pattern) if any(lake.glob(pattern)) else None
+    else:
+        source = "[" + ", ".join(_quote(Path(file)) for file in files) + "]" if files else None
+    if source is not None:
+        # the files carry every column; hive keys would replace `model` with its folder form `org--name`
+        con.execute(
+            f"create view {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
+        )
+    else:
+        empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
+        con.execute(f"create table {into}{name} as select * from empty")
 
 
 def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:
@@ -211,14 +227,18 @@ def create_sql_views(
 
 
 def populate(
-    con: duckdb.DuckDBPyConnection, benchmarks: dict[str, Benchmark], materialize: bool = False
+    con: duckdb.DuckDBPyConnection,
+    benchmarks: dict[str, Benchmark],
+    materialize: bool = False,
+    files: dict[str, list[str]] | None = None,
 ) -> None:
     """Catalog tables, lake views and SQL views into an open connection; with `materialize` (the
-    warehouse file), the MATERIALIZED views as tables and the bootstrap intervals computed."""
+    warehouse file), the MATERIALIZED views as tables and the bootstrap intervals computed; `files`:
+    see create_lake_views."""
     for name, frame in catalog_tables(benchmarks).items():
         arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
         con.execute(f"create table {name} as select * from arrow")
-    create_lake_views(con, lake_dir())
+    create_lake_views(con, lake_dir(), files)
     create_bootstrap_table(con)
     create_sql_views(con, benchmarks, materialize=MATERIALIZED if materialize else ())
     if materialize:
@@ -233,15 +253,21 @@ def in_memory(benchmarks: dict[str, Benchmark]) -> duckdb.DuckDBPyConnection:
 
 
 def build_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) -> Path:
-    """Rebuild the warehouse file (catalog tables, lake views, SQL views) and swap it into place."""
+    """Rebuild the warehouse file whole (catalog tables, lake views, SQL views) and swap it into place;
+    it records the lake files it was built from, for the incremental update
+    (`rb_pipeline.warehouse_update.update_warehouse`)."""
+    from rb_pipeline.warehouse_update import lake_inputs, record_inputs
+
     path = path or warehouse_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_builds(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
+        inputs = lake_inputs(benchmarks)  # listed first: a file written during the build is new next time
         with duckdb.connect(str(tmp)) as con:
             populate(con, benchmarks, materialize=True)
+            record_inputs(con, inputs, mode="full", models=None)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

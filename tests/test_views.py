@@ -94,42 +94,47 @@ def write_hand_made_lake(models: dict[str, dict[str, tuple[str, float]]]) -> Non
             pl.DataFrame([r for r in responses if r["benchmark"] == bench], schema=RESPONSES_SCHEMA),
             dataset_path("responses", bench),
         )
+    for model, runs in models.items():
+        for order, (run_id, (status, benchmarks, flip)) in enumerate(runs.items()):
+            write_hand_made_run(model, run_id, status, benchmarks, flip, day=1 + order)
+
+
+def write_hand_made_run(
+    model: str, run_id: str, status: str, benchmarks: list[str], flip: bool, day: int
+) -> None:
+    """One run of HAND_MADE_EXAMPLES' scores (negated with `flip`), ended on 2026-01-<day>."""
     score_of = {
         f"{example_id}-{position}": score
         for _, _, example_id, chosen, rejected in HAND_MADE_EXAMPLES
         for position, score in enumerate(chosen + rejected)
     }
-    for model, runs in models.items():
-        for order, (run_id, (status, benchmarks, flip)) in enumerate(runs.items()):
-            rows = [
-                {
-                    "model": model,
-                    "run_id": run_id,
-                    "settings_key": "k",
-                    "response_id": rid,
-                    "score": -score if flip else score,
-                    "score_vector": None,
-                    "n_tokens": 1,
-                    "truncated_tokens": 0,
-                    "reused": False,
-                }
-                for rid, score in score_of.items()
-            ]
-            write_parquet(
-                pl.DataFrame(rows, schema=SCORES_SCHEMA), scores_dir(model, run_id) / "part-00000.parquet"
-            )
-            ended = datetime(2026, 1, 1 + order, tzinfo=UTC)
-            write_run(
-                {
-                    "run_id": run_id,
-                    "model": model,
-                    "benchmarks": benchmarks,
-                    "status": status,
-                    "started_at": ended,
-                    "ended_at": ended,
-                    "provenance": "computed",
-                }
-            )
+    rows = [
+        {
+            "model": model,
+            "run_id": run_id,
+            "settings_key": "k",
+            "response_id": rid,
+            "score": -score if flip else score,
+            "score_vector": None,
+            "n_tokens": 1,
+            "truncated_tokens": 0,
+            "reused": False,
+        }
+        for rid, score in score_of.items()
+    ]
+    write_parquet(pl.DataFrame(rows, schema=SCORES_SCHEMA), scores_dir(model, run_id) / "part-00000.parquet")
+    ended = datetime(2026, 1, day, tzinfo=UTC)
+    write_run(
+        {
+            "run_id": run_id,
+            "model": model,
+            "benchmarks": benchmarks,
+            "status": status,
+            "started_at": ended,
+            "ended_at": ended,
+            "provenance": "computed",
+        }
+    )
 
 
 @pytest.fixture
