@@ -99,12 +99,13 @@ def materialize_scores(model_id: str, run_config: dict) -> None:
     )
 
 
-def materialize_warehouse() -> None:
-    """Rebuild the DuckDB warehouse."""
+def materialize_warehouse(rebuild: bool = False) -> None:
+    """Update the DuckDB warehouse with what is new in the lake (with `rebuild`: rebuild it whole)."""
     from assets.definitions import defs
 
+    config = {"ops": {"warehouse": {"config": {"rebuild": rebuild}}}}
     defs.resolve_job_def("build_warehouse").execute_in_process(
-        instance=_instance(), run_config=QUIET, tags=process_tags()
+        instance=_instance(), run_config=QUIET | config, tags=process_tags()
     )
 
 
