@@ -148,7 +148,8 @@ def scores_asset(benchmark_names: list[str]):
             result = Evaluation(run, scored, skipped)
         else:
             result = evaluate(entry, chosen, settings, scoring.device, log=context.log.info)
-        with in_memory(catalog) as con:  # one set of views for the report and the checks
+        # one set of views for the report and the checks, over this model's files only
+        with in_memory(catalog, models=[model_id]) as con:
             row, subsets = model_report(con, model_id)
             total, covered, nan, unit = coverage(con, model_id, entry.type, result.run.run_id)
         filled = {k: v for k, v in row.items() if v is not None}

@@ -231,24 +231,31 @@ def populate(
     benchmarks: dict[str, Benchmark],
     materialize: bool = False,
     files: dict[str, list[str]] | None = None,
+    intervals: bool | None = None,
 ) -> None:
     """Catalog tables, lake views and SQL views into an open connection; with `materialize` (the
-    warehouse file), the MATERIALIZED views as tables and the bootstrap intervals computed; `files`:
-    see create_lake_views."""
+    warehouse file), the MATERIALIZED views as tables and (unless `intervals` is False) the bootstrap
+    intervals computed; `files`: see create_lake_views."""
     for name, frame in catalog_tables(benchmarks).items():
         arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
         con.execute(f"create table {name} as select * from arrow")
     create_lake_views(con, lake_dir(), files)
     create_bootstrap_table(con)
     create_sql_views(con, benchmarks, materialize=MATERIALIZED if materialize else ())
-    if materialize:
+    if materialize if intervals is None else intervals:
         add_confidence_intervals(con)
 
 
-def in_memory(benchmarks: dict[str, Benchmark]) -> duckdb.DuckDBPyConnection:
-    """The warehouse's views in an in-memory database (for metadata, without locking the file)."""
+def in_memory(benchmarks: dict[str, Benchmark], models: list[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """The warehouse in an in-memory database (for metadata, without locking the file), its
+    MATERIALIZED views as tables (views over views over views cost seconds to bind), no bootstrap
+    intervals; with `models`, over those models' lake files only (their rows are the same: see
+    rb_pipeline.warehouse_update)."""
+    from rb_pipeline.warehouse_update import model_files
+
     con = duckdb.connect()
-    populate(con, benchmarks)
+    files = None if models is None else model_files(models)
+    populate(con, benchmarks, materialize=True, files=files, intervals=False)
     return con
 
 

@@ -151,12 +151,7 @@ def record_inputs(
     its next update is a rebuild). `known`: inputs recorded before, whose models need not be read again."""
     if inputs is None:
         return
-    files = inputs.files
-    if known is not None:
-        unchanged = files.join(known, on=list(FILES_SCHEMA), how="inner")
-        files = pl.concat([unchanged, file_models(files.join(known, on=list(FILES_SCHEMA), how="anti"))])
-    else:
-        files = file_models(files)
+    files = resolve(inputs.files, pl.DataFrame(schema=INPUTS_SCHEMA) if known is None else known)
     rows = files.sort("path", "model").to_arrow()  # noqa: F841 (read by DuckDB by name)
     state = pl.DataFrame(  # noqa: F841 (read by DuckDB by name)
         [
@@ -191,6 +186,35 @@ def recorded(path: Path) -> tuple[str, pl.DataFrame] | None:
     except (duckdb.Error, IndexError):
         return None
     return fingerprint, inputs.cast(INPUTS_SCHEMA)
+
+
+def resolve(files: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+    """`files` with their models (INPUTS_SCHEMA): as recorded where a file is unchanged, else read."""
+    keys = list(FILES_SCHEMA)
+    return pl.concat(
+        [files.join(known, on=keys, how="inner"), file_models(files.join(known, on=keys, how="anti"))]
+    )
+
+
+def files_of(resolved: pl.DataFrame, models: set[str]) -> dict[str, list[str]]:
+    """Per per-model lake table, the files of `models` (`resolved`: INPUTS_SCHEMA)."""
+    theirs = resolved.filter(pl.col("model").is_in(sorted(models)))
+    return {
+        table: sorted(set(theirs.filter(pl.col("lake_table") == table)["path"]))
+        for table in MODEL_FOLDER_TABLES + MODEL_COLUMN_TABLES
+    }
+
+
+def model_files(models: list[str], path: Path | None = None) -> dict[str, list[str]] | None:
+    """The lake files of `models` (see files_of), their models read only where the warehouse file has
+    no record of them; None for a lake on an object store (read it whole)."""
+    lake = lake_dir()
+    if is_remote(lake):
+        return None
+    path = path or warehouse_path()
+    before = recorded(path) if path.exists() else None
+    known = before[1] if before else pl.DataFrame(schema=INPUTS_SCHEMA)
+    return files_of(resolve(list_files(lake, MODEL_FOLDER_TABLES + MODEL_COLUMN_TABLES), known), set(models))
 
 
 def with_ensembles(models: set[str], members: pl.DataFrame) -> set[str]:
@@ -259,12 +283,7 @@ def _apply(
 ) -> None:
     """Compute `models`' rows over their files only, and swap them into a copy of the file."""
     lake = lake_dir()
-    current = inputs.files.join(known, on=list(FILES_SCHEMA), how="inner")
-    theirs = current.filter(pl.col("model").is_in(models))
-    files = {
-        table: sorted(set(theirs.filter(pl.col("lake_table") == table)["path"]))
-        for table in MODEL_FOLDER_TABLES + MODEL_COLUMN_TABLES
-    }
+    files = files_of(inputs.files.join(known, on=list(FILES_SCHEMA), how="inner"), set(models))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:

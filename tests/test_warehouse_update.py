@@ -94,7 +94,11 @@ def test_nothing_new_leaves_the_file_as_it_was(catalog):
     update = update_warehouse(catalog)
     assert update.mode == "unchanged"
     after = path.stat()
-    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (before.st_ino, before.st_mtime_ns, before.st_size)
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (
+        before.st_ino,
+        before.st_mtime_ns,
+        before.st_size,
+    )
 
 
 def test_a_reader_keeps_its_file_while_the_update_swaps_in_the_new_one(catalog):
