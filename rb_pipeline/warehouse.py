@@ -3,7 +3,9 @@
 The file is rebuilt into a temporary name and renamed into place, so a reader never opens a
 half-built warehouse. Views read the lake's files at query time, except the heavy history views named
 in MATERIALIZED, which the file stores as tables computed when it is built (as are the bootstrap
-intervals, `bootstrap_ci`); the warehouse asset rebuilds the file after every scores materialization.
+intervals, `bootstrap_ci`). The warehouse asset updates the file after every scores materialization
+(only the models whose lake files changed: `rb_pipeline.warehouse_update`); `build_warehouse` is the
+full rebuild (`rb-pipeline warehouse --rebuild`).
 """
 
 from __future__ import annotations
