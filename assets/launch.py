@@ -1,5 +1,6 @@
 """Run the code location's jobs in-process against the persistent Dagster instance (for the CLI)."""
 
+import functools
 import os
 import socket
 from pathlib import Path
@@ -36,7 +37,14 @@ def _instance_lock() -> FileLock:
 
 
 def _instance() -> DagsterInstance:
-    """The persistent instance. Its SQLite storages are created (and migrated) on first use; two
+    """The persistent instance, opened once per process and Dagster home (opening it checks the
+    storages' schema: about a second, which a command paid three times)."""
+    return _instance_at(ensure_dagster_home())
+
+
+@functools.cache
+def _instance_at(home: Path) -> DagsterInstance:
+    """The instance of `home`. Its SQLite storages are created (and migrated) on first use; two
     processes doing that at once collide (`table ... already exists`, `UNIQUE constraint failed:
     alembic_version`), so one process at a time opens it."""
     with _instance_lock():
@@ -93,12 +101,13 @@ def materialize_scores(model_id: str, run_config: dict) -> None:
     )
 
 
-def materialize_warehouse() -> None:
-    """Rebuild the DuckDB warehouse."""
+def materialize_warehouse(rebuild: bool = False) -> None:
+    """Update the DuckDB warehouse with what is new in the lake (with `rebuild`: rebuild it whole)."""
     from assets.definitions import defs
 
+    config = {"ops": {"warehouse": {"config": {"rebuild": rebuild}}}}
     defs.resolve_job_def("build_warehouse").execute_in_process(
-        instance=_instance(), run_config=QUIET, tags=process_tags()
+        instance=_instance(), run_config=QUIET | config, tags=process_tags()
     )
 
 

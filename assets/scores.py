@@ -32,6 +32,7 @@ from rb_pipeline.core.runs import git_hash, package_versions
 from rb_pipeline.core.settings import run_config_fields, settings_for
 from rb_pipeline.engine.distributed import launch
 from rb_pipeline.engine.evaluation import Evaluation, coverage, evaluate, markdown_table, model_report
+from rb_pipeline.warehouse.update import model_files
 from rb_pipeline.warehouse.views import in_memory
 
 SCORES_KEY = AssetKey("scores")
@@ -144,7 +145,8 @@ def scores_asset(benchmark_names: list[str]):
             result = Evaluation(run, scored, skipped)
         else:
             result = evaluate(entry, chosen, settings, scoring.device, log=context.log.info)
-        with in_memory(catalog) as con:  # one set of views for the report and the checks
+        # one set of views for the report and the checks, over this model's files only
+        with in_memory(catalog, files=model_files([model_id])) as con:
             row, subsets = model_report(con, model_id)
             total, covered, nan, unit = coverage(con, model_id, entry.type, result.run.run_id)
         filled = {k: v for k, v in row.items() if v is not None}

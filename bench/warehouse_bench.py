@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -72,10 +73,13 @@ def synthetic_catalog(counts: dict[str, int]) -> dict:
     }
 
 
-def write_lake(n_models: int, n_examples: int, history_every: int, seed: int = 0) -> tuple[dict, int]:
-    """The synthetic lake under `$RB_HOME/lake`; returns the catalog and the number of score rows."""
-    from rb_pipeline.core.lake import dataset_path, run_path, scores_dir
-    from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA, RUNS_SCHEMA
+def write_lake(
+    n_models: int, n_examples: int, history_every: int, seed: int = 0
+) -> tuple[dict, int, Callable[[int], int]]:
+    """The synthetic lake under `$RB_HOME/lake`; returns the catalog, the number of score rows and a
+    function that adds model number i (one complete run) to it."""
+    from rb_pipeline.core.lake import dataset_path
+    from rb_pipeline.sources.normalize import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
 
     rng = np.random.default_rng(seed)
     shares = np.array([share for _, share, _ in SUBSETS.values()])
@@ -116,52 +120,70 @@ def write_lake(n_models: int, n_examples: int, history_every: int, seed: int = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         pl.from_arrow(frame).cast(schema).write_parquet(path)
 
+    score_rows = sum(
+        write_model(index, n_models, response_ids, lengths, rng, index % history_every == 0)
+        for index in range(n_models)
+    )
+    catalog = synthetic_catalog(dict(zip(SUBSETS, counts.tolist(), strict=True)))
+    return catalog, score_rows, lambda index: write_model(index, n_models, response_ids, lengths, rng, False)
+
+
+def write_model(
+    index: int,
+    n_models: int,
+    response_ids: pa.Array,
+    lengths: np.ndarray,
+    rng: np.random.Generator,
+    with_history: bool,
+) -> int:
+    """One model's complete run (and an older one with `with_history`); returns its score rows."""
+    from rb_pipeline.core.lake import run_path, scores_dir
+    from rb_pipeline.engine.scoring import RUNS_SCHEMA
+
     start = datetime(2026, 1, 1, tzinfo=UTC)
+    n_responses = len(response_ids)
     score_rows = 0
-    chosen = np.tile([True, False], n_examples)
-    for index in range(n_models):
-        model = f"org/model-{index:04d}"
-        skill = rng.uniform(0.0, 2.0)  # accuracies from ~0.5 to ~0.92
-        runs = [("latest", start + timedelta(hours=index + n_models))]
-        if index % history_every == 0:
-            runs.append(("older", start + timedelta(hours=index)))
-        for tag, ended in runs:
-            run_id = f"{ended:%Y%m%dT%H%M%S}-{tag}-{index:04d}"
-            score = rng.normal(0.0, 1.0, n_responses) + np.where(
-                chosen, skill if tag == "latest" else 0.5, 0.0
-            )
-            zeros = np.zeros(n_responses, np.int32)
-            scores = pa.table(
-                {
-                    "model": pa.DictionaryArray.from_arrays(zeros, pa.array([model])),
-                    "run_id": pa.DictionaryArray.from_arrays(zeros, pa.array([run_id])),
-                    "settings_key": pa.DictionaryArray.from_arrays(zeros, pa.array(["k"])),
-                    "response_id": response_ids,
-                    "score": pa.array(score),
-                    "score_vector": pa.nulls(n_responses, pa.list_(pa.float64())),
-                    "n_tokens": pa.array(lengths.astype(np.int32)),
-                    "truncated_tokens": pa.array(np.zeros(n_responses, np.int32)),
-                    "reused": pa.array(np.zeros(n_responses, bool)),
-                }
-            )
-            out = scores_dir(model, run_id) / "part-00000.parquet"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(scores, out, compression="zstd")
-            score_rows += n_responses
-            record = {name: None for name in RUNS_SCHEMA} | {
-                "run_id": run_id,
-                "model": model,
-                "model_type": "classifier",
-                "benchmarks": ["synth"],
-                "started_at": ended - timedelta(minutes=5),
-                "ended_at": ended,
-                "status": "complete",
-                "provenance": "computed",
-                "n_responses": n_responses,
+    chosen = np.tile([True, False], n_responses // 2)
+    model = f"org/model-{index:04d}"
+    skill = rng.uniform(0.0, 2.0)  # accuracies from ~0.5 to ~0.92
+    runs = [("latest", start + timedelta(hours=index + n_models))]
+    if with_history:
+        runs.append(("older", start + timedelta(hours=index)))
+    for tag, ended in runs:
+        run_id = f"{ended:%Y%m%dT%H%M%S}-{tag}-{index:04d}"
+        score = rng.normal(0.0, 1.0, n_responses) + np.where(chosen, skill if tag == "latest" else 0.5, 0.0)
+        zeros = np.zeros(n_responses, np.int32)
+        scores = pa.table(
+            {
+                "model": pa.DictionaryArray.from_arrays(zeros, pa.array([model])),
+                "run_id": pa.DictionaryArray.from_arrays(zeros, pa.array([run_id])),
+                "settings_key": pa.DictionaryArray.from_arrays(zeros, pa.array(["k"])),
+                "response_id": response_ids,
+                "score": pa.array(score),
+                "score_vector": pa.nulls(n_responses, pa.list_(pa.float64())),
+                "n_tokens": pa.array(lengths.astype(np.int32)),
+                "truncated_tokens": pa.array(np.zeros(n_responses, np.int32)),
+                "reused": pa.array(np.zeros(n_responses, bool)),
             }
-            run_path(run_id).parent.mkdir(parents=True, exist_ok=True)
-            pl.DataFrame([record], schema=RUNS_SCHEMA).write_parquet(run_path(run_id))
-    return synthetic_catalog(dict(zip(SUBSETS, counts.tolist(), strict=True))), score_rows
+        )
+        out = scores_dir(model, run_id) / "part-00000.parquet"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(scores, out, compression="zstd")
+        score_rows += n_responses
+        record = {name: None for name in RUNS_SCHEMA} | {
+            "run_id": run_id,
+            "model": model,
+            "model_type": "classifier",
+            "benchmarks": ["synth"],
+            "started_at": ended - timedelta(minutes=5),
+            "ended_at": ended,
+            "status": "complete",
+            "provenance": "computed",
+            "n_responses": n_responses,
+        }
+        run_path(run_id).parent.mkdir(parents=True, exist_ok=True)
+        pl.DataFrame([record], schema=RUNS_SCHEMA).write_parquet(run_path(run_id))
+    return score_rows
 
 
 def best_of(repeats: int, action) -> tuple[float, object]:
@@ -173,6 +195,47 @@ def best_of(repeats: int, action) -> tuple[float, object]:
     return min(times), result
 
 
+def measure_update(catalog, path, add_model, index, update_warehouse, build_warehouse, query) -> dict:
+    """One more model's run added to the lake: the incremental update (timed), an update with nothing
+    new (timed), and the full rebuild of the same lake into a second file (timed); the two files'
+    leaderboards and materialized row counts must be identical."""
+    add_model(index)
+    start = time.perf_counter()
+    incremental = update_warehouse(catalog, path)
+    incremental_s = time.perf_counter() - start
+    assert incremental.mode == "incremental", incremental
+    eprint(f"update_warehouse after one new model: {incremental_s:.2f} s ({incremental.models})")
+    start = time.perf_counter()
+    unchanged = update_warehouse(catalog, path)
+    unchanged_s = time.perf_counter() - start
+    assert unchanged.mode == "unchanged", unchanged
+    eprint(f"update_warehouse with nothing new: {unchanged_s:.3f} s")
+    full = path.with_name("full-rebuild.duckdb")
+    start = time.perf_counter()
+    build_warehouse(catalog, full)
+    rebuild_s = time.perf_counter() - start
+    eprint(f"full rebuild of the same lake: {rebuild_s:.1f} s")
+    check = (
+        "select (select count(*) from runs_history) as runs, (select count(*) from example_outcomes_history)"
+        " as outcomes, (select count(*) from subset_accuracy_history) as accuracies,"
+        " (select count(*) from bootstrap_ci) as intervals"
+    )
+    board = "select * from leaderboard order by model"
+    identical = query(board, path).equals(query(board, full)) and query(check, path).equals(
+        query(check, full)
+    )
+    assert identical, "the incremental update differs from the full rebuild"
+    return {
+        "seconds": {
+            "update_after_one_model": round(incremental_s, 3),
+            "update_with_nothing_new": round(unchanged_s, 4),
+            "rebuild_after_one_model": round(rebuild_s, 2),
+        },
+        "identical_to_rebuild": identical,
+        "update_after_one_model_met": incremental_s <= 1.0,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=1000)
@@ -181,6 +244,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="write the lake here and keep it (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=RESULTS / "warehouse.json")
+    parser.add_argument(
+        "--skip-queries", action="store_true", help="time only the build and the update (no query timings)"
+    )
     args = parser.parse_args()
 
     load_at_start = os.getloadavg()
@@ -190,17 +256,18 @@ def main() -> None:
     os.environ["RB_HOME"] = str(home)
     from rb_pipeline.catalog.entries import Benchmark
     from rb_pipeline.warehouse.stats import N_RESAMPLES, add_confidence_intervals
+    from rb_pipeline.warehouse.update import rebuild_warehouse, update_warehouse
     from rb_pipeline.warehouse.views import MATERIALIZED, build_warehouse, query
 
     try:
         start = time.perf_counter()
-        raw_catalog, score_rows = write_lake(args.models, args.examples, args.history_every)
+        raw_catalog, score_rows, add_model = write_lake(args.models, args.examples, args.history_every)
         write_s = time.perf_counter() - start
         catalog = {name: Benchmark.model_validate(raw) for name, raw in raw_catalog.items()}
         eprint(f"lake: {score_rows:,} score rows in {write_s:.1f} s under {home}")
 
         start = time.perf_counter()
-        path = build_warehouse(catalog)
+        path = rebuild_warehouse(catalog)  # the full build, recording its inputs for the update
         build_s = time.perf_counter() - start
         eprint(f"build_warehouse: {build_s:.1f} s")
 
@@ -216,17 +283,22 @@ def main() -> None:
             "length_bias_one_model": "select * from length_bias where model = 'org/model-0001'",
             "example_outcomes_one_model": "select * from example_outcomes where model = 'org/model-0001'",
         }
-        for name, sql in queries.items():
+        for name, sql in {} if args.skip_queries else queries.items():
             timings[name], frame = best_of(args.repeats, lambda sql=sql: query(sql, path))
             sizes[name] = frame.height
             eprint(f"{name}: {timings[name]:.3f} s ({frame.height} rows)")
 
-        with duckdb.connect(str(path)) as con:
-            timings["confidence_intervals"], n_rows = best_of(
-                args.repeats, lambda: add_confidence_intervals(con)
-            )
-        sizes["confidence_intervals"] = n_rows
-        eprint(f"confidence_intervals: {timings['confidence_intervals']:.3f} s ({n_rows} rows)")
+        if not args.skip_queries:
+            with duckdb.connect(str(path)) as con:
+                timings["confidence_intervals"], n_rows = best_of(
+                    args.repeats, lambda: add_confidence_intervals(con)
+                )
+            sizes["confidence_intervals"] = n_rows
+            eprint(f"confidence_intervals: {timings['confidence_intervals']:.3f} s ({n_rows} rows)")
+
+        update = measure_update(
+            catalog, path, add_model, args.models, update_warehouse, build_warehouse, query
+        )
 
         counts = query(
             "select (select count(*) from runs) as runs, (select count(*) from example_outcomes_history) as outcomes",
@@ -256,15 +328,19 @@ def main() -> None:
             "seconds": {
                 "write_lake": round(write_s, 2),
                 "build_warehouse": round(build_s, 2),
+                **update.pop("seconds"),
                 **{name: round(value, 4) for name, value in timings.items()},
             },
             "rows": sizes,
             "bootstrap_resamples": N_RESAMPLES,
+            "update": update,
             "goals": {
                 "leaderboard_s": 1.0,
-                "leaderboard_met": timings["leaderboard"] < 1.0,
+                "leaderboard_met": timings["leaderboard"] < 1.0 if timings else None,
                 "confidence_intervals_s": 10.0,
-                "confidence_intervals_met": timings["confidence_intervals"] < 10.0,
+                "confidence_intervals_met": timings["confidence_intervals"] < 10.0 if timings else None,
+                "update_after_one_model_s": 1.0,
+                "update_after_one_model_met": update["update_after_one_model_met"],
             },
             "best_of": args.repeats,
             "peak_rss_mib": round(peak_rss_mib(), 1),

@@ -1,4 +1,4 @@
-"""`rb-pipeline`: demo, catalog, score, sql, import, push.
+"""`rb-pipeline`: demo, catalog, score, sql, warehouse, import, push.
 
 Exit code 0 on success. On a failure, two lines on stderr: `rb-pipeline: error: <what failed, which
 model/file/row, what to do>` and `rb-pipeline: log: <path>`, exit code 2. Everything a command writes
@@ -328,6 +328,19 @@ def cmd_sql(args: argparse.Namespace) -> None:
     print(render(query(args.query), args.format))
 
 
+def cmd_warehouse(args: argparse.Namespace) -> None:
+    """Update the warehouse with the lake's new runs (--rebuild: rebuild it whole); say what was done."""
+    from dagster import AssetKey
+
+    from assets.launch import last_metadata, materialize_warehouse
+
+    materialize_warehouse(rebuild=args.rebuild)
+    done = {name: value.value for name, value in last_metadata(AssetKey("warehouse")).items()}
+    reason = f" ({done['update_reason']})" if done["update_reason"] != "-" else ""
+    models = f", models: {', '.join(done['models_updated'])}" if done["models_updated"] else ""
+    print(f"{done['path']}: {done['update']}{reason} in {done['update_s']} s{models}")
+
+
 def cmd_import(args: argparse.Namespace) -> None:
     """Import rewardbench / RMB result files as runs, then rebuild the warehouse."""
     from assets.launch import materialize_warehouse
@@ -375,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sql.set_defaults(func=cmd_sql)
+    store = sub.add_parser("warehouse", help=cmd_warehouse.__doc__)
+    store.add_argument("--rebuild", action="store_true", help="rebuild the file whole from the lake")
+    store.set_defaults(func=cmd_warehouse)
     imp = sub.add_parser("import", help=cmd_import.__doc__)
     imp.add_argument("path", help="a result file, a folder in the public results layout, or a Hub dataset id")
     imp.set_defaults(func=cmd_import)

@@ -153,15 +153,22 @@ def write_hand_made_lake(models: dict[str, dict[str, tuple[str, float]]]) -> Non
             [e for e in examples if e["benchmark"] == bench],
             [r for r in responses if r["benchmark"] == bench],
         )
+    for model, runs in models.items():
+        for order, (run_id, (status, benchmarks, flip)) in enumerate(runs.items()):
+            write_hand_made_run(model, run_id, status, benchmarks, flip, day=1 + order)
+
+
+def write_hand_made_run(
+    model: str, run_id: str, status: str, benchmarks: list[str], flip: bool, day: int
+) -> None:
+    """One run of HAND_MADE_EXAMPLES' scores (negated with `flip`), ended on 2026-01-<day>."""
     score_of = {
-        f"{example_id}-{position}": score
+        f"{example_id}-{position}": -score if flip else score
         for _, _, example_id, chosen, rejected in HAND_MADE_EXAMPLES
         for position, score in enumerate(chosen + rejected)
     }
-    for model, runs in models.items():
-        for order, (run_id, (status, benchmarks, flip)) in enumerate(runs.items()):
-            write_scores(model, run_id, {rid: -score if flip else score for rid, score in score_of.items()})
-            write_run_row(model, run_id, benchmarks, datetime(2026, 1, 1 + order, tzinfo=UTC), status)
+    write_scores(model, run_id, score_of)
+    write_run_row(model, run_id, benchmarks, datetime(2026, 1, day, tzinfo=UTC), status)
 
 
 def hand_made_frames(n_examples: int = 12) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -3,6 +3,7 @@ bootstrap runs over resampled accuracies (stats), so a rule in `sql/macros/rules
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jinja2
@@ -13,6 +14,7 @@ from rb_pipeline.core.paths import REPO_ROOT
 SQL_DIR = REPO_ROOT / "sql"
 
 
+@functools.cache  # one per folder: Jinja keeps its compiled templates (and recompiles a changed file)
 def sql_environment(sql_dir: Path = SQL_DIR) -> jinja2.Environment:
     """Templates under `sql_dir`; an undefined name is an error, never an empty string."""
     environment = jinja2.Environment(

@@ -3,7 +3,9 @@
 The file is rebuilt into a temporary name and renamed into place, so a reader never opens a
 half-built warehouse. Views read the lake's files at query time, except the heavy history views named
 in MATERIALIZED, which the file stores as tables computed when it is built (as are the bootstrap
-intervals, `bootstrap_ci`); the warehouse asset rebuilds the file after every scores materialization.
+intervals, `bootstrap_ci`). The warehouse asset updates the file after every scores materialization
+(only the models whose lake files changed: `rb_pipeline.warehouse.update`); `build_warehouse` is the
+full rebuild (`rb-pipeline warehouse --rebuild`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import graphlib
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,18 +158,34 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def create_lake_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
-    """A view per lake table over its files, or an empty typed table while none exist."""
+def create_lake_views(
+    con: duckdb.DuckDBPyConnection, lake: Path, files: dict[str, list[str]] | None = None
+) -> None:
+    """A view per lake table over its files, or an empty typed table while none exist. `files` limits
+    the named tables to those files (the incremental update: only the models a run touched)."""
     attach_lake(con, lake)
-    for name, (pattern, schema) in LAKE_TABLES.items():
-        if any(lake.glob(pattern)):
-            # the files carry every column; hive keys would replace `model` with its folder form `org--name`
-            con.execute(
-                f"create view {name} as select * from read_parquet({_quote(lake / pattern)}, union_by_name = true, hive_partitioning = false)"
-            )
-        else:
-            empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
-            con.execute(f"create table {name} as select * from empty")
+    for name in LAKE_TABLES:
+        create_lake_view(con, lake, name, None if files is None else files.get(name))
+
+
+def create_lake_view(
+    con: duckdb.DuckDBPyConnection, lake: Path, name: str, files: list[str] | None = None, into: str = ""
+) -> None:
+    """`<into>name`: a view over the lake table's files (every file of its pattern, or `files`), or an
+    empty typed table while there is none."""
+    pattern, schema = LAKE_TABLES[name]
+    if files is None:
+        source = _quote(lake / pattern) if any(lake.glob(pattern)) else None
+    else:
+        source = "[" + ", ".join(_quote(Path(file)) for file in files) + "]" if files else None
+    if source is not None:
+        # the files carry every column; hive keys would replace `model` with its folder form `org--name`
+        con.execute(
+            f"create view {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
+        )
+    else:
+        empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
+        con.execute(f"create table {into}{name} as select * from empty")
 
 
 def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:
@@ -218,29 +237,45 @@ def create_sql_views(
 
 
 def populate(
-    con: duckdb.DuckDBPyConnection, benchmarks: dict[str, Benchmark], materialize: bool = False
+    con: duckdb.DuckDBPyConnection,
+    benchmarks: dict[str, Benchmark],
+    materialize: bool = False,
+    files: dict[str, list[str]] | None = None,
+    intervals: bool | None = None,
 ) -> None:
     """Catalog tables, lake views and SQL views into an open connection; with `materialize` (the
-    warehouse file), the MATERIALIZED views as tables and the bootstrap intervals computed."""
+    warehouse file), the MATERIALIZED views as tables and (unless `intervals` is False) the bootstrap
+    intervals computed; `files`: see create_lake_views."""
     for name, frame in catalog_tables(benchmarks).items():
         arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
         con.execute(f"create table {name} as select * from arrow")
-    create_lake_views(con, lake_dir())
+    create_lake_views(con, lake_dir(), files)
     create_bootstrap_table(con)
     create_sql_views(con, benchmarks, materialize=MATERIALIZED if materialize else ())
-    if materialize:
+    if materialize if intervals is None else intervals:
         add_confidence_intervals(con)
 
 
-def in_memory(benchmarks: dict[str, Benchmark]) -> duckdb.DuckDBPyConnection:
-    """The warehouse's views in an in-memory database (for metadata, without locking the file)."""
+def in_memory(
+    benchmarks: dict[str, Benchmark], files: dict[str, list[str]] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """The warehouse in an in-memory database (for metadata, without locking the file), its
+    MATERIALIZED views as tables (views over views over views cost seconds to bind), no bootstrap
+    intervals; with `files` ({lake table: paths}, `update.model_files`), over those files only (a model's
+    rows come from its own files: see rb_pipeline.warehouse.update)."""
     con = duckdb.connect()
-    populate(con, benchmarks)
+    populate(con, benchmarks, materialize=True, files=files, intervals=False)
     return con
 
 
-def build_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) -> Path:
-    """Rebuild the warehouse file (catalog tables, lake views, SQL views) and swap it into place."""
+def build_warehouse(
+    benchmarks: dict[str, Benchmark],
+    path: Path | None = None,
+    before_swap: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> Path:
+    """Rebuild the warehouse file whole (catalog tables, lake views, SQL views) and swap it into place;
+    `before_swap` writes into the new file first (`update.rebuild_warehouse` records the lake files it
+    was built from, for the incremental update)."""
     path = path or warehouse_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_builds(path)
@@ -249,6 +284,8 @@ def build_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) 
     try:
         with duckdb.connect(str(tmp)) as con:
             populate(con, benchmarks, materialize=True)
+            if before_swap:
+                before_swap(con)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
