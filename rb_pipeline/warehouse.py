@@ -149,13 +149,19 @@ def _quote(path: Path) -> str:
 
 
 def create_lake_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
-    """A view per lake table over its files, or an empty typed table while none exist."""
-    attach_lake(con, lake)
+    """A view per lake table over its files, or an empty typed table while none exist.
+
+    Through fsspec (an object store without httpfs) each lake table is copied in once, from the files
+    listed now: there DuckDB lists and opens every file again each time a view built on it is bound or
+    queried (each request a Python call), and the SQL views took minutes over a few dozen files."""
+    copy = attach_lake(con, lake) == "fsspec"
     for name, (pattern, schema) in LAKE_TABLES.items():
-        if any(lake.glob(pattern)):
+        files = sorted(lake.glob(pattern))
+        if files:
+            source = "[" + ", ".join(_quote(f) for f in files) + "]" if copy else _quote(lake / pattern)
             # the files carry every column; hive keys would replace `model` with its folder form `org--name`
             con.execute(
-                f"create view {name} as select * from read_parquet({_quote(lake / pattern)}, union_by_name = true, hive_partitioning = false)"
+                f"create {'table' if copy else 'view'} {name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
             )
         else:
             empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
@@ -213,20 +219,22 @@ def create_sql_views(
 def populate(
     con: duckdb.DuckDBPyConnection, benchmarks: dict[str, Benchmark], materialize: bool = False
 ) -> None:
-    """Catalog tables, lake views and SQL views into an open connection; with `materialize` (the
-    warehouse file), the MATERIALIZED views as tables and the bootstrap intervals computed."""
+    """Catalog tables, lake views and SQL views into an open connection, the MATERIALIZED views as
+    tables (every view built on them took a minute even over tiny data); with `materialize` (the
+    warehouse file), the bootstrap intervals computed too."""
     for name, frame in catalog_tables(benchmarks).items():
         arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
         con.execute(f"create table {name} as select * from arrow")
     create_lake_views(con, lake_dir())
     create_bootstrap_table(con)
-    create_sql_views(con, benchmarks, materialize=MATERIALIZED if materialize else ())
+    create_sql_views(con, benchmarks, materialize=MATERIALIZED)
     if materialize:
         add_confidence_intervals(con)
 
 
 def in_memory(benchmarks: dict[str, Benchmark]) -> duckdb.DuckDBPyConnection:
-    """The warehouse's views in an in-memory database (for metadata, without locking the file)."""
+    """The warehouse's views in an in-memory database (for metadata, without locking the file), as of
+    now: the history tables are computed when it is made."""
     con = duckdb.connect()
     populate(con, benchmarks)
     return con
