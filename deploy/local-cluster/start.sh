@@ -117,12 +117,14 @@ start_redis() {  # broker and results only: nothing persisted
   wait_for redis 30 redis-cli -p "$RB_REDIS_PORT" ping
 }
 
-start_s3() {  # SeaweedFS master + volume + filer + S3 gateway, as tests/test_object_store.py starts it
+start_s3() {  # SeaweedFS master + volume + filer + S3 gateway, as tests/test_object_store.py starts it;
+  # a throw-away lake: the volume server stops without its 10 s drain (preStopSeconds)
   mkdir -p "$DIR/seaweedfs"
   IFS=, read -r master master_grpc volume volume_grpc filer filer_grpc s3_grpc iam debug _ <<<"$RB_WEED_PORTS"
   "$PY" -c 'import json, os, sys; json.dump({"identities": [{"name": "rb", "credentials": [{"accessKey": os.environ["AWS_ACCESS_KEY_ID"], "secretKey": os.environ["AWS_SECRET_ACCESS_KEY"]}], "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}, open(sys.argv[1], "w"))' "$DIR/seaweedfs/s3.json"
   launch s3 weed server -dir="$DIR/seaweedfs" -ip=127.0.0.1 -ip.bind=127.0.0.1 -filer -s3 \
     -s3.config="$DIR/seaweedfs/s3.json" -volume.max=8 -master.volumeSizeLimitMB=64 -master.telemetry=false \
+    -volume.preStopSeconds=0 \
     -s3.port.iceberg=0 -s3.port.lance=0 -s3.port="${AWS_ENDPOINT_URL##*:}" -s3.port.grpc="$s3_grpc" \
     -master.port="$master" -master.port.grpc="$master_grpc" -volume.port="$volume" \
     -volume.port.grpc="$volume_grpc" -filer.port="$filer" -filer.port.grpc="$filer_grpc" \
