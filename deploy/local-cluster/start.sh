@@ -52,7 +52,6 @@ export RB_PG_DIR='$PG_DIR' RB_PG_USER='$([ "$(id -u)" = 0 ] && echo nobody || id
 export RB_REDIS_PORT=$REDIS_PORT RB_WEBSERVER_PORT=$WEB_PORT RB_WEED_PORTS='$WEED_PORTS'
 export RB_RUN_CONFIG='$DIR/run_config.yaml'
 export OMP_NUM_THREADS=\${OMP_NUM_THREADS:-1}
-export DAGSTER_GRPC_TIMEOUT_SECONDS=\${DAGSTER_GRPC_TIMEOUT_SECONDS:-180}  # one loaded machine: code servers answer late
 EOF
 fi
 # shellcheck disable=SC1091
