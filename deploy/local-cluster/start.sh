@@ -3,8 +3,10 @@
 # one folder: PostgreSQL (the Dagster instance storage), Redis (the Celery broker and result backend),
 # SeaweedFS (the S3 lake), two dagster-celery workers, dagster-daemon and dagster-webserver.
 #
-#   deploy/local-cluster/start.sh DIR [SERVICE ...]    # default: every service, in this order:
+#   deploy/local-cluster/start.sh DIR [SERVICE ...]    # default: every service:
 #   postgres redis s3 daemon webserver worker1 worker2
+# The storage services (postgres, redis, s3) start together, then the Dagster and Celery processes
+# together; the script returns once the daemon runs, the webserver answers and each worker is `ready`.
 #   . DIR/cluster.env                                  # then: RB_HOME, RB_LAKE, DAGSTER_HOME, AWS_*, ...
 #   deploy/local-cluster/stop.sh DIR [SERVICE ...]
 #
@@ -62,6 +64,8 @@ import os, sys, yaml
 repo, folder = sys.argv[1:]
 instance = yaml.safe_load(open(f"{repo}/deploy/celery/dagster.yaml"))
 instance["storage"]["postgres"]["postgres_db"]["port"] = int(os.environ["DAGSTER_PG_PORT"])
+# one machine, nothing to spare the database from: take queued runs every second, not every 5
+instance["run_coordinator"]["config"]["dequeue_interval_seconds"] = 1
 yaml.safe_dump(instance, open(os.path.join(os.environ["DAGSTER_HOME"], "dagster.yaml"), "w"))
 run_config = yaml.safe_load(open(f"{repo}/deploy/celery/run_config.yaml"))
 redis = f"redis://127.0.0.1:{os.environ['RB_REDIS_PORT']}"
@@ -113,12 +117,14 @@ start_redis() {  # broker and results only: nothing persisted
   wait_for redis 30 redis-cli -p "$RB_REDIS_PORT" ping
 }
 
-start_s3() {  # SeaweedFS master + volume + filer + S3 gateway, as tests/core/test_object_store.py starts it
+start_s3() {  # SeaweedFS master + volume + filer + S3 gateway, as tests/core/test_object_store.py starts it;
+  # a throw-away lake: the volume server stops without its 10 s drain (preStopSeconds)
   mkdir -p "$DIR/seaweedfs"
   IFS=, read -r master master_grpc volume volume_grpc filer filer_grpc s3_grpc iam debug _ <<<"$RB_WEED_PORTS"
   "$PY" -c 'import json, os, sys; json.dump({"identities": [{"name": "rb", "credentials": [{"accessKey": os.environ["AWS_ACCESS_KEY_ID"], "secretKey": os.environ["AWS_SECRET_ACCESS_KEY"]}], "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}, open(sys.argv[1], "w"))' "$DIR/seaweedfs/s3.json"
   launch s3 weed server -dir="$DIR/seaweedfs" -ip=127.0.0.1 -ip.bind=127.0.0.1 -filer -s3 \
     -s3.config="$DIR/seaweedfs/s3.json" -volume.max=8 -master.volumeSizeLimitMB=64 -master.telemetry=false \
+    -volume.preStopSeconds=0 \
     -s3.port.iceberg=0 -s3.port.lance=0 -s3.port="${AWS_ENDPOINT_URL##*:}" -s3.port.grpc="$s3_grpc" \
     -master.port="$master" -master.port.grpc="$master_grpc" -volume.port="$volume" \
     -volume.port.grpc="$volume_grpc" -filer.port="$filer" -filer.port.grpc="$filer_grpc" \
@@ -128,12 +134,20 @@ start_s3() {  # SeaweedFS master + volume + filer + S3 gateway, as tests/core/te
 }
 
 start_daemon() {  # takes queued runs (QueuedRunCoordinator) and launches them, retries failed ones
-  launch daemon dagster-daemon run -w workspace.yaml
+  # Loopback only: the backfill daemon ticks every RB_BACKFILL_INTERVAL seconds (Dagster's fixed 30 s,
+  # a module constant of dagster 1.13, otherwise), and the run-retry daemon every second (was 5).
+  export DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS="${DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS:-1}"
+  launch daemon python -c 'import os, sys
+import dagster._daemon.controller as controller
+from dagster._daemon.cli import main
+assert hasattr(controller, "DEFAULT_DAEMON_INTERVAL_SECONDS"), "dagster moved the backfill interval"
+controller.DEFAULT_DAEMON_INTERVAL_SECONDS = float(os.environ.get("RB_BACKFILL_INTERVAL", "2"))
+sys.argv[0] = "dagster-daemon"
+main()' run -w workspace.yaml
 }
 
 start_webserver() {
   launch webserver dagster-webserver -w workspace.yaml -h 127.0.0.1 -p "$RB_WEBSERVER_PORT"
-  wait_for webserver 180 curl -sf "http://127.0.0.1:$RB_WEBSERVER_PORT/server_info"
 }
 
 start_worker() {  # NAME: one Celery worker (one task at a time: one GPU), named NAME@host
@@ -143,12 +157,27 @@ start_worker() {  # NAME: one Celery worker (one task at a time: one GPU), named
 
 for service in "${SERVICES[@]}"; do
   case "$service" in
-    postgres | redis | s3 | daemon | webserver) "start_$service" ;;
-    worker*) start_worker "$service" ;;
+    postgres | redis | s3 | daemon | webserver | worker*) ;;
     *) echo "unknown service $service" >&2; exit 2 ;;
   esac
 done
-for service in "${SERVICES[@]}"; do  # a worker is up once Celery says `ready`
-  [[ $service == worker* ]] && wait_for "$service" 180 grep -q "ready\." "$DIR/logs/$service.log"
+# Storage first, all three at once (each waits for its own readiness), then everything that uses it.
+waiting=()
+for service in "${SERVICES[@]}"; do
+  case "$service" in postgres | redis | s3) "start_$service" & waiting+=($!) ;; esac
+done
+for pid in "${waiting[@]}"; do wait "$pid" || exit 1; done
+for service in "${SERVICES[@]}"; do
+  case "$service" in
+    daemon | webserver) "start_$service" ;;
+    worker*) start_worker "$service" ;;
+  esac
+done
+for service in "${SERVICES[@]}"; do  # up: the daemon's first line, the webserver answers, Celery's `ready`
+  case "$service" in
+    daemon) wait_for daemon 300 grep -q "Instance is configured with the following daemons" "$DIR/logs/daemon.log" ;;
+    webserver) wait_for webserver 300 curl -sf "http://127.0.0.1:$RB_WEBSERVER_PORT/server_info" ;;
+    worker*) wait_for "$service" 300 grep -q "ready\." "$DIR/logs/$service.log" ;;
+  esac
 done
 echo "local-cluster up in $DIR: ${SERVICES[*]} (webserver http://127.0.0.1:$RB_WEBSERVER_PORT)"

@@ -162,26 +162,39 @@ def create_lake_views(
     con: duckdb.DuckDBPyConnection, lake: Path, files: dict[str, list[str]] | None = None
 ) -> None:
     """A view per lake table over its files, or an empty typed table while none exist. `files` limits
-    the named tables to those files (the incremental update: only the models a run touched)."""
-    attach_lake(con, lake)
+    the named tables to those files (the incremental update: only the models a run touched).
+
+    Through fsspec (an object store without httpfs) each lake table is copied in once, from the files
+    listed now: there DuckDB lists and opens every file again each time a view built on it is bound or
+    queried (each request a Python call), and the SQL views took minutes over a few dozen files."""
+    copy = attach_lake(con, lake) == "fsspec"
     for name in LAKE_TABLES:
-        create_lake_view(con, lake, name, None if files is None else files.get(name))
+        create_lake_view(con, lake, name, None if files is None else files.get(name), copy=copy)
 
 
 def create_lake_view(
-    con: duckdb.DuckDBPyConnection, lake: Path, name: str, files: list[str] | None = None, into: str = ""
+    con: duckdb.DuckDBPyConnection,
+    lake: Path,
+    name: str,
+    files: list[str] | None = None,
+    into: str = "",
+    copy: bool = False,
 ) -> None:
     """`<into>name`: a view over the lake table's files (every file of its pattern, or `files`), or an
-    empty typed table while there is none."""
+    empty typed table while there is none; with `copy`, a table holding the files' rows."""
     pattern, schema = LAKE_TABLES[name]
-    if files is None:
-        source = _quote(lake / pattern) if any(lake.glob(pattern)) else None
+    # lake paths stay as the lake gives them (a UPath of an object store is no local Path)
+    listed = sorted(lake.glob(pattern)) if files is None else [Path(file) for file in files]
+    if not listed:
+        source = None
+    elif files is None and not copy:
+        source = _quote(lake / pattern)
     else:
-        source = "[" + ", ".join(_quote(Path(file)) for file in files) + "]" if files else None
+        source = "[" + ", ".join(_quote(file) for file in listed) + "]"
     if source is not None:
         # the files carry every column; hive keys would replace `model` with its folder form `org--name`
         con.execute(
-            f"create view {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
+            f"create {'table' if copy else 'view'} {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
         )
     else:
         empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
