@@ -322,9 +322,9 @@ def _single_process_leaderboard(home: Path) -> pl.DataFrame:
     with a local lake; the leaderboard of the warehouse built from it."""
     from assets.launch import materialize_datasets
     from rb_pipeline.catalog.entries import ModelEntry, load_benchmarks, register_model
+    from rb_pipeline.core.paths import rb_home
     from rb_pipeline.core.settings import settings_for
     from rb_pipeline.engine.evaluation import evaluate
-    from rb_pipeline.core.paths import rb_home
     from rb_pipeline.warehouse.views import build_warehouse
 
     models = rb_home() / "models"
