@@ -44,7 +44,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip what needs an absent mirror or browser, each with one reason (shown by `-ra`)."""
+    """Skip what needs an absent mirror or browser, each with one reason (shown by `-ra`); run the files
+    that hold slow tests first, so the two xdist workers (scripts/test.sh) finish close together."""
+    slow_files = {item.path for item in items if "slow" in item.keywords}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: each file keeps its order
     absent = {
         "mirror": None if MIRROR.is_dir() else MIRROR_ABSENT,
         "browser": None if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK) else CHROMIUM_ABSENT,

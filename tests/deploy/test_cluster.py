@@ -44,9 +44,15 @@ def missing_services() -> list[str]:
 
 # slow (about 3 minutes on 2 idle cores); the kill test scores the full RM-Bench (4,721 responses: a step
 # long enough to be killed after its first shard): needs the mirror.
+# Opt-in (RB_CLUSTER_TESTS=1): in a clean-clone `.ci/run` on 2 cores its backfill alone ran 11+ minutes
+# beside the rest of the suite, past the 20-minute budget; it passes alone (about 8-10 minutes loaded).
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.mirror,
+    pytest.mark.skipif(
+        os.environ.get("RB_CLUSTER_TESTS") != "1",
+        reason="the local-cluster tests run with RB_CLUSTER_TESTS=1 (8-10 minutes on 2 cores: past CI's budget)",
+    ),
     pytest.mark.skipif(
         bool(missing_services()),
         reason=f"scripts/install_services.sh did not install {', '.join(missing_services())}",
