@@ -45,9 +45,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip what needs an absent mirror or browser, each with one reason (shown by `-ra`); run the files
-    that hold slow tests first, so the two xdist workers (scripts/test.sh) finish close together."""
-    slow_files = {item.path for item in items if "slow" in item.keywords}
-    items.sort(key=lambda item: item.path not in slow_files)  # stable: each file keeps its order
+    that hold slow tests first, the longest first (`slow(minutes=N)`, default 1), so the two xdist
+    workers (scripts/test.sh) finish close together."""
+    minutes: dict[Path, float] = {}
+    for item in items:
+        if marker := item.get_closest_marker("slow"):
+            minutes[item.path] = max(minutes.get(item.path, 0), marker.kwargs.get("minutes", 1))
+    items.sort(key=lambda item: -minutes.get(item.path, 0))  # stable: each file keeps its order
     absent = {
         "mirror": None if MIRROR.is_dir() else MIRROR_ABSENT,
         "browser": None if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK) else CHROMIUM_ABSENT,

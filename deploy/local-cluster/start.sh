@@ -108,6 +108,10 @@ start_postgres() {
   "$PG_BIN/psql" -h 127.0.0.1 -p "$DAGSTER_PG_PORT" -U "$DAGSTER_PG_USER" -d postgres -tAc \
     "select 1 from pg_database where datname = '$DAGSTER_PG_DB'" | grep -q 1 \
     || "$PG_BIN/createdb" -h 127.0.0.1 -p "$DAGSTER_PG_PORT" -U "$DAGSTER_PG_USER" "$DAGSTER_PG_DB"
+  # The instance's tables, once, before the Dagster processes start: each would create them itself,
+  # and on a fresh database they race ("type runs already exists" kills the loser).
+  dagster instance migrate >"$DIR/logs/instance-migrate.log" 2>&1 \
+    || { echo "local-cluster: dagster instance migrate failed; log: $DIR/logs/instance-migrate.log" >&2; exit 1; }
 }
 
 start_redis() {  # broker and results only: nothing persisted

@@ -48,7 +48,16 @@ def lake_root(default: Path) -> Path | Any:
         return Path(value.removeprefix("file://")).resolve()
     from upath import UPath
 
-    return UPath(value.rstrip("/"), use_listings_cache=False)
+    # The endpoint is passed, not left to botocore, because fsspec caches file systems by their
+    # arguments: a process whose AWS_ENDPOINT_URL changes must not keep writing to the old store.
+    endpoint = s3_endpoint() if value.startswith(("s3://", "s3a://")) else ""
+    options = {"endpoint_url": endpoint} if endpoint else {}
+    return UPath(value.rstrip("/"), use_listings_cache=False, **options)
+
+
+def s3_endpoint() -> str:
+    """The S3 endpoint of the standard AWS variables ('' for AWS itself)."""
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
 
 
 @contextmanager
@@ -143,7 +152,7 @@ def attach_lake(con: duckdb.DuckDBPyConnection, lake: Path | Any) -> str:
 
 def _s3_secret_sql() -> str:
     """A temporary DuckDB S3 secret from the standard AWS variables (nothing is persisted)."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
+    endpoint = s3_endpoint()
     options = {
         "key_id": os.environ.get("AWS_ACCESS_KEY_ID", ""),
         "secret": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
