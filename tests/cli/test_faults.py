@@ -25,11 +25,12 @@ SLOW_CLI = """
 import os, sys, time
 from rb_pipeline.models.classifier import ClassifierScorer
 real = ClassifierScorer.score
-def slow(self, batch):
+def slow(self, batch):  # logs a batch once scored, so a signal after N logged ids finds N scored
     time.sleep(float(os.environ["SLEEP_PER_BATCH"]))
+    scores = real(self, batch)
     with open(os.environ["SCORED_LOG"], "a") as log:
         log.write("".join(item.response_id + "\\n" for item in batch))
-    return real(self, batch)
+    return scores
 ClassifierScorer.score = slow
 from rb_pipeline.cli import main
 sys.exit(main(sys.argv[1:]))
