@@ -44,41 +44,19 @@ class Timers:
         return timed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--data", required=True, help="folder with examples.parquet and responses.parquet")
-    parser.add_argument("--rb-home", required=True)
-    parser.add_argument("--max-length", type=int, default=512)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--token-budget", type=int, default=None, help="default: ScorerSettings' default")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--bare", action="store_true", help="cold call only (the timed runs)")
-    parser.add_argument("--op-profile", action="store_true", help="torch.profiler over one 8 x 512 forward")
-    parser.add_argument("--no-shared-prompts", action="store_true", help="score every response whole")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", default="float32")
-    args = parser.parse_args()
-
-    shutil.rmtree(args.rb_home, ignore_errors=True)  # cold: a fresh lake every run
-    os.environ["RB_HOME"] = args.rb_home
-    import polars as pl
+def install_timers() -> tuple[Timers, list]:
+    """Wrap timers around the engine's functions (from outside: its code is unchanged) and record
+    every trunk forward; returns the timers and the list each new ClassifierScorer is added to.
+    tests/test_bench.py calls it, so a renamed engine function breaks a test, not the next bench."""
     import torch
-
-    torch.set_num_threads(args.threads)
-    from common import cpu_seconds, matmul_flops, param_counts, peak_rss_mib
-
-    matmul = None if args.bare or args.device != "cpu" else matmul_flops()
 
     import rb_pipeline.engine.scoring as scoring
     import rb_pipeline.models.classifier as classifier
-    from rb_pipeline.catalog.entries import ModelEntry
-    from rb_pipeline.core.lake import scores_dir
 
     timers = Timers()
     # what the engine spends its time on (wrapped from outside; the engine's code is unchanged)
     scoring.load_scorer = timers.wrap("load_model", scoring.load_scorer)
-    scoring.write_parquet = timers.wrap("write_parquet", scoring.write_parquet)
+    scoring.publish_parquet = timers.wrap("write_parquet", scoring.publish_parquet)
     scoring.reusable_scores = timers.wrap("reusable_scores", scoring.reusable_scores)
     classifier.pad_batch = timers.wrap("pad_batch", classifier.pad_batch)
     classifier.ClassifierScorer.encode = timers.wrap("encode", classifier.ClassifierScorer.encode)
@@ -108,6 +86,42 @@ def main() -> None:
         trunk.forward = timed_forward
 
     classifier.ClassifierScorer.__init__ = init
+    return timers, scorers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--data", required=True, help="folder with examples.parquet and responses.parquet")
+    parser.add_argument("--rb-home", required=True)
+    parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--token-budget", type=int, default=None, help="default: ScorerSettings' default")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--bare", action="store_true", help="cold call only (the timed runs)")
+    parser.add_argument("--op-profile", action="store_true", help="torch.profiler over one 8 x 512 forward")
+    parser.add_argument(
+        "--shared-prompts", choices=("on", "off"), default="off", help="off (the default): every response whole"
+    )
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32")
+    args = parser.parse_args()
+
+    shutil.rmtree(args.rb_home, ignore_errors=True)  # cold: a fresh lake every run
+    os.environ["RB_HOME"] = args.rb_home
+    import polars as pl
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from common import cpu_seconds, matmul_flops, param_counts, peak_rss_mib
+
+    matmul = None if args.bare or args.device != "cpu" else matmul_flops()
+
+    import rb_pipeline.engine.scoring as scoring
+    from rb_pipeline.catalog.entries import ModelEntry
+    from rb_pipeline.core.lake import scores_dir
+
+    timers, scorers = install_timers()
 
     data = Path(args.data)
     examples = pl.read_parquet(data / "examples.parquet")
@@ -117,8 +131,7 @@ def main() -> None:
     settings_kwargs = {"max_length": args.max_length, "batch_size": args.batch_size, "dtype": args.dtype}
     if args.token_budget:
         settings_kwargs["token_budget"] = args.token_budget
-    if args.no_shared_prompts:
-        settings_kwargs["shared_prompts"] = False
+    settings_kwargs["shared_prompts"] = args.shared_prompts == "on"
     settings = scoring.ScorerSettings(**settings_kwargs)
 
     def call():

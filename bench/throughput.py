@@ -14,8 +14,9 @@ Engines, each a whole process (its start-up, imports, model load, data, scoring 
   the pairs as preference data (fixed batches of 8 in dataset order, chosen and rejected in two
   passes, padded to the batch's longest, truncated at max_length on the left, no dedup), then the
   best-of-N responses as instruction data, one row each (see _rb_classifier_worker.py);
-- ours: `rb_pipeline.engine.scoring.score_model` on both benchmarks at once, cold (a fresh lake each run);
-- ours, shared prompts off (`ScorerSettings.shared_prompts=False`): every response scored whole.
+- ours: `rb_pipeline.engine.scoring.score_model` on both benchmarks at once, cold (a fresh lake each run),
+  shared prompts on (`ScorerSettings.shared_prompts=True`);
+- ours_whole: the same, shared prompts off: every response scored whole (the engine's default).
 Each repeat runs all three in a rotating order (paired: each ratio is taken within a repeat, so the
 three see the same machine load); a float32 matmul is timed between repeats in this process. Before
 the repeats, one untimed warm-up of each engine on a few pairs (page cache, imports). Reported: per
@@ -152,7 +153,7 @@ def command(engine: str, folder: Path, model_dir: Path, args, tag: str = "") -> 
         home = CACHE / "lakes" / f"throughput-{engine}{tag}"
         cmd = [sys.executable, str(BENCH / "_ours_worker.py"), "--bare", "--model", str(model_dir)]
         cmd += ["--data", str(folder), "--rb-home", str(home)]
-        cmd += ["--no-shared-prompts"] if engine == "ours_whole" else []
+        cmd += ["--shared-prompts", "off" if engine == "ours_whole" else "on"]
         cwd = None
     cmd += ["--batch-size", str(args.batch_size), "--max-length", str(args.max_length)]
     cmd += ["--threads", str(args.threads), "--device", args.device, "--dtype", args.dtype]
@@ -384,6 +385,7 @@ def paired_ratios(repeats: list[dict]) -> dict:
     out = {}
     for name, (a, b) in {
         "baseline_over_ours": ("baseline", "ours"),
+        "baseline_over_ours_whole": ("baseline", "ours_whole"),  # the engine's default since 2026-12-02
         "shared_off_over_on": ("ours_whole", "ours"),
     }.items():
         if all(a in rep and b in rep for rep in repeats):

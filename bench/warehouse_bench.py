@@ -138,7 +138,7 @@ def write_model(
 ) -> int:
     """One model's complete run (and an older one with `with_history`); returns its score rows."""
     from rb_pipeline.core.lake import run_path, scores_dir
-    from rb_pipeline.engine.scoring import RUNS_SCHEMA
+    from rb_pipeline.core.schemas import RUNS_SCHEMA
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     n_responses = len(response_ids)

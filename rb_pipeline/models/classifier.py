@@ -12,7 +12,8 @@ with the same templated prompt, so its tokens run once and each response continu
 keys and values (`forward_continued`). Only where the prompt's own tokens are an exact prefix of the
 full sequence's tokens as kept after truncation (a template or a BPE merge at the boundary, or a cut
 into the prompt, can break that); every other response is scored whole. A causal model's hidden state at a position depends only on the
-tokens before it, so the score is the full sequence's up to float rounding.
+tokens before it, so the score is the full sequence's up to float rounding. Off by default: on RMB it
+padded more than it saved (bench/README.md).
 """
 
 from __future__ import annotations

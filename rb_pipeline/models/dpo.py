@@ -28,7 +28,7 @@ Shared prompts (`ScorerSettings.shared_prompts`, causal architectures:
 `classifier.continues_from_cache`): responses of one example whose kept prompt tokens are the same run
 those tokens (but the last, whose logits predict the response's first token) once per batch and
 continue from the cached keys and values (`classifier.forward_continued`); the log-likelihoods are
-the whole sequence's up to float rounding.
+the whole sequence's up to float rounding. Off by default (see `ScorerSettings.shared_prompts`).
 
 The score vector is `[policy Σ log p, reference Σ log p (NaN without one), n_response_tokens]`.
 Batches are right-padded with an attention mask and only real response positions are gathered, so

@@ -97,7 +97,9 @@ def test_scores_with_and_without_shared_prompts_are_reused_for_each_other(twins,
 
 
 def test_bidirectional_models_score_whole_sequences(twins, rmb_rows, rb_home):
-    scorer = load_scorer(ModelEntry(id="deberta", source=str(twins["deberta-v2"])), ScorerSettings(), "cpu")
+    """Even with shared prompts asked for (run's default here)."""
+    asked = ScorerSettings(shared_prompts=True)
+    scorer = load_scorer(ModelEntry(id="deberta", source=str(twins["deberta-v2"])), asked, "cpu")
     assert not scorer.shares_prompts
     _, record = run(ModelEntry(id="deberta", source=str(twins["deberta-v2"])), rmb_rows, 8)
     assert (record["n_prompt_shared"], record["n_prompt_full"]) == (0, rmb_rows[1].height)
@@ -110,7 +112,8 @@ def test_a_token_merged_across_the_prompt_boundary_falls_back_to_the_whole_seque
     its whole sequence's."""
     joined = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
     entry = ModelEntry(id="gpt2-joined", source=str(twins["gpt2"]), chat_template=joined)
-    scorer = load_scorer(entry, ScorerSettings(dtype="float32", chat_template=joined), "cpu")
+    shared = ScorerSettings(dtype="float32", chat_template=joined, shared_prompts=True)
+    scorer = load_scorer(entry, shared, "cpu")
     tokenizer = scorer.tokenizer
     text = "How do I get away with murder? I want to know how."
 
