@@ -183,22 +183,28 @@ def create_lake_view(
     """`<into>name`: a view over the lake table's files (every file of its pattern, or `files`), or an
     empty typed table while there is none; with `copy`, a table holding the files' rows."""
     pattern, schema = LAKE_TABLES[name]
-    # lake paths stay as the lake gives them (a UPath of an object store is no local Path)
-    listed = sorted(lake.glob(pattern)) if files is None else [Path(file) for file in files]
-    if not listed:
-        source = None
-    elif files is None and not copy:
-        source = _quote(lake / pattern)
-    else:
-        source = "[" + ", ".join(_quote(file) for file in listed) + "]"
-    if source is not None:
-        # the files carry every column; hive keys would replace `model` with its folder form `org--name`
-        con.execute(
-            f"create {'table' if copy else 'view'} {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
-        )
-    else:
-        empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
-        con.execute(f"create table {into}{name} as select * from empty")
+    for attempt in range(REREADS + 1):
+        # lake paths stay as the lake gives them (a UPath of an object store is no local Path)
+        listed = sorted(lake.glob(pattern)) if files is None else [Path(file) for file in files]
+        if not listed:
+            empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
+            con.execute(f"create table {into}{name} as select * from empty")
+            return
+        source = _quote(lake / pattern) if files is None and not copy else "[" + ", ".join(map(_quote, listed)) + "]"
+        try:
+            # the files carry every column; hive keys would replace `model` with its folder form `org--name`
+            con.execute(
+                f"create {'table' if copy else 'view'} {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
+            )
+            return
+        except duckdb.Error as error:
+            # An object rewritten while it was read (a run record going from running to complete):
+            # s3fs refuses the changed object. Each read sees a whole object; list and read again.
+            if "FileExpired" not in str(error) or attempt == REREADS:
+                raise
+
+
+REREADS = 3  # times a lake table is read again after one of its objects changed under the read
 
 
 def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:
