@@ -640,6 +640,19 @@ def _resolve_token(token: str | None) -> str | None:
     return token or os.environ.get("HF_TOKEN") or huggingface_hub.get_token()
 
 
+def _upload_credentials(token: str | None) -> tuple[str, Callable[[str], str]]:
+    """(the token, a function that blanks every form of it out of a text) for an upload; a one-line
+    HubError when the Hub is switched off or no token can be found."""
+    var = offline_var()
+    if var is not None:
+        raise HubError(_offline_message(var))
+    secret = _resolve_token(token)
+    scrub = _scrubber([token, os.environ.get("HF_TOKEN"), secret])
+    if not secret:
+        raise HubError("no Hugging Face token: set HF_TOKEN (or log in with `hf auth login`) to upload")
+    return secret, scrub
+
+
 def _api(token: str):
     from huggingface_hub import HfApi
 
@@ -662,13 +675,7 @@ def push_score_dataset(
     _validate_repo_id(repo_id)
     if dry_run_dir is not None:
         return str(build_score_dataset(model_id, Path(dry_run_dir), repo_id=repo_id))
-    var = offline_var()
-    if var is not None:
-        raise HubError(_offline_message(var))
-    secret = _resolve_token(token)
-    scrub = _scrubber([token, os.environ.get("HF_TOKEN"), secret])
-    if not secret:
-        raise HubError("no Hugging Face token: set HF_TOKEN (or log in with `hf auth login`) to upload")
+    secret, scrub = _upload_credentials(token)
     folder = build_score_dataset(model_id, default_push_dir(model_id), repo_id=repo_id)
     card = (folder / "README.md").read_text(encoding="utf-8")
     if scrub(card) != card:  # the card is built from the warehouse alone; refuse to publish a secret
@@ -750,13 +757,7 @@ def model_card_metadata(
 
 def push_model_metadata(model_id: str, dataset_repo_id: str | None = None, token: str | None = None) -> str:
     """Merge `model_card_metadata` into the model repo's card on the Hub (needs write access to it)."""
-    var = offline_var()
-    if var is not None:
-        raise HubError(_offline_message(var))
-    secret = _resolve_token(token)
-    scrub = _scrubber([token, os.environ.get("HF_TOKEN"), secret])
-    if not secret:
-        raise HubError("no Hugging Face token: set HF_TOKEN (or log in with `hf auth login`) to upload")
+    secret, scrub = _upload_credentials(token)
     meta = model_card_metadata(model_id, dataset_repo_id)
 
     def update() -> str:
