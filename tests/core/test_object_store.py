@@ -213,3 +213,19 @@ def test_file_uri_lake_uses_local_paths(tmp_path, rb_home, monkeypatch):
     with duckdb.connect() as con:
         assert attach_lake(con, path.parent) == "local"
     shutil.rmtree(tmp_path / "shared-lake")
+
+
+def test_a_changed_endpoint_gets_its_own_file_system(monkeypatch):
+    """fsspec caches file systems by their arguments: the lake passes the endpoint, so a process whose
+    AWS_ENDPOINT_URL changes (another store) never keeps writing to the old one."""
+    pytest.importorskip("s3fs", reason="the [scale] extra is not installed (scripts/install_services.sh)")
+    from rb_pipeline.core.storage import lake_root
+
+    monkeypatch.setenv("RB_LAKE", "s3://rb-lake/lake")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    first = lake_root(Path("unused")).fs
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:2")
+    second = lake_root(Path("unused")).fs
+    assert first is not second
+    assert first.endpoint_url == "http://127.0.0.1:1"
+    assert second.endpoint_url == "http://127.0.0.1:2"
