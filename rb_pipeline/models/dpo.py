@@ -53,6 +53,7 @@ from rb_pipeline.models.classifier import (
     load_weights,
     pad_batch,
     torch_dtype,
+    without_cache,
 )
 from rb_pipeline.models.context import capped_settings, ref_location
 from rb_pipeline.models.registry import Encoded, register_scorer
@@ -196,7 +197,7 @@ class DPOScorer:
             if keep_arg is not None:  # the prompt's logits are never used: skip computing them
                 offset = min(starts) - 1
                 kwargs[keep_arg] = width - offset
-            logits = model(**inputs, **kwargs).logits
+            logits = model(**inputs, **kwargs, **without_cache(model)).logits
             offsets = [offset] * len(batch)
         out = []
         for row, (item, start, offset) in enumerate(zip(batch, starts, offsets, strict=True)):

@@ -192,3 +192,39 @@ def test_custom_code_classes_are_scored_whole(twins):
 
     custom = CustomRewardModel(model.config)
     assert custom.config.model_type == "llama" and not continues_from_cache(custom)
+
+
+def test_whole_sequence_forwards_build_no_cache(twins, rmb_rows, tmp_path):
+    """A whole-sequence forward never reads its keys and values again, so it asks for none
+    (`use_cache=False` saves a copy of every layer's); DeBERTa's forward takes no such flag and scores
+    as before. Classifiers of two causal architectures, a DPO policy with its reference."""
+    from rb_pipeline.models.classifier import cache_keyword
+
+    examples, responses = rmb_rows
+    rows = responses.head(4).join(
+        examples.select("benchmark", "example_id", "prompt"), on=["benchmark", "example_id"]
+    )
+    inputs = (rows["prompt"].to_list(), rows["text"].to_list(), rows["response_id"].to_list())
+    policy = causal_lm_twin(twins["gpt2"], tmp_path / "policy", seed=1)
+    ref = causal_lm_twin(twins["gpt2"], tmp_path / "ref", seed=2)
+    entries = [ModelEntry(id=name, source=str(twins[name])) for name in ("gpt2", "llama", "deberta-v2")]
+    caches: dict[str, object] = {}
+    for entry in [*entries, dpo_entry("cache", policy, str(ref))]:
+        scorer = load_scorer(entry, ScorerSettings(dtype="float32"), "cpu")
+        models = [scorer.policy, scorer.ref] if entry.type == "dpo" else [scorer.model]
+        for index, model in enumerate(models):
+            model.register_forward_hook(record_cache(caches, f"{entry.id}/{index}", cache_keyword(model)))
+        scores = [score for score, _ in scorer.score(scorer.encode(*inputs))]
+        assert len(scores) == 4 and all(abs(score) < 1e6 for score in scores)
+    dpo = f"dpo-cache-{ref}"
+    assert sorted(caches) == ["deberta-v2/0", f"{dpo}/0", f"{dpo}/1", "gpt2/0", "llama/0"]
+    assert all(cache is None for cache in caches.values()), caches
+
+
+def record_cache(caches: dict, key: str, keyword: str):
+    """A forward hook that keeps the first output's cache under `key` (and leaves the output as it is)."""
+
+    def hook(_module, _inputs, output) -> None:
+        caches.setdefault(key, getattr(output, keyword, None))
+
+    return hook
