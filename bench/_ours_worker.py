@@ -101,7 +101,10 @@ def main() -> None:
     parser.add_argument("--bare", action="store_true", help="cold call only (the timed runs)")
     parser.add_argument("--op-profile", action="store_true", help="torch.profiler over one 8 x 512 forward")
     parser.add_argument(
-        "--shared-prompts", choices=("on", "off"), default="off", help="off (the default): every response whole"
+        "--shared-prompts",
+        choices=("on", "off"),
+        default="off",
+        help="off (the default): every response whole",
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32")

@@ -15,8 +15,9 @@ Engines, each a whole process (its start-up, imports, model load, data, scoring 
   passes, padded to the batch's longest, truncated at max_length on the left, no dedup), then the
   best-of-N responses as instruction data, one row each (see _rb_classifier_worker.py);
 - ours: `rb_pipeline.engine.scoring.score_model` on both benchmarks at once, cold (a fresh lake each run),
-  shared prompts on (`ScorerSettings.shared_prompts=True`);
-- ours_whole: the same, shared prompts off: every response scored whole (the engine's default).
+  as a user runs it: every response scored whole (the engine's default);
+- ours_shared: the same with shared prompts on (`ScorerSettings.shared_prompts=True`).
+(Results files before 2026-12-02's second run name these two `ours_whole` and `ours`.)
 Each repeat runs all three in a rotating order (paired: each ratio is taken within a repeat, so the
 three see the same machine load); a float32 matmul is timed between repeats in this process. Before
 the repeats, one untimed warm-up of each engine on a few pairs (page cache, imports). Reported: per
@@ -59,7 +60,7 @@ from common import (  # noqa: E402
 )
 
 SIZES = {"tiny": {"n_layer": 2, "n_embd": 768, "n_head": 12}, "small": GPT2_SMALL, "1b": GPT2_1B}
-ENGINES = ("baseline", "ours", "ours_whole")  # ours_whole: shared prompts off
+ENGINES = ("baseline", "ours", "ours_shared")  # ours: the default (whole sequences)
 
 
 # ---------------------------------------------------------------- data and model
@@ -153,7 +154,7 @@ def command(engine: str, folder: Path, model_dir: Path, args, tag: str = "") -> 
         home = CACHE / "lakes" / f"throughput-{engine}{tag}"
         cmd = [sys.executable, str(BENCH / "_ours_worker.py"), "--bare", "--model", str(model_dir)]
         cmd += ["--data", str(folder), "--rb-home", str(home)]
-        cmd += ["--shared-prompts", "off" if engine == "ours_whole" else "on"]
+        cmd += ["--shared-prompts", "on" if engine == "ours_shared" else "off"]
         cwd = None
     cmd += ["--batch-size", str(args.batch_size), "--max-length", str(args.max_length)]
     cmd += ["--threads", str(args.threads), "--device", args.device, "--dtype", args.dtype]
@@ -385,8 +386,8 @@ def paired_ratios(repeats: list[dict]) -> dict:
     out = {}
     for name, (a, b) in {
         "baseline_over_ours": ("baseline", "ours"),
-        "baseline_over_ours_whole": ("baseline", "ours_whole"),  # the engine's default since 2026-12-02
-        "shared_off_over_on": ("ours_whole", "ours"),
+        "baseline_over_ours_shared": ("baseline", "ours_shared"),
+        "shared_off_over_on": ("ours", "ours_shared"),
     }.items():
         if all(a in rep and b in rep for rep in repeats):
             for figure in ("wall_s", "cpu_s"):
@@ -466,6 +467,9 @@ def main() -> None:
         )
     matmul = [reference()]
     repeats = []
+    out = Path(args.output or RESULTS / f"throughput-{args.size}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_suffix(".partial.json")
     for r in range(args.repeats):
         order = args.engines[r % len(args.engines) :] + args.engines[: r % len(args.engines)]
         runs = {}
@@ -477,13 +481,15 @@ def main() -> None:
             eprint(f"  {engine}: {runs[engine]['wall_s']:.1f} s whole process")
         matmul.append(reference())
         repeats.append({"order": order, "runs": runs})
+        # the raw repeats so far, in case a long run is stopped before the summary
+        partial.write_text(json.dumps({"args": vars(args), "matmul": matmul, "repeats": repeats}) + "\n")
 
     # what each engine ran (the same in every repeat: same data, same batching)
     last = repeats[-1]["runs"]
     work = {}
     if "baseline" in last:
         work["baseline"] = baseline_work(model_dir, args, fm, tag="")
-    for engine in ("ours", "ours_whole"):
+    for engine in ("ours", "ours_shared"):
         if engine in last:
             work[engine] = ours_work(last[engine]["report"], fm)
 
@@ -518,22 +524,22 @@ def main() -> None:
                 for rep in repeats
             ]
         )
-    if "ours_whole" in args.engines and "ours" in args.engines:
+    if "ours_shared" in args.engines and "ours" in args.engines:
         ratios["scoring_shared_off_over_on"] = spread(
             [
-                scoring_seconds("ours_whole", rep["runs"]["ours_whole"]["report"])
-                / scoring_seconds("ours", rep["runs"]["ours"]["report"])
+                scoring_seconds("ours", rep["runs"]["ours"]["report"])
+                / scoring_seconds("ours_shared", rep["runs"]["ours_shared"]["report"])
                 for rep in repeats
             ]
         )
-        on, off = work["ours"], work["ours_whole"]
+        on, off = work["ours_shared"], work["ours"]
         ratios["token_work_saved_by_shared_prompts"] = {
             "real_tokens": 1 - on["real_tokens"] / off["real_tokens"],
             "padded_tokens": 1 - on["padded_tokens"] / off["padded_tokens"],
             "flops_executed": 1 - on["flops_executed"] / off["flops_executed"],
         }
-        on_scores = last["ours"]["report"]["scores"]
-        off_scores = last["ours_whole"]["report"]["scores"]
+        on_scores = last["ours_shared"]["report"]["scores"]
+        off_scores = last["ours"]["report"]["scores"]
         ratios["max_abs_score_delta_shared_on_vs_off"] = max(
             abs(on_scores[k] - off_scores[k]) for k in off_scores
         )
@@ -544,7 +550,7 @@ def main() -> None:
                 "real": b["real_tokens"] / work[engine]["real_tokens"],
                 "padded": b["padded_tokens"] / work[engine]["padded_tokens"],
             }
-            for engine in ("ours", "ours_whole")
+            for engine in ("ours", "ours_shared")
             if engine in work
         }
     agreement = None
@@ -598,9 +604,8 @@ def main() -> None:
         ],
         "total_bench_wall_s": time.perf_counter() - started,
     }
-    out = Path(args.output or RESULTS / f"throughput-{args.size}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
+    partial.unlink(missing_ok=True)
     print(json.dumps({"ratios": ratios, "agreement": agreement, "ours_split": ours_split}, indent=2))
     eprint(f"wrote {out} in {result['total_bench_wall_s']:.0f} s")
 

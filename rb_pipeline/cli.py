@@ -134,7 +134,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
         " is shown only on complete subsets; `coverage` says what is missing). On the samples, by section:"
     )
     print_partial_sections(DEMO_MODEL_ID)
-    print("For real numbers: `rb-pipeline score --model ORG/NAME` (the full data, from RB_MIRROR or the Hub).")
+    print(
+        "For real numbers: `rb-pipeline score --model ORG/NAME` (the full data, from RB_MIRROR or the Hub)."
+    )
 
 
 def cmd_catalog(args: argparse.Namespace) -> None:
@@ -278,7 +280,9 @@ def cmd_score(args: argparse.Namespace) -> None:
     from rb_pipeline.warehouse.views import query
 
     if args.sample:
-        os.environ["RB_SOURCE"] = "sample"  # read by rb_pipeline.core.paths.source_mode, in this process's runs
+        os.environ["RB_SOURCE"] = (
+            "sample"  # read by rb_pipeline.core.paths.source_mode, in this process's runs
+        )
     benchmarks = list(args.benchmark or [])
     if args.dataset:
         benchmarks.append(register_dataset(Path(args.dataset)))

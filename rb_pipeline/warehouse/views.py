@@ -190,7 +190,11 @@ def create_lake_view(
             empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
             con.execute(f"create table {into}{name} as select * from empty")
             return
-        source = _quote(lake / pattern) if files is None and not copy else "[" + ", ".join(map(_quote, listed)) + "]"
+        source = (
+            _quote(lake / pattern)
+            if files is None and not copy
+            else "[" + ", ".join(map(_quote, listed)) + "]"
+        )
         try:
             # the files carry every column; hive keys would replace `model` with its folder form `org--name`
             con.execute(

@@ -65,7 +65,9 @@ def test_demo_prints_a_leaderboard_and_sql_returns_it(demo_home):
     assert row["coverage"][:COVERAGE_WIDTH] in demo.stdout
     # and beside it each section's score on the sample rows, as section_scores has it
     sections = json.loads(
-        run_cli("sql", "select section, partial_score from section_scores", "--format", "json", env=env).stdout
+        run_cli(
+            "sql", "select section, partial_score from section_scores", "--format", "json", env=env
+        ).stdout
     )
     assert sections and all(f"{s['partial_score']:.4f}" in demo.stdout for s in sections)
 
@@ -297,7 +299,9 @@ def test_corrupt_model_folder_is_one_line(fail_env, tmp_path, tiny_classifier):
         "score", "--model", str(folder), "--dataset", fail_env["PREFS"], env=fail_env, check=False
     )
     error = assert_one_line_failure(result)
-    assert re.match(rf"rb-pipeline: error: model local/corrupt-[0-9a-f]{{8}}: cannot load from {folder}: ", error)
+    assert re.match(
+        rf"rb-pipeline: error: model local/corrupt-[0-9a-f]{{8}}: cannot load from {folder}: ", error
+    )
     assert "config.json" in error and "check its config.json, weights and tokenizer files" in error
 
 

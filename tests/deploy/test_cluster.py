@@ -49,7 +49,8 @@ pytestmark = [
     pytest.mark.slow(minutes=3),
     pytest.mark.mirror,
     pytest.mark.skipif(
-        os.environ.get("RB_CLUSTER_TESTS") == "0", reason="RB_CLUSTER_TESTS=0 leaves the local-cluster tests out"
+        os.environ.get("RB_CLUSTER_TESTS") == "0",
+        reason="RB_CLUSTER_TESTS=0 leaves the local-cluster tests out",
     ),
     pytest.mark.skipif(
         bool(missing_services()),
