@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import uuid
 from collections.abc import Hashable
 from functools import cached_property
 from pathlib import Path
@@ -467,10 +465,8 @@ def local_revision(folder: Path) -> str:
         hashes[file.name] = cached if cached and cached[0] == fingerprint else [fingerprint, _sha256(file)]
     if hashes != known:
         cache = (cache if isinstance(cache, dict) else {}) | {str(folder): hashes}
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_name(f".{cache_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        tmp.write_text(json.dumps(cache), encoding="utf-8")
-        os.replace(tmp, cache_path)  # concurrent writers: the last wins, the others re-hash later
+        with atomic_path(cache_path) as tmp:  # concurrent writers: the last wins, the others re-hash later
+            tmp.write_text(json.dumps(cache), encoding="utf-8")
     digest = hashlib.sha256("".join(f"{name}\0{sha}\n" for name, (_, sha) in hashes.items()).encode())
     return f"sha256:{digest.hexdigest()[:16]}"
 
