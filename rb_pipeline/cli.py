@@ -280,9 +280,8 @@ def cmd_score(args: argparse.Namespace) -> None:
     from rb_pipeline.warehouse.views import query
 
     if args.sample:
-        os.environ["RB_SOURCE"] = (
-            "sample"  # read by rb_pipeline.core.paths.source_mode, in this process's runs
-        )
+        # read by rb_pipeline.core.paths.source_mode, in this process's runs
+        os.environ["RB_SOURCE"] = "sample"
     benchmarks = list(args.benchmark or [])
     if args.dataset:
         benchmarks.append(register_dataset(Path(args.dataset)))

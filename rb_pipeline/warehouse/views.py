@@ -172,6 +172,9 @@ def create_lake_views(
         create_lake_view(con, lake, name, None if files is None else files.get(name), copy=copy)
 
 
+REREADS = 3  # times a lake table is read again after one of its objects changed under the read
+
+
 def create_lake_view(
     con: duckdb.DuckDBPyConnection,
     lake: Path,
@@ -206,9 +209,6 @@ def create_lake_view(
             # s3fs refuses the changed object. Each read sees a whole object; list and read again.
             if "FileExpired" not in str(error) or attempt == REREADS:
                 raise
-
-
-REREADS = 3  # times a lake table is read again after one of its objects changed under the read
 
 
 def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:

@@ -234,6 +234,8 @@ def leaderboard() -> pl.DataFrame:
 
 
 READER_PAUSE = 4  # seconds between queries: each is a whole process, about 2 s of CPU on 2 cores
+# warehouse rebuilds under the readers during the backfill: a few, not a CPU hog beside the runs
+BACKFILL_REBUILDS = 3
 
 
 def reader_loop(log: Path) -> subprocess.Popen:
@@ -275,7 +277,7 @@ def test_backfill_spreads_over_both_workers_and_matches_a_single_process_run(clu
         )
         ids = [run.run_id for run in runs]
         while not all(run.is_finished for run in runs_with({"dagster/backfill": backfill})):
-            if rebuilds < 3:  # a few rebuilds under the readers, not a CPU hog beside the runs
+            if rebuilds < BACKFILL_REBUILDS:
                 materialize_warehouse()
                 rebuilds += 1
             time.sleep(2)
