@@ -29,7 +29,7 @@ class Timers:
         self.counts: dict[str, int] = {}
         # per trunk forward: rows, new tokens per row (padded query width), attended tokens per row
         # (cache + new, padded), real new tokens (no padding), real (query, key) pairs of causal
-        # attention, seconds
+        # attention, seconds, whether the last block ran at the pooled token only (1) or whole (0)
         self.forwards: list[tuple[int, int, int, int, int, float]] = []
 
     def wrap(self, name: str, fn):
@@ -69,6 +69,7 @@ def install_timers() -> tuple[Timers, list]:
         scorers.append(self)
         trunk = self.model.base_model
         forward = trunk.forward
+        last_blocks = getattr(trunk, "h", None)
 
         def timed_forward(*fa, **fk):
             start = time.perf_counter()
@@ -80,7 +81,11 @@ def install_timers() -> tuple[Timers, list]:
             mask = mask if mask is not None else torch.ones_like(ids)
             past, new = mask[:, : mask.shape[1] - width].sum(1), mask[:, -width:].sum(1)
             pairs = int((new * past + new * (new + 1) // 2).sum())  # each new token sees those before it
-            timers.forwards.append((rows, width, int(mask.shape[1]), int(new.sum()), pairs, seconds))
+            # the last block ran at the pooled tokens only (`classifier.classify` sets its forward)
+            last_block = int("forward" in vars(last_blocks[-1])) if last_blocks else 0
+            timers.forwards.append(
+                (rows, width, int(mask.shape[1]), int(new.sum()), pairs, seconds, last_block)
+            )
             return out
 
         trunk.forward = timed_forward

@@ -205,16 +205,35 @@ def flop_model(model_dir: Path) -> dict:
         model = AutoModelForSequenceClassification.from_config(config)
     total = sum(p.numel() for p in model.parameters())
     embeddings = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Embedding))
+    last = model.base_model.h[-1]
+    # what the last block runs at every position when it runs at the pooled token only: its first
+    # LayerNorm and the key and value two thirds of its QKV projection
+    kept = sum(p.numel() for p in last.ln_1.parameters()) + 2 * last.attn.c_attn.nf * (config.n_embd + 1) // 3
     return {
         "params_total": total,
         "params_non_embedding": total - embeddings,
         # QK^T and attention x V: 2 x 2 x d_model multiply-adds per (query, key) pair per layer
         "attention_flops_per_pair": 4 * config.n_embd * config.n_layer,
+        "n_layer": config.n_layer,
+        # per position other than the pooled one, skipped by a last block run at the pooled token only
+        "last_block_skipped_flops_per_token": 2 * (sum(p.numel() for p in last.parameters()) - kept),
     }
 
 
 def flops(fm: dict, tokens: int, pairs: int) -> float:
     return 2 * fm["params_non_embedding"] * tokens + fm["attention_flops_per_pair"] * pairs
+
+
+def executed_flops(fm: dict, forward: list) -> float:
+    """What one recorded trunk forward of ours ran: its padded shapes, less the positions a last block
+    run at the pooled token only skipped (all but one query per row, and their MLP)."""
+    rows, width, attended = forward[:3]
+    total = flops(fm, rows * width, rows * width * attended)
+    if len(forward) > 6 and forward[6]:
+        skipped_pairs = rows * (width - 1) * attended  # the last layer's share of the attention
+        total -= fm["last_block_skipped_flops_per_token"] * rows * (width - 1)
+        total -= fm["attention_flops_per_pair"] / fm["n_layer"] * skipped_pairs
+    return total
 
 
 def baseline_work(model_dir: Path, args, fm: dict, tag: str) -> dict:
@@ -270,7 +289,7 @@ def baseline_work(model_dir: Path, args, fm: dict, tag: str) -> dict:
 def ours_work(report: dict, fm: dict) -> dict:
     """The tokens our engine's trunk ran, from its recorded forwards (whole sequences, shared prompts
     and the responses continued from them)."""
-    forwards = report["forwards"]  # rows, width, attended, real new tokens, real pairs, seconds
+    forwards = report["forwards"]  # rows, width, attended, real new tokens, real pairs, seconds, last block
     real = sum(f[3] for f in forwards)
     padded = sum(f[0] * f[1] for f in forwards)
     return {
@@ -283,8 +302,9 @@ def ours_work(report: dict, fm: dict) -> dict:
         "padding_overhead": padded / real - 1,
         "n_truncated": report["cold"]["n_truncated"],
         "flops_real": flops(fm, real, sum(f[4] for f in forwards)),
-        "flops_executed": flops(fm, padded, sum(f[0] * f[1] * f[2] for f in forwards)),
+        "flops_executed": sum(executed_flops(fm, f) for f in forwards),
         "forward_s": sum(f[5] for f in forwards),
+        "n_last_block_at_pooled_token": sum(1 for f in forwards if len(f) > 6 and f[6]),
     }
 
 

@@ -29,6 +29,8 @@ from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.paths import encode_model_id, rb_home
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.models.context import capped_settings
+from rb_pipeline.models.fusion import fuse
+from rb_pipeline.models.last_token import last_block_at, pooled_positions, runs_last_block_at_pooled_token
 from rb_pipeline.models.registry import Encoded, register_scorer
 from rb_pipeline.models.templates import resolve_template
 
@@ -60,24 +62,8 @@ def load_weights(
     )
     if not sharded:
         model = model.to(device)
-    fuse_activations(model)
+    fuse(model)
     return model.eval()
-
-
-def fuse_activations(model: torch.nn.Module) -> int:
-    """Swap tanh-approximate GELUs written as elementwise Python ops (GPT-2's `gelu_new`, `gelu_fast`)
-    for torch's fused kernel of the same function; return how many. Scores move by float32 rounding
-    only (~1e-7); a GPT-2-small forward on the CPU gets about 20% faster."""
-    from transformers import activations
-
-    unfused = (activations.NewGELUActivation, activations.FastGELUActivation)
-    swapped = 0
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if type(child) in unfused:
-                setattr(module, name, activations.GELUTanh())
-                swapped += 1
-    return swapped
 
 
 def input_device(model, entry: ModelEntry, device: str) -> str:
@@ -178,7 +164,7 @@ class ClassifierScorer:
         if whole:
             items = [batch[index] for index in whole]
             inputs = pad_batch(items, self.tokenizer.pad_token_id, self.tokenizer.padding_side, self.device)
-            output = self.model(**inputs, **without_cache(self.model))
+            output = classify(self.model, inputs)
             for index, result in zip(whole, reward_and_vector(output, len(items)), strict=True):
                 results[index] = result
         if shared:
@@ -269,6 +255,20 @@ def forward_continued(model, batch: list[Encoded], pad_id: int, device: str):
         use_cache=True,
         **{keyword: cache},
     )
+
+
+def classify(model, inputs: dict[str, torch.Tensor]):
+    """A sequence classifier's forward output on a padded batch (`input_ids`, `attention_mask`), without
+    a key/value cache; its last block only at each row's pooled position where `models.last_token`
+    allows it (the same scores, up to float rounding)."""
+    if not runs_last_block_at_pooled_token(model):
+        return model(**inputs, **without_cache(model))
+    positions = pooled_positions(inputs["input_ids"], model.config.pad_token_id)
+    with last_block_at(model.base_model.h[-1], positions):
+        output = model(**inputs, use_cache=False)
+    if torch.isfinite(output.logits).all():
+        return output
+    return model(**inputs, use_cache=False)  # pooled elsewhere, or a non-finite score: the whole forward says
 
 
 def without_cache(model) -> dict[str, bool]:

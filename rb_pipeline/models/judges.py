@@ -26,7 +26,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.settings import ScorerSettings
-from rb_pipeline.models.classifier import load_for_scoring, pad_batch, reward_and_vector, without_cache
+from rb_pipeline.models.classifier import classify, load_for_scoring, pad_batch, reward_and_vector
 from rb_pipeline.models.context import capped_settings
 from rb_pipeline.models.registry import Comparison, Encoded, Judgment, redact_url, register_judge
 
@@ -308,7 +308,7 @@ class PairwiseClassifierJudge:
         if runnable:
             encoded = [Encoded("", token_ids[i], 0) for i in runnable]
             inputs = pad_batch(encoded, self.tokenizer.pad_token_id, self.tokenizer.padding_side, self.device)
-            scored = reward_and_vector(self.model(**inputs, **without_cache(self.model)), len(runnable))
+            scored = reward_and_vector(classify(self.model, inputs), len(runnable))
             for index, (score, _) in zip(runnable, scored, strict=True):
                 verdict = "A" if score > 0 else "B" if score < 0 else "tie"
                 results[index] = Judgment(verdict, None, judge_score=score, n_tokens=len(token_ids[index]))

@@ -156,7 +156,7 @@ def test_fused_gelu_scores_like_the_elementwise_one(tiny_classifier):
     import torch
     from transformers import AutoModelForSequenceClassification, activations
 
-    from rb_pipeline.models.classifier import fuse_activations
+    from rb_pipeline.models.fusion import fuse_activations
 
     model = AutoModelForSequenceClassification.from_pretrained(tiny_classifier, dtype=torch.float32).eval()
     ids = torch.randint(0, model.config.vocab_size, (3, 40), generator=torch.Generator().manual_seed(0))
