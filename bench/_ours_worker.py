@@ -30,7 +30,7 @@ class Timers:
         # per trunk forward: rows, new tokens per row (padded query width), attended tokens per row
         # (cache + new, padded), real new tokens (no padding), real (query, key) pairs of causal
         # attention, seconds, whether the last block ran at the pooled token only (1) or whole (0)
-        self.forwards: list[tuple[int, int, int, int, int, float]] = []
+        self.forwards: list[tuple[int, int, int, int, int, float, int]] = []
 
     def wrap(self, name: str, fn):
         def timed(*a, **k):

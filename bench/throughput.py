@@ -224,12 +224,18 @@ def flops(fm: dict, tokens: int, pairs: int) -> float:
     return 2 * fm["params_non_embedding"] * tokens + fm["attention_flops_per_pair"] * pairs
 
 
+def last_block_at_pooled_token(forward: list) -> bool:
+    """Whether a recorded forward ran its last block at the pooled token only (results files before
+    2026-12-02's third run record 6 fields: no)."""
+    return len(forward) > 6 and bool(forward[6])
+
+
 def executed_flops(fm: dict, forward: list) -> float:
     """What one recorded trunk forward of ours ran: its padded shapes, less the positions a last block
     run at the pooled token only skipped (all but one query per row, and their MLP)."""
     rows, width, attended = forward[:3]
     total = flops(fm, rows * width, rows * width * attended)
-    if len(forward) > 6 and forward[6]:
+    if last_block_at_pooled_token(forward):
         skipped_pairs = rows * (width - 1) * attended  # the last layer's share of the attention
         total -= fm["last_block_skipped_flops_per_token"] * rows * (width - 1)
         total -= fm["attention_flops_per_pair"] / fm["n_layer"] * skipped_pairs
@@ -304,7 +310,7 @@ def ours_work(report: dict, fm: dict) -> dict:
         "flops_real": flops(fm, real, sum(f[4] for f in forwards)),
         "flops_executed": sum(executed_flops(fm, f) for f in forwards),
         "forward_s": sum(f[5] for f in forwards),
-        "n_last_block_at_pooled_token": sum(1 for f in forwards if len(f) > 6 and f[6]),
+        "n_last_block_at_pooled_token": sum(map(last_block_at_pooled_token, forwards)),
     }
 
 

@@ -18,6 +18,7 @@ MLP_UP_PROJECTIONS = {"GPT2MLP": ("c_fc", "act"), "GPTNeoXMLP": ("dense_h_to_4h"
 
 
 def fuse(model: torch.nn.Module) -> None:
+    """Every swap below that applies to `model` (called once, at load)."""
     fuse_activations(model)
     fuse_gelu_into_matmul(model)
 

@@ -1,8 +1,8 @@
 """The last block at the pooled token (`models.last_token`): a GPT-2 classifier runs its last block's
 queries, attention output and MLP at one position per row, and scores as its whole forward does (to
 1e-5, float32) on real RMB texts, right- and left-padded, with and without padding, one and several
-labels, SDPA and eager attention. A row the head pools elsewhere falls back to the whole forward; other architectures never take
-the shortcut.
+labels, SDPA and eager attention. A row the head pools elsewhere falls back to the whole forward;
+other architectures never take the shortcut.
 """
 
 from __future__ import annotations
@@ -51,9 +51,8 @@ def test_scores_equal_the_whole_forward(tmp_path_factory, texts, num_labels, att
     batches = {
         "right-padded": padded(tokenizer, texts, "right"),
         "left-padded": padded(tokenizer, texts, "left"),
-        "unpadded": padded(
-            tokenizer, texts, "right", same_length=True
-        ),  # the model's mask is None: plain causal
+        # the model's mask is None: plain causal
+        "unpadded": padded(tokenizer, texts, "right", same_length=True),
     }
     for name, inputs in batches.items():
         whole = model(**inputs, use_cache=False).logits
