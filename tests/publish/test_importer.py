@@ -37,9 +37,13 @@ def rb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(scope="module")
-def shared_data() -> Path:
-    """The shared result files (tests using them carry the `mirror` marker: skipped where it is absent)."""
+@pytest.fixture
+def shared_data(request: pytest.FixtureRequest) -> Path:
+    """The shared result files. A test using them carries the `mirror` marker (skipped where the mirror
+    is absent, as in a public clone); one without it fails here, also where the mirror is present."""
+    assert request.node.get_closest_marker("mirror"), (
+        "a test of the shared result files needs @pytest.mark.mirror"
+    )
     assert GPM_2B.is_file(), f"{GPM_2B}: missing from the benchmark mirror"
     assert RMB_RESULT.is_file(), f"{RMB_RESULT}: missing from the benchmark mirror"
     return SHARED_DATA
@@ -473,6 +477,7 @@ def test_computed_run_wins_over_a_later_import(shared_data: Path) -> None:
 # ---------------------------------------------------------------- the public results layout
 
 
+@pytest.mark.mirror
 def test_public_layout_with_prior_sets_gives_the_official_scores(tmp_path: Path, shared_data: Path) -> None:
     """eval-set/<org>/<model>.json + pref-sets/<org>/<model>.json, as allenai/reward-bench-results
     holds them. The prior sets have no counts in a metrics file; a missing count must never drop a
@@ -530,6 +535,7 @@ def test_public_layout_with_prior_sets_gives_the_official_scores(tmp_path: Path,
     assert partial["rewardbench"] == pytest.approx((sum(sections) + 0.5 * 0.7) / 4.5, abs=1e-12)
 
 
+@pytest.mark.mirror
 def test_result_formats_folder_imports_every_model_beside_the_others(shared_data: Path) -> None:
     """The published files in ../shared/data/result-formats, imported as one folder: each model gets
     its leaderboard row with where its numbers came from."""
