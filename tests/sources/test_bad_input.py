@@ -76,8 +76,15 @@ def test_user_file_is_named_after_its_stem_and_defaults_its_subset() -> None:
     data = normalize(bench)
     assert data.examples["subset"].unique().to_list() == ["good"]
     assert {source.origin for source in data.sources} == {"local"}
-    # response ids hash prompt + text: identical (prompt, response) pairs are scored once
-    assert data.responses["response_id"].n_unique() == data.responses.height
+    # response ids hash prompt + text: identical (prompt, response) pairs are scored once. The file's two
+    # rows give four distinct (prompt, text) pairs; each id worked out without the code: the first 32 hex
+    # of sha256('[[["user","What is 2 + 2?"]],"2 + 2 = 4."]') and so on (tests/sources/test_response_id.py)
+    assert data.responses.select("text", "response_id").rows() == [
+        ("2 + 2 = 4.", "12253aa8899d4f691cd2633cdc785a01"),
+        ("2 + 2 = 5.", "409ddb0f6bd63954b618cccdb0ec29c6"),
+        ("Red is a primary colour.", "a1ea9a1dcfe549f3e21d88861c884109"),
+        ("Green, obviously.", "968a384e8fb2821a0d33c7fb0485bbda"),
+    ]
 
 
 def test_messages_file_has_only_chosen_responses() -> None:

@@ -54,10 +54,10 @@ F_BY_HAND = (1 + 1 / 2 + 1 / 3 + 0) / 4
 TIES_BY_HAND = 0.395
 
 
-@pytest.fixture
-def warehouse(rb_home):
+def build_rows_warehouse(rows: list[tuple[str, str, list[float], list[float]]]):
+    """The warehouse of model `m`'s one run over hand-made `rows` (subset, example id, chosen, rejected)."""
     examples, responses, scores = [], [], {}
-    for subset, example_id, chosen, rejected in ROWS:
+    for subset, example_id, chosen, rejected in rows:
         examples.append(example_row("hm-rb2", subset, example_id))
         labelled = [("chosen", s) for s in chosen] + [("rejected", s) for s in rejected]
         for position, (label, score) in enumerate(labelled):
@@ -70,6 +70,26 @@ def warehouse(rb_home):
     write_scores("m", "r1", scores)
     write_run_row("m", "r1", ["hm-rb2"], datetime(2026, 1, 1, tzinfo=UTC))
     return build_warehouse({"hm-rb2": Benchmark.model_validate(CATALOG)})
+
+
+@pytest.fixture
+def warehouse(rb_home):
+    return build_rows_warehouse(ROWS)
+
+
+def test_ties_zero_spread_with_a_positive_gap_gets_the_full_margin(rb_home):
+    """Two correct answers scored alike (spread 0) above every incorrect one: gap / 0 = +inf, tanh = 1
+    (issue 29, mutant 4: scored 0)."""
+    rows = [
+        ("Ties", "Ties/ref:1", [2.0], [1.0, 0.0]),  # accurate, gap 2 - 1 = 1
+        ("Ties", "Ties/tied:1", [3.0, 3.0], [1.0]),  # accurate, gap 3 - 1 = 2, spread 0
+    ]
+    # 0.3 x 1 + 0.3 x 1 + 0.2 x (2 > 0) + 0.2 x (min(1, 2) > 0) + 0.01 x tanh(1 / 0 - 1) = 1.01
+    assert rewardbench_ties_score(rows) == pytest.approx(1.01)
+    path = build_rows_warehouse(rows)
+    ties = query("select margin_score, score from rb2_ties_history", path).row(0, named=True)
+    assert ties["margin_score"] == 1.0
+    assert ties["score"] == pytest.approx(1.01, abs=1e-12)
 
 
 def test_the_transcription_agrees_with_the_hand_computation():

@@ -41,22 +41,32 @@ from tests.hand_made import (
 # ---------------------------------------------------------------- paired comparison (McNemar)
 
 
-def paired(counts: dict[str, tuple[int, int, int, int]]) -> pl.DataFrame:
-    """paired_comparison over an `example_outcomes` table of two models, A and B, on benchmark `bm`:
+def paired(counts: dict[str, tuple[int, int, int, int]], benchmark: str = "bm") -> pl.DataFrame:
+    """paired_comparison over an `example_outcomes` table of two models, A and B, on one benchmark:
     per subset (both right, only A right, only B right, both wrong) examples."""
+    return paired_over({benchmark: counts})
+
+
+def paired_over(counts: dict[str, dict[str, tuple[int, int, int, int]]]) -> pl.DataFrame:
+    """paired_comparison over models A and B: per benchmark, per subset (both right, only A right,
+    only B right, both wrong) examples; rows ordered by benchmark and subset."""
     rows = []
-    for subset, groups in counts.items():
-        for (a, b), count in zip([(1, 1), (1, 0), (0, 1), (0, 0)], groups, strict=True):
-            for i in range(count):
-                example_id = f"{subset}-{a}{b}-{i}"
-                rows += [("A", "bm", subset, example_id, bool(a)), ("B", "bm", subset, example_id, bool(b))]
+    for benchmark, subsets in counts.items():
+        for subset, groups in subsets.items():
+            for (a, b), count in zip([(1, 1), (1, 0), (0, 1), (0, 0)], groups, strict=True):
+                for i in range(count):
+                    example_id = f"{subset}-{a}{b}-{i}"
+                    rows += [
+                        ("A", benchmark, subset, example_id, bool(a)),
+                        ("B", benchmark, subset, example_id, bool(b)),
+                    ]
     outcomes = pl.DataFrame(  # noqa: F841 (read by DuckDB by name)
         rows, schema=["model", "benchmark", "subset", "example_id", "correct"], orient="row"
     ).with_columns(margin=pl.lit(None, pl.Float64))
     con = duckdb.connect()
     con.execute("create table example_outcomes as select * from outcomes")
     con.execute(f"create view paired_comparison as {(SQL_DIR / 'paired_comparison.sql').read_text()}")
-    return con.sql("select * from paired_comparison where model_a = 'A' order by subset").pl()
+    return con.sql("select * from paired_comparison where model_a = 'A' order by benchmark, subset").pl()
 
 
 def exact_mcnemar(a_only: int, b_only: int) -> float:
@@ -92,6 +102,26 @@ def test_holm_adjustment_across_subsets_of_a_pair_and_benchmark():
     assert frame["p_value"].to_list() == pytest.approx([1 / 32, 0.125, 1.0])
     # Holm (m = 3), ascending p: 3 x 1/32 = 0.09375; max(0.09375, 2 x 0.125) = 0.25; max(0.25, 1) = 1
     assert frame["p_adjusted"].to_list() == pytest.approx([0.09375, 0.25, 1.0])
+
+
+def test_holm_keeps_the_running_maximum():
+    """Holm's step-down is monotone: an adjusted p never falls below the one before it (issue 29,
+    mutant 2: without the running maximum the second subset below would get 0.078125)."""
+    # p: s1 = 2 x 1/2^6 = 1/32 (0 vs 6); s2 (1 vs 8, n = 9) = 2 x (C(9,0) + C(9,1)) / 2^9
+    #    = 2 x 10 / 512 = 0.0390625; s3 = 1 (no discordant pair)
+    frame = paired({"s1": (0, 0, 6, 0), "s2": (0, 1, 8, 0), "s3": (4, 0, 0, 0)})
+    assert frame["p_value"].to_list() == pytest.approx([1 / 32, 0.0390625, 1.0], rel=1e-12)
+    # m = 3: 3 x 1/32 = 0.09375; 2 x 0.0390625 = 0.078125, raised to the running maximum 0.09375; 1
+    assert frame["p_adjusted"].to_list() == pytest.approx([0.09375, 0.09375, 1.0], rel=1e-12)
+
+
+def test_holm_family_is_one_benchmark_of_one_model_pair():
+    """Two benchmarks are two families (issue 29, mutant 3: one family of 3 across both would give
+    3 x 1/32 for bm1/s1)."""
+    frame = paired_over({"bm1": {"s1": (0, 0, 6, 0)}, "bm2": {"s1": (0, 1, 6, 0), "s2": (4, 0, 0, 0)}})
+    assert frame.select("benchmark", "subset").rows() == [("bm1", "s1"), ("bm2", "s1"), ("bm2", "s2")]
+    # bm1: one test, m = 1: 1/32 unadjusted. bm2: p = 0.125 (1 vs 6) and 1: m = 2: 2 x 0.125 = 0.25, 1
+    assert frame["p_adjusted"].to_list() == pytest.approx([1 / 32, 0.25, 1.0], rel=1e-12)
 
 
 # ---------------------------------------------------------------- bootstrap intervals

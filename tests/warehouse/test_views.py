@@ -259,3 +259,32 @@ def test_every_named_rule_is_written_once_in_sql():
     macros = sql["rules.sql"]
     for name in AGGREGATIONS:
         assert macros.count(f"aggregation == '{name}'") == 1, name
+
+
+def test_a_run_reads_only_the_scores_of_its_own_settings_key(hand_made_catalog, rb_home):
+    """run_scores: a run reads what it computed, then what its (model, settings key) computed in other
+    runs, never the scores of another settings key (issue 29, mutant 1: a max_length-256 run read every
+    score of a max_length-8 run)."""
+    write_hand_made_lake({})  # the examples and responses only
+    every = [f"{e}-{i}" for _, _, e, c, r in HAND_MADE_EXAMPLES for i in range(len(c) + len(r))]
+    assert len(every) == 18  # 2 + 2 + 3 + 2 + 3 + 2 + 2 + 2 responses
+    # r8: settings key k8 scored all 18 responses; r256 (key k256) scored only e1's two;
+    # r256-again (k256, later) computed nothing and reuses r256's two scores
+    write_scores("m", "r8", dict.fromkeys(every, 8.0), settings_key="k8")
+    write_scores("m", "r256", {"e1-0": 256.0, "e1-1": 255.0}, settings_key="k256")
+    for day, (run_id, key) in enumerate([("r8", "k8"), ("r256", "k256"), ("r256-again", "k256")], 1):
+        write_run_row("m", run_id, ["hm", "hm-prior"], datetime(2026, 1, day, tzinfo=UTC), settings_key=key)
+    path = build_warehouse(hand_made_catalog)
+    read = query(
+        "select run_id, response_id, score, scored_in_run, reused from run_scores order by all", path
+    )
+    by_run = {run_id: group.drop("run_id").rows() for (run_id,), group in read.group_by("run_id")}
+    assert by_run["r256"] == [("e1-0", 256.0, "r256", False), ("e1-1", 255.0, "r256", False)]
+    assert by_run["r256-again"] == [("e1-0", 256.0, "r256", True), ("e1-1", 255.0, "r256", True)]
+    assert len(by_run["r8"]) == 18 and {row[1] for row in by_run["r8"]} == {8.0}
+    # so r256's other examples are unscored (no outcome), never judged on k8's scores
+    outcomes = query(
+        "select example_id, correct from example_outcomes_history where run_id = 'r256' order by 1", path
+    )
+    assert outcomes.rows()[0] == ("e1", True)  # 256 > 255
+    assert {correct for _, correct in outcomes.rows()[1:]} == {None}
