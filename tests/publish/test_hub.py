@@ -6,6 +6,7 @@ reaches the internet: uploads go to a fake endpoint on 127.0.0.1 or to a stub AP
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import threading
@@ -19,6 +20,7 @@ import datasets
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from huggingface_hub import DatasetCard
 
 from rb_pipeline.catalog.entries import ModelEntry, load_benchmarks
@@ -393,6 +395,129 @@ def test_push_against_an_unavailable_endpoint(
     _assert_clean(out + err)
     kept = default_push_dir(MODEL)
     assert (kept / "README.md").is_file() and (kept / "scores" / "train-00000-of-00001.parquet").is_file()
+
+
+class _LoopbackHub(BaseHTTPRequestHandler):
+    """The Hub's upload protocol as huggingface_hub's HfApi speaks it (create_repo, then upload_folder:
+    list the repo tree for `delete_patterns`, validate the card's YAML, preupload, commit), over plain HTTP on 127.0.0.1. Files are
+    kept in `files` ({path: bytes}); every request is recorded as (method, path, Authorization, the
+    other headers and the body) so a test can see where the token went. Every file is answered
+    `regular` at preupload, so the commit carries the content (base64 in its ndjson): no LFS, no Xet."""
+
+    files: dict[str, bytes] = {}
+    requests: list[tuple[str, str, str | None, str]] = []
+
+    def _route(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        others = "\n".join(f"{k}: {v}" for k, v in self.headers.items() if k.lower() != "authorization")
+        path = self.path.split("?")[0]
+        self.requests.append((self.command, path, self.headers.get("Authorization"), others + body.decode()))
+        base = f"/api/datasets/{REPO}"
+        if (self.command, path) == ("POST", "/api/repos/create"):
+            self._json({"url": f"http://{self.headers['Host']}/datasets/{REPO}"})
+        elif (self.command, path) == ("POST", "/api/validate-yaml"):  # the card's metadata, before upload
+            front_matter = json.loads(body)["content"].split("---\n")[1]
+            errors = [] if isinstance(yaml.safe_load(front_matter), dict) else [{"message": "no metadata"}]
+            self._json({"errors": errors, "warnings": []}, status=400 if errors else 200)
+        elif (self.command, path) == ("GET", f"{base}/tree/main"):
+            self._json(
+                [{"type": "file", "path": p, "size": len(b), "oid": "0" * 40} for p, b in self.files.items()]
+            )
+        elif (self.command, path) == ("POST", f"{base}/preupload/main"):
+            files = json.loads(body)["files"]
+            self._json(
+                {
+                    "files": [
+                        {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files
+                    ]
+                }
+            )
+        elif (self.command, path) == ("POST", f"{base}/commit/main"):
+            for line in body.splitlines():
+                item = json.loads(line)
+                if item["key"] == "file":
+                    self.files[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+                elif item["key"] == "deletedFile":
+                    del self.files[item["value"]["path"]]
+            url = f"http://{self.headers['Host']}/datasets/{REPO}/commit/{'c' * 40}"
+            self._json({"commitUrl": url, "commitOid": "c" * 40, "pullRequestUrl": None})
+        else:
+            self._json({"error": f"not served by the loopback Hub: {self.command} {path}"}, status=404)
+
+    def _json(self, value: object, status: int = 200) -> None:
+        body = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _route
+
+    def log_message(self, format: str, *args: object) -> None:  # keep pytest's output quiet
+        pass
+
+
+@pytest.fixture
+def loopback_hub() -> Iterator[str]:
+    _LoopbackHub.files, _LoopbackHub.requests = {}, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _LoopbackHub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_push_uploads_over_http_and_the_dataset_loads_back(
+    hub_home: Path, monkeypatch: pytest.MonkeyPatch, loopback_hub: str, tmp_path: Path
+) -> None:
+    """A real upload end to end: HfApi against a loopback server speaking the Hub's upload protocol.
+    The files it received load with `datasets`; the token travelled only in the Authorization header."""
+    _online(monkeypatch)
+    monkeypatch.setenv("HF_ENDPOINT", loopback_hub)
+    # a shard of an earlier, larger upload: this one no longer has it, so it is deleted (delete_patterns)
+    _LoopbackHub.files = {"scores/train-00001-of-00002.parquet": b"old shard"}
+    url = push_score_dataset(MODEL, REPO, token=FAKE_TOKEN)
+    assert url == f"{loopback_hub}/datasets/{REPO}"
+    routes = [(method, path) for method, path, _, _ in _LoopbackHub.requests]
+    base = f"/api/datasets/{REPO}"
+    assert routes == [
+        ("POST", "/api/repos/create"),
+        ("GET", f"{base}/tree/main"),
+        ("POST", "/api/validate-yaml"),
+        ("POST", f"{base}/preupload/main"),
+        ("POST", f"{base}/commit/main"),
+    ]
+    assert all(auth == f"Bearer {FAKE_TOKEN}" for _, _, auth, _ in _LoopbackHub.requests)
+    for _, path, _, rest in _LoopbackHub.requests:  # nowhere else: not in a URL, header or body
+        _assert_clean(path + rest)
+    # what the server holds is the folder that was built, byte for byte, and nothing stale
+    folder = default_push_dir(MODEL)
+    built = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert _LoopbackHub.files == built
+    assert sorted(built) == sorted(["README.md", *(f"{c}/train-00000-of-00001.parquet" for c in CONFIGS)])
+    received = tmp_path / "received"
+    for path, content in _LoopbackHub.files.items():
+        (received / path).parent.mkdir(parents=True, exist_ok=True)
+        (received / path).write_bytes(content)
+    where = f"where model = '{MODEL}'"
+    for config, sql in [
+        ("scores", f"select count(*) from example_outcomes {where}"),
+        ("metrics", f"select count(*) from subset_accuracy {where}"),
+        ("leaderboard", f"select count(*) from leaderboard {where}"),
+    ]:
+        loaded = datasets.load_dataset(
+            str(received), config, split="train", cache_dir=str(tmp_path / "cache")
+        )
+        assert loaded.num_rows == _count(sql), config
+    board = datasets.load_dataset(
+        str(received), "leaderboard", split="train", cache_dir=str(tmp_path / "cache")
+    )
+    assert board[0]["model"] == MODEL
 
 
 def test_push_needs_a_token_and_a_valid_repo_id(hub_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
