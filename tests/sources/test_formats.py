@@ -237,6 +237,26 @@ def test_rmb_pairwise_row_keeps_the_answer_models() -> None:
         adapt("llmbar", {"input": "Q?", "output_1": "a", "output_2": "b", "label": True})
 
 
+def test_rmb_best_of_n_row_keeps_every_loser() -> None:
+    """RMB best-of-N: the best must beat every entry of loser_list (the paper's rule), so each loser is a
+    rejected response, in order (mutant: only the first loser kept)."""
+    record = {
+        "bon_uid": "b1",
+        "category_path": "BoN_set/Helpfulness/Chat/Open QA",
+        "conversation_input": [{"role": "user", "content": "Q?"}],
+        "bon_best": {"llm_name": "m1", "answer": "Best."},
+        "loser_list": [{"llm_name": f"m{i}", "answer": f"Loser {i}."} for i in (2, 3, 4)],
+    }
+    raw = adapt("rmb-bon", record)
+    assert raw == RawExample(
+        subset="BoN_set/Helpfulness/Chat/Open QA",
+        source_id="b1",
+        prompt=[{"role": "user", "content": "Q?"}],
+        chosen=[Answer("Best.", "m1")],
+        rejected=[Answer("Loser 2.", "m2"), Answer("Loser 3.", "m3"), Answer("Loser 4.", "m4")],
+    )
+
+
 def test_every_catalog_format_is_registered() -> None:
     from rb_pipeline.catalog.entries import load_benchmarks
 

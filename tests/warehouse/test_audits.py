@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import duckdb
@@ -158,6 +159,23 @@ def write_audit_lake(models: dict[str, dict[str, float]]) -> dict[str, Benchmark
     return {name: Benchmark.model_validate(raw) for name, raw in AUDIT_CATALOG.items()}
 
 
+def uniform_by_hand(response_id: str, seed: int = 20260101) -> float:
+    """The random baseline's rule as its description states it, written out here: the first 8 bytes of
+    blake2b("<seed>\\x1f<response_id>") as a big-endian integer over 2**64, uniform in [0, 1)."""
+    digest = hashlib.blake2b(f"{seed}\x1f{response_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+# (x1-0 0.6114, x1-1 0.6444), (x2-0 0.6368, x2-1 0.8193), (x3-0 0.8181, x3-1 0.7239),
+# (x4-0 0.5320, x4-1 0.0634, x4-2 0.6927), (y1-0 0.2097, y1-1 0.2052), (y2-0 0.0589, y2-1 0.0299, y2-2 0.9183)
+RANDOM_BY_HAND = {
+    f"{example_id}-{position}": uniform_by_hand(f"{example_id}-{position}")
+    for _, example_id, answers in AUDIT_EXAMPLES
+    for position in range(len(answers))
+}
+# so random is wrong on x1 (0.6114 < 0.6444), x2, x3 (chosen x3-1 0.7239 < 0.8181) and x4 (0.5320 <
+# 0.6927): s = 0 / 4; right on y1 (0.2097 > 0.2052), wrong on y2 (0.0589 < 0.9183): t = 1 / 2
+
 # a model right on x1, x2, x4 and y1; wrong on x3 (tie) and y2
 HAND_MODEL = {
     "x1-0": 2.0, "x1-1": 1.0, "x2-0": 1.0, "x2-1": 0.0, "x3-0": 1.0, "x3-1": 1.0,
@@ -209,7 +227,7 @@ def test_longer_and_shorter_wins_accuracy_by_hand(audits):
 
 def test_null_baselines_are_scored_once_and_random_is_reproducible(audits):
     scores = query("select response_id, score from scores where model = 'baseline/random' order by 1", audits)
-    assert scores.height == 14 and scores["score"].is_between(0.0, 1.0, closed="left").all()
+    assert dict(scores.rows()) == RANDOM_BY_HAND
     catalog = {name: Benchmark.model_validate(raw) for name, raw in AUDIT_CATALOG.items()}
     before = sorted(lake_dir("runs").glob("*.parquet"))
     again = score_null_baselines(catalog, log=lambda _: None)
@@ -245,20 +263,25 @@ def test_above_null_baseline_compares_with_the_best_null_rule(audits):
         "where model = 'org/hand' order by 1",
         audits,
     )
-    random = dict(
-        query("select subset, accuracy from subset_accuracy where model = 'baseline/random'", audits).rows()
-    )
     s, t = rows.to_dicts()
-    # s: the model 3 / 4 (x1, x2, x4); longer wins 2 / 4, shorter 1 / 4, random its own draw; first
-    # position (3 / 4 here) reads the stored order and is left out of the comparison
-    best = max(0.5, random["s"])
-    assert (s["accuracy"], s["best_null_accuracy"], s["margin"]) == (0.75, best, 0.75 - best)
-    # ties go to the first model id: longer before random
-    assert s["best_null_model"] == ("baseline/random" if random["s"] > 0.5 else "baseline/longer")
-    # t: the model 1 / 2 (y1); longer 1 / 2, shorter 0 / 2
-    best = max(0.5, random["t"])
-    assert (t["accuracy"], t["best_null_accuracy"], t["margin"]) == (0.5, best, 0.5 - best)
-    assert t["best_null_model"] != "baseline/first-position"
+    # s: the model 3 / 4 (x1, x2, x4); longer wins 2 / 4, shorter 1 / 4, random 0 / 4 (RANDOM_BY_HAND);
+    # first position (3 / 4 here) reads the stored order and is left out of the comparison
+    assert s == {
+        "subset": "s",
+        "accuracy": 0.75,
+        "best_null_accuracy": 0.5,
+        "best_null_model": "baseline/longer",
+        "margin": 0.25,
+    }
+    # t: the model 1 / 2 (y1); longer 1 / 2, random 1 / 2, shorter 0 / 2; first position (2 / 2) is left
+    # out; a tie between nulls goes to the first model id: longer before random
+    assert t == {
+        "subset": "t",
+        "accuracy": 0.5,
+        "best_null_accuracy": 0.5,
+        "best_null_model": "baseline/longer",
+        "margin": 0.0,
+    }
     baselines = query("select count(*) as n from above_null_baseline where model like 'baseline/%'", audits)
     assert baselines["n"][0] == 0
 
