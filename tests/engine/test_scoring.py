@@ -50,8 +50,10 @@ def test_identical_texts_are_scored_once_and_reused_next_run(rb_home, tiny_class
     examples, responses = hand_made_frames()
     entry = ModelEntry(id="test/tiny", source=str(tiny_classifier))
     settings = ScorerSettings(max_length=256)
-    distinct = responses["response_id"].n_unique()
-    assert distinct < responses.height  # the last example repeats the first
+    # by hand: 12 examples x (chosen, rejected) = 24 responses; example 11 repeats example 0's prompt and
+    # both texts, so 11 prompts x 2 = 22 distinct ids ("Bad." under 11 different prompts is 11 responses)
+    distinct = 22
+    assert (responses.height, responses["response_id"].n_unique()) == (24, distinct)
     first = score_model(entry, responses, examples, settings, ["hm"], device="cpu", log=lambda _: None)
     assert (first.n_responses, first.n_scored, first.n_reused) == (distinct, distinct, 0)
     again = score_model(entry, responses, examples, settings, ["hm"], device="cpu", log=lambda _: None)
@@ -63,7 +65,10 @@ def test_identical_texts_are_scored_once_and_reused_next_run(rb_home, tiny_class
     third = score_model(
         entry, responses, examples, ScorerSettings(max_length=8), ["hm"], device="cpu", log=lambda _: None
     )
-    assert third.n_scored == distinct and third.n_truncated > 0
+    # every response is longer than 8 tokens: the template alone is 8 (<|user|>, "\n", <|endoftext|>,
+    # "\n", <|assistant|>, "\n", <|endoftext|>, "\n"), plus "Question k:" (byte-level pre-tokens
+    # "Question", " k", ":") and at least "Bad" + ".": all 22 are truncated
+    assert (third.n_scored, third.n_truncated) == (distinct, distinct)
 
 
 def test_a_run_that_dies_resumes_without_rescoring(rb_home, tiny_classifier, monkeypatch):

@@ -532,18 +532,28 @@ def test_push_needs_a_token_and_a_valid_repo_id(hub_home: Path, monkeypatch: pyt
         push_score_dataset(MODEL, "not/a/valid//id", token=FAKE_TOKEN)
 
 
-def test_model_card_metadata_lists_the_leaderboard(hub_home: Path) -> None:
+def test_model_card_metadata_lists_the_leaderboard(hub_home: Path, dry_dir: Path) -> None:
     meta = hub.model_card_metadata(MODEL, dataset_repo_id=REPO)
     results = meta["model-index"][0]["results"]
     board = query(f"select * from leaderboard where model = '{MODEL}'").row(0, named=True)
     n_board = sum(1 for v in board.values() if isinstance(v, float))  # empty scores are not results
     n_subsets = _count(f"select count(*) from subset_accuracy where model = '{MODEL}' and n > 0")
     assert len(results) == n_board + n_subsets
-    first = query(
-        f"select benchmark, subset, accuracy from subset_accuracy where model = '{MODEL}' and n > 0 order by 1, 2"
-    ).row(0, named=True)
-    result = next(r for r in results if r["dataset"]["name"] == f"{first['benchmark']}/{first['subset']}")
-    assert result["metrics"][0]["value"] == pytest.approx(first["accuracy"])
+    # the strict-rule benchmarks' subset results, worked out here from the published per-example rows:
+    # accuracy = the share of examples whose worst chosen score beats the best rejected one
+    rows = pl.read_parquet(dry_dir / "scores").filter(
+        pl.col("benchmark").is_in(["rewardbench", "rmb-pairwise", "rmb-bon"])
+    )
+    correct = rows.select(
+        "benchmark",
+        "subset",
+        right=pl.col("chosen_scores").list.min() > pl.col("rejected_scores").list.max(),
+    )
+    by_hand = correct.group_by("benchmark", "subset").agg(pl.col("right").cast(pl.Float64).mean())
+    expected = {f"{benchmark}/{subset}": value for benchmark, subset, value in by_hand.rows()}
+    values = {r["dataset"]["name"]: r["metrics"][0]["value"] for r in results}
+    assert len(expected) > 10
+    assert {name: values[name] for name in expected} == pytest.approx(expected, abs=1e-12)
 
 
 def test_hub_asset_writes_the_dry_run_folder(hub_home):
