@@ -792,9 +792,11 @@ def test_local_generative_judge_parses_what_the_model_writes(rb_home, tiny_lm):
     rows = lake_judgments(entry.id, result.run_id)
     assert rows.height == 4 and (rows["n_tokens"] > 100).all() and (rows["truncated_tokens"] == 0).all()
     assert rows["raw_output"].is_not_null().all()
-    assert rows["verdict"].to_list() == [parse_verdict(text) for text in rows["raw_output"].to_list()]
-    # the random model writes no verdict: every comparison is an error, worth 0.5
-    assert set(rows["verdict"]) == {"error"}
+    # the random model writes no verdict (none of rewardbench's markers "[[A]]", "[[B]]", "[[C]]"):
+    # every comparison is an error, worth 0.5
+    markers = ("[[A]]", "[[B]]", "[[C]]")
+    assert not [text for text in rows["raw_output"].to_list() if any(m in text for m in markers)]
+    assert rows["verdict"].to_list() == ["error"] * 4
     path = build_warehouse(CATALOG)
     credits = rows_of("select credit from example_outcomes where model = 'test/local-judge'", path)
     assert [r["credit"] for r in credits] == [0.5, 0.5]
@@ -828,8 +830,15 @@ def test_pairwise_classifier_judge(rb_home, tmp_path):
         text_of[row["response_a_id"]],
         text_of[row["response_b_id"]],
     )
-    text = judge.input_text(comparison)
-    assert "[The Start of Assistant A's Answer]" in text
+    # written out here: rewardbench's single-turn pair prompt as the one user turn of the tiny
+    # classifier's chat template (tiny_models.CHAT_TEMPLATE: "<|user|>\n" content "<|endoftext|>\n")
+    text = (
+        f"<|user|>\n[User Question]\n{prompt[0]['content']}\n\n"
+        f"[The Start of Assistant A's Answer]\n{comparison.answer_a}\n[The End of Assistant A's Answer]\n\n"
+        f"[The Start of Assistant B's Answer]\n{comparison.answer_b}\n[The End of Assistant B's Answer]"
+        "<|endoftext|>\n"
+    )
+    assert judge.input_text(comparison) == text
     with torch.inference_mode():
         logit = judge.model(**judge.tokenizer(text, return_tensors="pt")).logits[0, 0].item()
     assert row["judge_score"] == pytest.approx(logit, abs=1e-5)
