@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 # The multi-objective head is a custom class registered with the Auto classes in that test module.
@@ -78,6 +79,27 @@ def test_every_kind_scores_through_the_scores_asset(models, rb_home):
     assert sorted(accuracy["model"]) == sorted(models.values())
     assert accuracy["n"].to_list() == [n_examples] * len(KINDS)
     assert all(0.0 <= v <= 1.0 for v in accuracy["low"].to_list() + accuracy["high"].to_list())
+    # pointwise kinds: each subset's accuracy is the strict rule worked out here from the lake's own
+    # score files (each model scored once: one run) and the responses' labels
+    from rb_pipeline.core.lake import scores_dir
+
+    labels = read_dataset("responses", BENCHMARK).select("example_id", "response_id", "label")
+    subsets = read_dataset("examples", BENCHMARK).select("example_id", "subset")
+    for kind in ("classifier", "multi-objective", "dpo"):
+        scores = pl.read_parquet(sorted(scores_dir(models[kind]).glob("*/*.parquet")))
+        by_hand = (
+            labels.join(scores.select("response_id", "score"), on="response_id")
+            .group_by("example_id")
+            .agg(
+                correct=pl.col("score").filter(pl.col("label") == "chosen").min()
+                > pl.col("score").filter(pl.col("label") == "rejected").max()
+            )
+            .join(subsets, on="example_id")
+            .group_by("subset")
+            .agg(accuracy=pl.col("correct").cast(pl.Float64).mean())
+        )
+        seen = query(f"select subset, accuracy from subset_accuracy where model = '{models[kind]}'")
+        assert dict(seen.rows()) == pytest.approx(dict(by_hand.rows()), abs=1e-12), kind
     kinds = query("select model, model_type from runs where provenance = 'computed'")
     assert dict(kinds.iter_rows()) == {
         models[k]: ("classifier" if k == "multi-objective" else k) for k in KINDS
