@@ -66,10 +66,32 @@ def test_demo_prints_a_leaderboard_and_sql_returns_it(demo_home):
     # and beside it each section's score on the sample rows, as section_scores has it
     sections = json.loads(
         run_cli(
-            "sql", "select section, partial_score from section_scores", "--format", "json", env=env
+            "sql", "select benchmark, section, partial_score from section_scores", "--format", "json", env=env
         ).stdout
     )
     assert sections and all(f"{s['partial_score']:.4f}" in demo.stdout for s in sections)
+    # which sections the samples reach, worked out from the catalog and the shipped sample files alone:
+    # every section holding a subset that has sample rows
+    assert {(s["benchmark"], s["section"]) for s in sections} == sections_of_the_samples()
+
+
+def sections_of_the_samples() -> set[tuple[str, str]]:
+    """(benchmark, section) of every catalog section with a subset that the shipped samples hold rows of."""
+    from rb_pipeline.catalog.entries import load_benchmarks
+    from rb_pipeline.sources.normalize import normalize
+
+    reached = set()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("RB_MIRROR", raising=False)
+        patch.setenv("RB_SOURCE", "sample")
+        for name, bench in load_benchmarks().items():
+            if not bench.local:
+                continue  # Hub-only: no sample
+            for subset in normalize(bench).examples["subset"].unique():
+                section = bench.all_subsets[subset].section
+                if section is not None and bench.weight_of(subset) > 0:
+                    reached.add((name, section))
+    return reached
 
 
 @pytest.mark.slow
