@@ -31,7 +31,6 @@ trap revert EXIT INT TERM
 
 for name in "${names[@]}"; do git apply --check "scripts/mutants/$name.patch"; done
 
-# shellcheck disable=SC2046  # test file lists are space-separated paths
 baseline=$(for name in "${names[@]}"; do tests_of "$name"; done | tr ' ' '\n' | sort -u | tr '\n' ' ')
 # shellcheck disable=SC2086
 if ! run_tests "$log_dir/baseline.log" $baseline; then
@@ -44,7 +43,7 @@ survived=0
 for name in "${names[@]}"; do
   git apply "scripts/mutants/$name.patch"
   applied=$name
-  # shellcheck disable=SC2046
+  # shellcheck disable=SC2046  # the test file list is space-separated paths
   if run_tests "$log_dir/$name.log" $(tests_of "$name"); then
     verdict=SURVIVED
     survived=$((survived + 1))
