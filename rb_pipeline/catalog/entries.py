@@ -266,10 +266,11 @@ class ModelEntry(Frozen):
     # judges (pairwise-judge | generative)
     judges: tuple[str, ...] = ()  # an ensemble: ids of an odd number of judge entries; majority verdict
     judge_prompt: Literal["pair-v2", "pair-v2-tie"] = "pair-v2"  # rewardbench's; -tie adds "[[C]]"
-    # RewardBench 2 (rb2-top-share subsets): ratings (default for a generative judge; the leaderboard's),
-    # four-way (run_generative_v2.py's 4-way prompt) or pairwise (chosen against each rejected, both
-    # orders; a pairwise-judge's only one). Ties is always rated, as upstream. See engine/judging.py.
-    protocol: Literal["ratings", "four-way", "pairwise"] | None = None
+    # RewardBench 2 (rb2-top-share subsets), for a single generative judge: ratings (the default, the
+    # leaderboard's), four-way (run_generative_v2.py's 4-way prompt) or pairwise (chosen against each
+    # rejected, both orders). A pairwise-judge or an ensemble judges pairwise (it cannot rate; upstream
+    # runs no ensemble with ratings). Ties is always rated, as upstream. See engine/judging.py.
+    protocol: Literal["ratings", "four-way", "pairwise"] = "ratings"
     max_new_tokens: int = Field(default=2048, ge=1)  # generative: reply length (rewardbench: 2048)
     api_base: str | None = None  # generative over an OpenAI-compatible server, e.g. http://host:8000/v1
     api_model: str | None = None  # the `model` sent to that server; default: source, else id
@@ -299,20 +300,15 @@ class ModelEntry(Frozen):
             raise ValueError(f"judges: an ensemble needs an odd number of judges, got {len(self.judges)}")
         if self.api_base is not None and self.type != "generative":
             raise ValueError("api_base: only a generative model is served over HTTP")
-        if self.protocol not in (None, "pairwise") and (self.type != "generative" or self.judges):
-            raise ValueError(
-                f"protocol: {self.protocol} needs a single generative judge (a pairwise-judge compares two"
-                " answers; upstream runs no ensemble with ratings); use protocol: pairwise"
-            )
+        if self.protocol == "four-way" and (self.type != "generative" or self.judges):
+            raise ValueError("protocol: four-way needs a single generative judge; use protocol: pairwise")
         return self
 
     @property
     def rb2_protocol(self) -> str:
-        """The protocol on RewardBench 2's best-of-4 subsets: the entry's, else ratings for a single
-        generative judge and pairwise for the rest."""
-        if self.protocol is not None:
-            return self.protocol
-        return "ratings" if self.type == "generative" and not self.judges else "pairwise"
+        """The protocol on RewardBench 2's best-of-4 subsets: the entry's for a single generative
+        judge, pairwise for the rest."""
+        return self.protocol if self.type == "generative" and not self.judges else "pairwise"
 
     @field_serializer("judges")
     def _judges_as_list(self, judges: tuple[str, ...]) -> list[str]:
