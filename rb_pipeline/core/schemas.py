@@ -115,8 +115,9 @@ IMPORTED_METRICS_SCHEMA = {
     "run_id": pl.String,
     "benchmark": pl.String,
     "subset": pl.String,
-    "n": pl.Int64,
+    "n": pl.Int64,  # NULL for a metrics file: its counts are unknown
     "accuracy": pl.Float64,
+    "score": pl.Float64,  # a subset score that is not an accuracy (rb2-ties: RewardBench 2's Ties score)
 }
 IMPORTED_OUTCOMES_SCHEMA = {
     "model": pl.String,
