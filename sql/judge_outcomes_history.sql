@@ -13,18 +13,19 @@
 -- won_both_orders, JudgeBench's tally (utils/metrics.py): per comparison +1 for each order the chosen
 --   wins and -1 for each order it loses; a comparison is won when the sum is > 0; true when every
 --   comparison is won (a tie, an error or an inconsistent pair is not).
--- order_consistent (stated here, once): in every comparison both orders name the same winner, and it
---   is not an error: an example with a failed verdict in either order (two failed ones included) is
---   inconsistent. JudgeBench (utils/metrics.py) scores such a pair as neither won nor lost and reports
---   no consistency number; counting two errors as consistent would credit a judge that never answered.
+-- order_consistent (the rule, stated once here): in every comparison both orders name the same
+--   winner, as JudgeBench's utils/metrics.py counts n_inconsistent (decision1 != flipped decision2):
+--   a tie in both orders is consistent, and so is a failed verdict in both orders (None == None there);
+--   a failure in one order only is not. (JudgeBench never reports the number; this is its count.)
 -- fully_scored is false when a comparison is unjudged (the example then gets no credit).
 -- RewardBench 2's protocols (engine/judging.py): examples a judge rated (judgments.protocol =
 -- 'ratings') are left to judge_ratings (scored as per-response scores in example_outcomes_history);
 -- four-way examples (protocol 'four-way', generative_v2.py run_judge_four / process_judgement): the
 -- sampled call (the chosen at the drawn position) decides: its letter names the chosen -> n_lost 0,
 -- another answer -> n_lost 1, no letter -> n_tied = n_rejected (upstream's 0.25 = 1 / (1 + 3));
--- order_consistent: the same answer wins in all four arrangements (the chosen at A, B, C, D), none an
--- error; won_both_orders is NULL (JudgeBench's rule is pairwise).
+-- order_consistent: the same answer wins in all four arrangements (the chosen at A, B, C, D), failures
+-- counting as one answer (as in the pairwise rule above); won_both_orders is NULL (JudgeBench's rule
+-- is pairwise).
 with judge_runs as (
     select model, run_id, ended_at, benchmark
     from runs_history
@@ -98,7 +99,7 @@ four_way as (
         (any_value(winner) filter (where sampled) = 'rejected')::int as n_lost,
         case when any_value(winner) filter (where sampled) = 'error' then any_value(n_rejected) else 0 end
             as n_tied,
-        count(distinct winner_id) = 1 and count(winner_id) = count(*) as consistent
+        count(distinct coalesce(winner_id, 'error')) = 1 as consistent
     from four_way_calls
     group by run_id, benchmark, example_id
 ),
@@ -192,7 +193,7 @@ per_example as (
             (chosen_first_winner = 'chosen')::int + (rejected_first_winner = 'chosen')::int
             > (chosen_first_winner = 'rejected')::int + (rejected_first_winner = 'rejected')::int
         ) as won_both_orders,
-        bool_and(chosen_first_winner = rejected_first_winner and chosen_first_winner <> 'error') as consistent
+        bool_and(chosen_first_winner = rejected_first_winner) as consistent
     from judged_comparisons
     group by model, run_id, benchmark, example_id
 ),

@@ -5,7 +5,8 @@
 -- scored, and 1 / 0 / 0.5 for a tie or unparseable verdict for judges, RewardBench's generative rule;
 -- examples whose credit is NULL are not counted in n). accuracy_both_orders = avg(credit_both_orders)
 -- (JudgeBench's both-orders rule; equal to accuracy for pointwise models); order_consistency = the
--- share of examples a judge decides the same in both orders (NULL for pointwise and imported runs).
+-- share of examples a judge decides the same in every order (rule: judge_outcomes_history's
+-- order_consistent, as JudgeBench counts it; NULL for pointwise, rated and imported runs).
 -- Subsets with the catalog rule rb2-ties take RewardBench 2's Ties score (rb2_ties_history) as accuracy.
 -- Imported runs (`rb-pipeline import`):
 -- imported_metrics, where n = the file's rows, or NULL for per-subset metrics files (their counts are

@@ -75,10 +75,12 @@ RULES: dict[str, str] = {
     "strict": "every chosen scores strictly above every rejected: 1, else 0; a tie is wrong "
     "(RewardBench utils.py, RMB my_run_rm.py)",
     "rb2-top-share": "RewardBench 2's best-of-4: 0 when a rejected beats the chosen, else 1 / k when the "
-    "chosen shares the top with k - 1 rejected (reroll_and_score_dataset; judges: a tied or "
-    "unparseable comparison shares the top, so all three is 0.25 as run_generative_v2.py)",
-    "rb2-ties": "RewardBench 2's Ties score from the per-response scores (process_single_model); "
-    "judges give no per-response rating, so their Ties score is left empty",
+    "chosen shares the top with k - 1 rejected (reroll_and_score_dataset; judges, run_generative_v2.py: "
+    "ratings 1-10 with an unparseable one at -1, so 0.25 when all are; four-way or pairwise: an "
+    "unparseable verdict shares the top with all three, 0.25)",
+    "rb2-ties": "RewardBench 2's Ties score from the per-response scores (process_single_model); a "
+    "generative judge's are its ratings (Ties prompt, -1 when unparseable); a pairwise judge gives "
+    "none, so its Ties score is left empty",
     "judgebench-both-orders": "JudgeBench's metrics.py: a judge judges both orders, +1 per order the "
     "chosen wins, -1 per order it loses; right when the sum is > 0, else 0 (a pointwise model: strict)",
     "judge-tie-credit": "RewardBench's run_generative.py, for judges on strict subsets: 1 when the chosen "

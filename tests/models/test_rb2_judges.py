@@ -363,11 +363,12 @@ def test_ratings_and_four_way_judges_end_to_end_through_score(tmp_path):
         "f4": f4,
         "f5": 1.0,
     }
-    # the same answer wins in all four arrangements for f1, f2, f5; f3 (no verdict) and f4 (position) not
+    # the same answer wins in all four arrangements for f1, f2, f5, and f3 fails in all four (consistent,
+    # as JudgeBench counts two failures); f4 (always A: a different answer each time) is not
     assert {k: r["order_consistent"] for k, r in four_way.items()} == {
         "f1": True,
         "f2": True,
-        "f3": False,
+        "f3": True,
         "f4": False,
         "f5": True,
     }
