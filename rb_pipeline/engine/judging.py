@@ -339,7 +339,11 @@ def reusable_judgments(model_id: str, settings_key: str) -> pl.DataFrame:
         return pl.DataFrame(
             schema={"call_key": pl.String} | {k: JUDGMENTS_SCHEMA[k] for k in columns if k != "call_key"}
         ).select(columns)
-    found = scan_parquet(files).filter(pl.col("settings_key") == settings_key).with_columns(call_key())
+    found = (
+        scan_parquet(files, schema=JUDGMENTS_SCHEMA)  # older files: protocol, answer_ids null
+        .filter(pl.col("settings_key") == settings_key)
+        .with_columns(call_key())
+    )
     return found.select(columns).unique(["judge", "call_key"], keep="first").collect()
 
 

@@ -20,8 +20,16 @@ import polars as pl
 import pytest
 
 from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.judging import drawn_position, four_way_calls
-from rb_pipeline.models.judges import FOUR_WAY_SYSTEM, parse_four_way, parse_rating
+from rb_pipeline.models.judges import (
+    FOUR_WAY_SYSTEM,
+    four_way_messages,
+    parse_four_way,
+    parse_rating,
+    rating_messages,
+)
+from rb_pipeline.models.loader import load_judge
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -101,6 +109,28 @@ def test_protocol_field():
     assert ModelEntry(id="j", type="generative", protocol="four-way").rb2_protocol == "four-way"
     with pytest.raises(ValueError, match="four-way needs a single generative judge"):
         ModelEntry(id="j", type="pairwise-judge", protocol="four-way")
+
+
+def test_local_judge_rates_and_picks_through_its_chat_template(rb_home, tmp_path):
+    """A local transformers judge runs both protocols' prompts (greedy): each reply is parsed by the
+    protocol's parser; an input over max_length is not judged (error, overflow counted)."""
+    from rb_pipeline.models.tiny_models import build_tiny_causal_lm
+
+    entry = ModelEntry(
+        id="t/local", type="generative", source=str(build_tiny_causal_lm(tmp_path / "lm")), max_new_tokens=6
+    )
+    judge = load_judge(entry, ScorerSettings(max_length=1024), "cpu")
+    prompt = [{"role": "user", "content": "What is 2 + 2?"}]
+    rated = judge.ask(
+        [rating_messages(prompt, "4", ties=False), rating_messages(prompt, "5", ties=True)], parse_rating
+    )
+    assert [(j.verdict, j.judge_score) for j in rated] == [parse_rating(j.raw_output) for j in rated]
+    assert all(j.n_tokens > 100 and j.truncated_tokens == 0 for j in rated)
+    picked = judge.ask([four_way_messages(prompt, ["4", "5", "3", "22"])], parse_four_way)
+    assert [(j.verdict, j.judge_score) for j in picked] == [parse_four_way(j.raw_output) for j in picked]
+    short = load_judge(entry, ScorerSettings(max_length=40), "cpu")
+    (over,) = short.ask([four_way_messages(prompt, ["4", "5", "3", "22"])], parse_four_way)
+    assert over.verdict == "error" and over.raw_output is None and over.truncated_tokens > 0
 
 
 # ---------------------------------------------------------------- a scripted judge on loopback
@@ -334,6 +364,9 @@ def test_ratings_and_four_way_judges_end_to_end_through_score(tmp_path):
         n_ratings = len(judge.requests)
         run_cli("score", "--model", "judge/four-way", "--benchmark", "rb2-hand", env=env)
         four_way_requests = judge.requests[n_ratings:]
+        # scored again: every call is reused from the lake (same settings), nothing is asked
+        run_cli("score", "--model", "judge/ratings", "--benchmark", "rb2-hand", env=env)
+        assert len(judge.requests) == n_ratings + len(four_way_requests)
 
     # ratings: one call per answer: 5 x 4 Focus + 3 + 4 + 2 + 3 Ties answers = 32; Ties with its own prompt
     assert n_ratings == 32
