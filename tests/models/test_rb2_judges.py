@@ -30,6 +30,7 @@ from rb_pipeline.models.judges import (
     rating_messages,
 )
 from rb_pipeline.models.loader import load_judge
+from tests.hand_made import rewardbench_ties_score
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -232,6 +233,36 @@ ROWS = [
         "subset": "Ties",
     },
 ]
+
+
+def upstream_rating(answer: str) -> float:
+    """get_single_rating on the scripted reply: the rating, or upstream's -1."""
+    _, rating = parse_rating(RATING_REPLIES[answer])
+    return -1.0 if rating is None else rating
+
+
+def test_hand_computed_numbers_match_upstreams_rules():
+    """The numbers the end-to-end test expects, worked by hand above, are upstream's: the non-Ties
+    credit as run_generative_v2.py computes it ((0 in winners) / len(winners) over the valid ratings,
+    0.25 when none is valid) and Ties through a transcription of process_single_model (tests.hand_made)
+    over the raw ratings, -1 kept."""
+    for n in range(1, 6):
+        ratings = [upstream_rating(a) for a in (f"f{n}-c", f"f{n}-r1", f"f{n}-r2", f"f{n}-r3")]
+        valid = [r for r in ratings if r != -1]
+        winners = [i for i, r in enumerate(ratings) if valid and r == max(valid)]
+        assert FOCUS_CREDITS[f"f{n}"] == pytest.approx((0 in winners) / len(winners) if valid else 0.25)
+    ties_rows = [
+        (
+            "Ties",
+            f"Ties/{row['id']}",
+            [upstream_rating(a) for a in row["chosen"]],
+            [upstream_rating(a) for a in row["rejected"]],
+        )
+        for row in ROWS
+        if row["subset"] == "Ties"
+    ]
+    assert rewardbench_ties_score(ties_rows) == pytest.approx(TIES)
+
 
 BENCHMARK_YAML = """\
 benchmark: rb2-hand
