@@ -1,8 +1,9 @@
 -- example_outcomes_history: one row per (model, run, benchmark, example) of every complete computed
 -- run (runs_history), keyed by (model, run_id, ended_at). example_outcomes is its latest-run filter.
 -- Each example's standing: n_lost = rejected responses that beat the chosen, n_tied = rejected ones
--- level with it (pointwise: scored above / equal to the worst chosen response; judges: comparisons
--- lost / tied or unparseable, from judge_outcomes_history). margin = min(chosen) - max(rejected)
+-- level with it (pointwise, and judges' RewardBench 2 ratings (judge_ratings): scored above / equal to
+-- the worst chosen response; other judge protocols: comparisons lost / tied or unparseable, from
+-- judge_outcomes_history). margin = min(chosen) - max(rejected)
 -- (NULL for judges); chosen_spread = max(chosen) - min(chosen) (NULL with one chosen), for Ties.
 -- credit (what the example adds to subset accuracy) by its rule, each written once, in `credits`
 -- below, and named in catalog.RULES (table scoring_rules); the rule is the subset's catalog rule
@@ -14,10 +15,12 @@
 --     comparison, 0 when it loses any, else 0.5;
 --   rb2-top-share (RewardBench 2 reroll_and_score_dataset; run_generative_v2.py for judges): 0 when
 --     any rejected beats the chosen, else 1 / (1 + n_tied): the chosen shares the top with n_tied
---     rejected (a judge's tie or error shares it: three of them give 0.25, as upstream's error);
+--     rejected. Judges: ratings (judge_ratings, invalid = -1) give upstream's (chosen among the top) /
+--     (number at the top) and 0.25 when all are invalid; a four-way or pairwise error or tie shares
+--     the top (an unparseable four-way verdict: all three, 0.25, as upstream);
 --   judgebench-both-orders (JudgeBench utils/metrics.py): won_both_orders (judge_outcomes_history);
 --   rb2-ties: the per-example strict outcome; the subset's score is rb2_ties_history's, from the
---     per-response scores, which a judge does not give: its credit is NULL there (never a fallback).
+--     per-response scores (a judge's ratings); a pairwise judge gives none: NULL (never a fallback).
 -- correct: the strict outcome for pointwise models; for judges credit 1 = true, 0 = false, else NULL.
 -- credit_both_orders = JudgeBench's rule for judges (the strict outcome for pointwise models).
 -- Examples with no rejected response (messages-only files) or with a response left unscored get
@@ -42,9 +45,12 @@ with responses_scored as (
         and coalesce(runs.model_type not in ('pairwise-judge', 'generative'), true)
 ),
 
-all_scored as (  -- computed runs and offline ensembles (ensemble_scores) alike
+all_scored as (  -- computed runs, judges' ratings (judge_ratings) and offline ensembles alike
     select model, run_id, ended_at, benchmark, example_id, label, score
     from responses_scored
+    union all
+    select model, run_id, ended_at, benchmark, example_id, label, score
+    from judge_ratings
     union all
     select ensembles.model, ensembles.run_id, ensembles.ended_at, responses.benchmark, responses.example_id,
         responses.label, ensembles.score

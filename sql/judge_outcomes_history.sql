@@ -13,8 +13,19 @@
 -- won_both_orders, JudgeBench's tally (utils/metrics.py): per comparison +1 for each order the chosen
 --   wins and -1 for each order it loses; a comparison is won when the sum is > 0; true when every
 --   comparison is won (a tie, an error or an inconsistent pair is not).
--- order_consistent: in every comparison both orders name the same winner, and it is not an error.
+-- order_consistent (the rule, stated once here): in every comparison both orders name the same
+--   winner, as JudgeBench's utils/metrics.py counts n_inconsistent (decision1 != flipped decision2):
+--   a tie in both orders is consistent, and so is a failed verdict in both orders (None == None there);
+--   a failure in one order only is not. (JudgeBench never reports the number; this is its count.)
 -- fully_scored is false when a comparison is unjudged (the example then gets no credit).
+-- RewardBench 2's protocols (engine/judging.py): examples a judge rated (judgments.protocol =
+-- 'ratings') are left to judge_ratings (scored as per-response scores in example_outcomes_history);
+-- four-way examples (protocol 'four-way', generative_v2.py run_judge_four / process_judgement): the
+-- sampled call (the chosen at the drawn position) decides: its letter names the chosen -> n_lost 0,
+-- another answer -> n_lost 1, no letter -> n_tied = n_rejected (upstream's 0.25 = 1 / (1 + 3));
+-- order_consistent: the same answer wins in all four arrangements (the chosen at A, B, C, D), failures
+-- counting as one answer (as in the pairwise rule above); won_both_orders is NULL (JudgeBench's rule
+-- is pairwise).
 with judge_runs as (
     select model, run_id, ended_at, benchmark
     from runs_history
@@ -58,7 +69,45 @@ member_winners as (
             else 'error'
         end as winner
     from judgments
-    where run_id in (select run_id from judge_runs)
+    where run_id in (select run_id from judge_runs) and coalesce(protocol, 'pairwise') = 'pairwise'
+),
+
+four_way_calls as (
+    select
+        run_id,
+        benchmark,
+        example_id,
+        sampled,
+        len(answer_ids) - 1 as n_rejected,
+        case
+            when verdict = right(pair_order, 1) then 'chosen'
+            when verdict in ('A', 'B', 'C', 'D') then 'rejected'
+            else 'error'
+        end as winner,
+        case when verdict in ('A', 'B', 'C', 'D') then answer_ids[position(verdict in 'ABCD')] end as winner_id
+    from judgments
+    where run_id in (select run_id from judge_runs) and protocol = 'four-way'
+),
+
+four_way as (
+    select
+        run_id,
+        benchmark,
+        example_id,
+        count(*) = 4 and count(*) filter (where sampled) = 1 as fully_judged,
+        any_value(n_rejected) as n_compared,
+        (any_value(winner) filter (where sampled) = 'rejected')::int as n_lost,
+        case when any_value(winner) filter (where sampled) = 'error' then any_value(n_rejected) else 0 end
+            as n_tied,
+        count(distinct coalesce(winner_id, 'error')) = 1 as consistent
+    from four_way_calls
+    group by run_id, benchmark, example_id
+),
+
+rated as (  -- judge_ratings' examples: scored from the ratings, not here
+    select distinct run_id, benchmark, example_id
+    from judgments
+    where protocol = 'ratings'
 ),
 
 votes as (
@@ -144,7 +193,7 @@ per_example as (
             (chosen_first_winner = 'chosen')::int + (rejected_first_winner = 'chosen')::int
             > (chosen_first_winner = 'rejected')::int + (rejected_first_winner = 'rejected')::int
         ) as won_both_orders,
-        bool_and(chosen_first_winner = rejected_first_winner and chosen_first_winner <> 'error') as consistent
+        bool_and(chosen_first_winner = rejected_first_winner) as consistent
     from judged_comparisons
     group by model, run_id, benchmark, example_id
 ),
@@ -157,15 +206,18 @@ final as (
         examples.benchmark,
         examples.subset,
         examples.example_id,
-        coalesce(judged.fully_judged, false) as fully_scored,
-        coalesce(judged.n_compared, 0) as n_rejected,
-        judged.n_lost,
-        judged.n_tied,
+        coalesce(four_way.fully_judged, judged.fully_judged, false) as fully_scored,
+        coalesce(four_way.n_compared, judged.n_compared, 0) as n_rejected,
+        coalesce(four_way.n_lost, judged.n_lost) as n_lost,
+        coalesce(four_way.n_tied, judged.n_tied) as n_tied,
         null::double as margin,
         null::double as chosen_spread,
         true as is_judge,
-        judged.won_both_orders,
-        case when judged.fully_judged then judged.consistent end as order_consistent
+        case when four_way.example_id is null then judged.won_both_orders end as won_both_orders,
+        case
+            when four_way.fully_judged then four_way.consistent
+            when four_way.example_id is null and judged.fully_judged then judged.consistent
+        end as order_consistent
     from judge_runs as runs
     inner join examples
         on examples.benchmark = runs.benchmark
@@ -173,6 +225,14 @@ final as (
         on judged.run_id = runs.run_id
         and judged.benchmark = examples.benchmark
         and judged.example_id = examples.example_id
+    left join four_way
+        on four_way.run_id = runs.run_id
+        and four_way.benchmark = examples.benchmark
+        and four_way.example_id = examples.example_id
+    anti join rated
+        on rated.run_id = runs.run_id
+        and rated.benchmark = examples.benchmark
+        and rated.example_id = examples.example_id
 )
 
 select * from final

@@ -2,13 +2,15 @@
 -- subset, example) of every complete run, for subsets whose catalog rule is rb2-ties: sample_type (`ref`:
 -- one correct answer, `tied`: several) and prompt_id from the example id (`ref:<n>`, `tied:<n>`);
 -- accurate = worst correct > best incorrect; gap = worst correct - best incorrect; spread = best
--- correct - worst correct. Computed runs (example_outcomes_history; judges give no per-response score,
--- so none) and imported RewardBench 2 per-example files (imported_outcomes) alike. Examples with a
+-- correct - worst correct. Computed runs (example_outcomes_history: per-response scores, judges'
+-- ratings included (judge_ratings: an invalid rating is upstream's -1, kept in the margins as there);
+-- a pairwise judge gives none, so no rows) and imported RewardBench 2 per-example files
+-- (imported_outcomes) alike. Examples with a
 -- response left unscored are left out, as everywhere else. The score: rb2_ties_history.
 with outcomes as (
     select model, run_id, ended_at, benchmark, subset, example_id, correct, margin, chosen_spread
     from example_outcomes_history
-    where credit is not null  -- judges give no per-response score: they get none
+    where credit is not null  -- a pairwise judge gives no per-response score: it gets none
     union all by name
     -- imported RewardBench 2 per-example files: each row's margin and spread from its `scores`
     select outcomes.model, outcomes.run_id, runs.ended_at, outcomes.benchmark, outcomes.subset,

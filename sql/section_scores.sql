@@ -17,7 +17,8 @@ with final as (
         history.complete,
         history.n_subsets_needed,
         history.missing,
-        history.missing_brief
+        history.missing_brief,
+        history.published  -- from published metrics (counts unknown: an imported metrics file)
     from section_scores_history as history
     inner join runs_history as runs
         on runs.model = history.model

@@ -1,8 +1,11 @@
 -- subset_accuracy_ci: subset_accuracy with a bootstrap 95% confidence interval.
--- Rule (percentile bootstrap, stats.bootstrap_intervals): resample the subset's n examples with
--- replacement; the resampled correct count is Binomial(n, accuracy), drawn directly (fixed seed,
--- one stream per model x benchmark x subset); ci_low / ci_high = the 2.5% / 97.5% quantiles of the
--- resampled accuracies. Imported per-subset metrics are resampled the same way from (n, accuracy).
+-- Rule (percentile bootstrap, stats.bootstrap_intervals; fixed seed, one stream per model x benchmark x
+-- subset): resample the subset's examples with replacement and take the mean of their credits (drawn as
+-- one multinomial over the distinct credits, so a judge's 0.5 or RewardBench 2's 1/k is resampled as
+-- it is); RewardBench 2's Ties resamples its prompts (ref and tied rows together) and recomputes the
+-- Ties score. ci_low / ci_high = the 2.5% / 97.5% quantiles of the resampled scores. Imported
+-- per-subset numbers with a count are rebuilt as round(accuracy x n) examples right and the rest wrong;
+-- a metrics file's numbers have no count (n NULL: published metrics) and get no interval.
 -- Computed when the warehouse file is built (bootstrap_ci); empty in an in-memory warehouse.
 with final as (
     select model, benchmark, subset, n, estimate, ci_low, ci_high, n_resamples, seed

@@ -5,12 +5,14 @@
 -- scored, and 1 / 0 / 0.5 for a tie or unparseable verdict for judges, RewardBench's generative rule;
 -- examples whose credit is NULL are not counted in n). accuracy_both_orders = avg(credit_both_orders)
 -- (JudgeBench's both-orders rule; equal to accuracy for pointwise models); order_consistency = the
--- share of examples a judge decides the same in both orders (NULL for pointwise and imported runs).
+-- share of examples a judge decides the same in every order (rule: judge_outcomes_history's
+-- order_consistent, as JudgeBench counts it; NULL for pointwise, rated and imported runs).
 -- Subsets with the catalog rule rb2-ties take RewardBench 2's Ties score (rb2_ties_history) as accuracy.
 -- Imported runs (`rb-pipeline import`):
--- imported_metrics, where n = the file's rows, or the catalog's expected rows for per-subset metrics
--- files (NULL when unknown: the subset still counts), and accuracy = the file's own number; for an
--- imported RewardBench 2 per-example file, Ties takes rb2_ties_history's score from its rows.
+-- imported_metrics, where n = the file's rows, or NULL for per-subset metrics files (their counts are
+-- unknown: the subset still counts, and the leaderboard's coverage says "published metrics"), and
+-- accuracy = the file's own number (its `score` where that is not an accuracy: RewardBench 2's Ties);
+-- for an imported RewardBench 2 per-example file, Ties takes rb2_ties_history's score from its rows.
 -- The warehouse file stores this view as a table (warehouse.MATERIALIZED), built with the file.
 with averaged as (
     select
@@ -51,7 +53,7 @@ imported as (
         metrics.benchmark,
         metrics.subset,
         metrics.n,
-        coalesce(ties.score, metrics.accuracy) as accuracy
+        coalesce(ties.score, metrics.score, metrics.accuracy) as accuracy
     from imported_metrics as metrics
     inner join runs_history as runs
         on runs.run_id = metrics.run_id

@@ -75,10 +75,12 @@ RULES: dict[str, str] = {
     "strict": "every chosen scores strictly above every rejected: 1, else 0; a tie is wrong "
     "(RewardBench utils.py, RMB my_run_rm.py)",
     "rb2-top-share": "RewardBench 2's best-of-4: 0 when a rejected beats the chosen, else 1 / k when the "
-    "chosen shares the top with k - 1 rejected (reroll_and_score_dataset; judges: a tied or "
-    "unparseable comparison shares the top, so all three is 0.25 as run_generative_v2.py)",
-    "rb2-ties": "RewardBench 2's Ties score from the per-response scores (process_single_model); "
-    "judges give no per-response rating, so their Ties score is left empty",
+    "chosen shares the top with k - 1 rejected (reroll_and_score_dataset; judges, run_generative_v2.py: "
+    "ratings 1-10 with an unparseable one at -1, so 0.25 when all are; four-way or pairwise: an "
+    "unparseable verdict shares the top with all three, 0.25)",
+    "rb2-ties": "RewardBench 2's Ties score from the per-response scores (process_single_model); a "
+    "generative judge's are its ratings (Ties prompt, -1 when unparseable); a pairwise judge gives "
+    "none, so its Ties score is left empty",
     "judgebench-both-orders": "JudgeBench's metrics.py: a judge judges both orders, +1 per order the "
     "chosen wins, -1 per order it loses; right when the sum is > 0, else 0 (a pointwise model: strict)",
     "judge-tie-credit": "RewardBench's run_generative.py, for judges on strict subsets: 1 when the chosen "
@@ -266,6 +268,11 @@ class ModelEntry(Frozen):
     # judges (pairwise-judge | generative)
     judges: tuple[str, ...] = ()  # an ensemble: ids of an odd number of judge entries; majority verdict
     judge_prompt: Literal["pair-v2", "pair-v2-tie"] = "pair-v2"  # rewardbench's; -tie adds "[[C]]"
+    # RewardBench 2 (rb2-top-share subsets), for a single generative judge: ratings (the default, the
+    # leaderboard's), four-way (run_generative_v2.py's 4-way prompt) or pairwise (chosen against each
+    # rejected, both orders). A pairwise-judge or an ensemble judges pairwise (it cannot rate; upstream
+    # runs no ensemble with ratings). Ties is always rated, as upstream. See engine/judging.py.
+    protocol: Literal["ratings", "four-way", "pairwise"] = "ratings"
     max_new_tokens: int = Field(default=2048, ge=1)  # generative: reply length (rewardbench: 2048)
     api_base: str | None = None  # generative over an OpenAI-compatible server, e.g. http://host:8000/v1
     api_model: str | None = None  # the `model` sent to that server; default: source, else id
@@ -295,7 +302,15 @@ class ModelEntry(Frozen):
             raise ValueError(f"judges: an ensemble needs an odd number of judges, got {len(self.judges)}")
         if self.api_base is not None and self.type != "generative":
             raise ValueError("api_base: only a generative model is served over HTTP")
+        if self.protocol == "four-way" and (self.type != "generative" or self.judges):
+            raise ValueError("protocol: four-way needs a single generative judge; use protocol: pairwise")
         return self
+
+    @property
+    def rb2_protocol(self) -> str:
+        """The protocol on RewardBench 2's best-of-4 subsets: the entry's for a single generative
+        judge, pairwise for the rest."""
+        return self.protocol if self.type == "generative" and not self.judges else "pairwise"
 
     @field_serializer("judges")
     def _judges_as_list(self, judges: tuple[str, ...]) -> list[str]:

@@ -94,13 +94,15 @@ JUDGMENTS_SCHEMA = {
     "example_id": pl.String,
     "response_a_id": pl.String,
     "response_b_id": pl.String,
-    "pair_order": pl.String,  # chosen_first | rejected_first
+    "protocol": pl.String,  # pairwise | ratings | four-way (engine.judging; null in older files: pairwise)
+    "pair_order": pl.String,  # pairwise: chosen_first | rejected_first; rating | rating_ties; chosen_at_A..D
     "sampled": pl.Boolean,  # the order drawn for the single-order (RewardBench) credit
     "judge": pl.Int32,  # index of the ensemble member (0 for a single judge)
     "judge_model": pl.String,
-    "verdict": pl.String,  # A | B | tie | error
+    "answer_ids": pl.List(pl.String),  # the answers in the order shown (pairwise [A, B]; a rating [it])
+    "verdict": pl.String,  # pairwise: A | B | tie | error; ratings: rated | error; four-way: A-D | error
     "raw_output": pl.String,  # generative: the judge's reply (or the HTTP error); else null
-    "judge_score": pl.Float64,  # pairwise-judge: the model's score (> 0: A); else null
+    "judge_score": pl.Float64,  # pairwise-judge: the model's score (> 0: A); ratings: the 1-10 rating
     "n_tokens": pl.Int32,  # prompt tokens (local models; 0 over HTTP)
     "truncated_tokens": pl.Int32,  # > 0: the input was too long by this much and was not judged
     "reused": pl.Boolean,
@@ -113,8 +115,9 @@ IMPORTED_METRICS_SCHEMA = {
     "run_id": pl.String,
     "benchmark": pl.String,
     "subset": pl.String,
-    "n": pl.Int64,
+    "n": pl.Int64,  # NULL for a metrics file: its counts are unknown
     "accuracy": pl.Float64,
+    "score": pl.Float64,  # a subset score that is not an accuracy (rb2-ties: RewardBench 2's Ties score)
 }
 IMPORTED_OUTCOMES_SCHEMA = {
     "model": pl.String,

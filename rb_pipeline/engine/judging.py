@@ -10,6 +10,15 @@ cannot parse, or an input too long to judge). The engine:
   (`scripts/run_generative.py`: one order per example drawn at random, the verdict mapped back; here
   the draw is `sampled_order`, fixed by a seed and the pair's ids, and its rows carry `sampled`) and
   JudgeBench's (both orders). The credit rules live in `sql/example_outcomes_history.sql` (`credits`, named in catalog.RULES).
+- RewardBench 2 (rewardbench/generative_v2.py, scripts/run_generative_v2.py): on subsets whose rule is
+  rb2-top-share a single generative judge runs the entry's `protocol` (`ModelEntry.rb2_protocol`):
+  `ratings` (default, the leaderboard's: every answer rated 1-10 in its own call, row pair_order
+  `rating`), `four-way` (one call shows all four answers, A-D; the chosen is swapped into each of the
+  four positions as upstream's shuffle does, so every position is recorded, pair_order `chosen_at_<X>`,
+  and one position per example is drawn with a fixed seed, `sampled`, for upstream's single-call
+  credit) or `pairwise` (as above). Ties (rule rb2-ties) is always rated, with upstream's Ties prompt
+  (pair_order `rating_ties`). Each row's `protocol` and `answer_ids` (the answers in the order shown)
+  say what was asked; the credit rules read them in `sql/judge_outcomes_history.sql`.
 - judges an identical (prompt, A, B) once per model and settings (`response_a_id`/`response_b_id` are
   content hashes of the prompt and the answer), and reuses the judgments of any earlier run with the
   same settings key, also of runs that died: a resumed run judges only what is missing.
@@ -34,7 +43,7 @@ from pathlib import Path
 import polars as pl
 from tqdm import tqdm
 
-from rb_pipeline.catalog.entries import ModelEntry, load_models
+from rb_pipeline.catalog.entries import ModelEntry, load_benchmarks, load_models
 from rb_pipeline.core.ids import content_hash
 from rb_pipeline.core.lake import write_parquet
 from rb_pipeline.core.paths import encode_model_id, lake_dir
@@ -50,13 +59,26 @@ from rb_pipeline.engine.runs import (
     running_record,
     write_complete_run,
 )
+from rb_pipeline.models.judges import (
+    FOUR_WAY_LETTERS,
+    four_way_messages,
+    parse_four_way,
+    parse_rating,
+    rating_messages,
+)
 from rb_pipeline.models.loader import effective_settings, load_judge
 from rb_pipeline.models.registry import JUDGE_TYPES, Comparison, redact_url
 
-JUDGE_FORMAT_VERSION = 1  # bump when a prompt or the parser changes: older judgments are then not reused
+JUDGE_FORMAT_VERSION = 2  # bump when a prompt or the parser changes: older judgments are then not reused
 ORDER_SEED = 0  # the seed of the per-pair random A/B order (RewardBench's single-order number)
 PAIR_ORDERS = ("chosen_first", "rejected_first")
-VERDICTS = ("A", "B", "tie", "error")
+VERDICTS = {  # what each protocol's parser may return
+    "pairwise": ("A", "B", "tie", "error"),
+    "ratings": ("rated", "error"),
+    "four-way": (*FOUR_WAY_LETTERS, "error"),
+}
+# The rule of a subset -> the protocol its examples are judged by (None: the entry's rb2_protocol)
+RB2_TOP_SHARE, RB2_TIES = "rb2-top-share", "rb2-ties"
 
 _CALL_COLUMNS = ("verdict", "raw_output", "judge_score", "n_tokens", "truncated_tokens")
 
@@ -128,10 +150,41 @@ def judge_settings(plan: JudgePlan) -> dict:
 def judge_settings_key(entry: ModelEntry, plans: list[JudgePlan]) -> str:
     """Judgments with the same key are interchangeable (batch sizes and timeouts are not part of it)."""
     members = [[plan.settings.key(plan.entry), judge_settings(plan)] for plan in plans]
-    return content_hash("judge", JUDGE_FORMAT_VERSION, ORDER_SEED, entry.type, members)
+    return content_hash("judge", JUDGE_FORMAT_VERSION, ORDER_SEED, entry.type, entry.rb2_protocol, members)
 
 
 # ---------------------------------------------------------------- what to judge
+
+
+def call_key() -> pl.Expr:
+    """What a call asks: pairwise (A, B) whatever the order's name; a rating: the prompt kind and the
+    answer; four-way: the four answers in order. Null protocol: judgments written before protocols."""
+    protocol = pl.col("protocol").fill_null("pairwise")
+    kind = pl.when(protocol == "ratings").then(pl.col("pair_order")).otherwise(protocol)
+    answers = pl.coalesce(
+        pl.col("answer_ids").list.join("|"), pl.concat_str("response_a_id", "response_b_id", separator="|")
+    )
+    return pl.concat_str(kind, answers, separator="|").alias("call_key")
+
+
+def judged_protocol(rule: str, entry: ModelEntry) -> str:
+    """The protocol an example is judged by, from its subset's rule: RewardBench 2's best-of-4 by the
+    entry's protocol, its Ties always by ratings (a single generative judge; else no Ties score),
+    everything else pairwise."""
+    if rule == RB2_TOP_SHARE:
+        return entry.rb2_protocol
+    if rule == RB2_TIES and entry.type == "generative" and not entry.judges:
+        return "ratings"
+    return "pairwise"
+
+
+def subset_rules() -> dict[tuple[str, str], str]:
+    """(benchmark, subset) -> the catalog's scoring rule."""
+    return {
+        (bench.benchmark, subset): bench.rule_of(subset)
+        for bench in load_benchmarks().values()
+        for subset in bench.all_subsets
+    }
 
 
 def ordered_pairs(responses: pl.DataFrame, prompts: pl.DataFrame) -> pl.DataFrame:
@@ -164,25 +217,134 @@ def ordered_pairs(responses: pl.DataFrame, prompts: pl.DataFrame) -> pl.DataFram
                 "benchmark",
                 "example_id",
                 "prompt",
+                protocol=pl.lit("pairwise"),
                 pair_order=pl.lit(order),
                 sampled=pl.col("drawn") == order,
                 response_a_id=pl.col(f"{a}_id"),
                 response_b_id=pl.col(f"{b}_id"),
-                text_a=pl.col(f"{a}_text"),
-                text_b=pl.col(f"{b}_text"),
+                answer_ids=pl.concat_list(f"{a}_id", f"{b}_id"),
+                texts=pl.concat_list(f"{a}_text", f"{b}_text"),
             )
         )
     return pl.concat(orders)
 
 
+def rating_calls(responses: pl.DataFrame, prompts: pl.DataFrame, ties: pl.DataFrame) -> pl.DataFrame:
+    """One rating per answer of each example (pair_order `rating_ties` on Ties: upstream's Ties prompt)."""
+    rows = responses.join(prompts.select("benchmark", "example_id", "prompt"), on=["benchmark", "example_id"])
+    rows = rows.join(ties.with_columns(is_ties=pl.lit(True)), on=["benchmark", "example_id"], how="left")
+    return rows.select(
+        "benchmark",
+        "example_id",
+        "prompt",
+        protocol=pl.lit("ratings"),
+        pair_order=pl.when(pl.col("is_ties")).then(pl.lit("rating_ties")).otherwise(pl.lit("rating")),
+        sampled=pl.lit(True),
+        response_a_id="response_id",
+        response_b_id=pl.lit(None, dtype=pl.String),
+        answer_ids=pl.concat_list("response_id"),
+        texts=pl.concat_list("text"),
+    )
+
+
+def drawn_position(example_id: str, seed: int = ORDER_SEED) -> int:
+    """The position (0-3: A-D) the chosen answer is shown at for upstream's single four-way call:
+    random per example (np.random.randint(0, 4) there), fixed here by the seed."""
+    return hashlib.sha256(f"{seed}\0four-way\0{example_id}".encode()).digest()[0] % 4
+
+
+def four_way_calls(responses: pl.DataFrame, prompts: pl.DataFrame) -> pl.DataFrame:
+    """Four calls per example, the chosen swapped with the answer at A, B, C, D in turn (upstream's
+    shuffle: [chosen, rejected 1, 2, 3], positions 0 and k exchanged); one is `sampled`."""
+    rows = []
+    grouped = (
+        responses.group_by("benchmark", "example_id", maintain_order=True)
+        .agg("label", "response_id", "text")
+        .join(prompts.select("benchmark", "example_id", "prompt"), on=["benchmark", "example_id"])
+    )
+    for bench, example_id, labels, ids, texts, prompt in grouped.iter_rows():
+        chosen = [i for i, label in enumerate(labels) if label == "chosen"]
+        rejected = [i for i, label in enumerate(labels) if label == "rejected"]
+        if len(chosen) != 1 or len(rejected) != 3:
+            raise ValueError(
+                f"{bench} example {example_id}: the four-way protocol needs 1 chosen and 3 rejected answers, "
+                f"got {len(chosen)} and {len(rejected)} (use protocol: ratings or pairwise)"
+            )
+        drawn = drawn_position(example_id)
+        for position, letter in enumerate(FOUR_WAY_LETTERS):
+            order = chosen + rejected
+            order[0], order[position] = order[position], order[0]
+            rows.append(
+                {
+                    "benchmark": bench,
+                    "example_id": example_id,
+                    "prompt": prompt,
+                    "protocol": "four-way",
+                    "pair_order": f"chosen_at_{letter}",
+                    "sampled": position == drawn,
+                    "response_a_id": ids[order[0]],
+                    "response_b_id": ids[order[1]],
+                    "answer_ids": [ids[i] for i in order],
+                    "texts": [texts[i] for i in order],
+                }
+            )
+    schema = {
+        "prompt": prompts.schema["prompt"],
+        "answer_ids": pl.List(pl.String),
+        "texts": pl.List(pl.String),
+    }
+    return pl.DataFrame(rows, schema_overrides=schema) if rows else pl.DataFrame()
+
+
+def judge_calls(
+    entry: ModelEntry,
+    responses: pl.DataFrame,
+    prompts: pl.DataFrame,
+    rules: dict[tuple[str, str], str],
+) -> pl.DataFrame:
+    """Every row to judge (one per example and call), each example by its subset's protocol."""
+    subsets = prompts.select("benchmark", "example_id", "subset") if "subset" in prompts.columns else None
+    if subsets is None:
+        return ordered_pairs(responses, prompts)
+    protocol = [
+        judged_protocol(rules.get((bench, subset), "strict"), entry)
+        for bench, subset in zip(subsets["benchmark"], subsets["subset"], strict=True)
+    ]
+    rule = [rules.get(key, "strict") for key in zip(subsets["benchmark"], subsets["subset"], strict=True)]
+    keyed = subsets.with_columns(
+        protocol=pl.Series(protocol, dtype=pl.String), rule=pl.Series(rule, dtype=pl.String)
+    )
+    parts = []
+    for name in ("pairwise", "ratings", "four-way"):
+        examples = keyed.filter(pl.col("protocol") == name).select("benchmark", "example_id", "rule")
+        if examples.is_empty():
+            continue
+        chosen = responses.join(examples, on=["benchmark", "example_id"], how="semi")
+        if name == "pairwise":
+            parts.append(ordered_pairs(chosen, prompts))
+        elif name == "ratings":
+            ties = examples.filter(pl.col("rule") == RB2_TIES).select("benchmark", "example_id")
+            parts.append(rating_calls(chosen, prompts, ties))
+        else:
+            parts.append(four_way_calls(chosen, prompts))
+    parts = [part for part in parts if part.height]
+    return pl.concat(parts, how="vertical_relaxed") if parts else ordered_pairs(responses, prompts)
+
+
 def reusable_judgments(model_id: str, settings_key: str) -> pl.DataFrame:
-    """One judgment per (judge, A, B) already in the lake for this model and settings (any run)."""
-    columns = ["judge", "judge_model", "response_a_id", "response_b_id", *_CALL_COLUMNS]
+    """One judgment per (judge, call) already in the lake for this model and settings (any run)."""
+    columns = ["judge", "judge_model", "call_key", *_CALL_COLUMNS]
     files = sorted(judgments_dir(model_id).glob("run=*/*.parquet"))
     if not files:
-        return pl.DataFrame(schema={k: JUDGMENTS_SCHEMA[k] for k in columns})
-    found = scan_parquet(files).filter(pl.col("settings_key") == settings_key).select(columns)
-    return found.unique(["judge", "response_a_id", "response_b_id"], keep="first").collect()
+        return pl.DataFrame(
+            schema={"call_key": pl.String} | {k: JUDGMENTS_SCHEMA[k] for k in columns if k != "call_key"}
+        ).select(columns)
+    found = (
+        scan_parquet(files, schema=JUDGMENTS_SCHEMA)  # older files: protocol, answer_ids null
+        .filter(pl.col("settings_key") == settings_key)
+        .with_columns(call_key())
+    )
+    return found.select(columns).unique(["judge", "call_key"], keep="first").collect()
 
 
 # ---------------------------------------------------------------- the run
@@ -199,21 +361,29 @@ def judge_model(
     shard_rows: int = 2048,
     log: Callable[[str], None] = print,
     models: dict[str, ModelEntry] | None = None,
+    rules: dict[tuple[str, str], str] | None = None,
 ) -> RunResult:
-    """Judge every (chosen, rejected) pair of `responses` in both orders with one judge or ensemble;
-    write the run's judgments (new and reused) under `lake/judgments/model=.../run=...`."""
+    """Judge every example of `responses` with one judge or ensemble, by its subset's protocol
+    (pairwise: every (chosen, rejected) pair in both orders); write the run's judgments (new and
+    reused) under `lake/judgments/model=.../run=...`. `rules`: the subsets' catalog rules (default:
+    the catalog's)."""
     device = device or default_device()
     run_id = run_id or new_run_id()
     plans = judge_plans(entry, settings, models)
     settings_key = judge_settings_key(entry, plans)
-    judged_settings = asdict(settings) | {"judges": [judge_settings(plan) for plan in plans]}
+    judged_settings = asdict(settings) | {
+        "judges": [judge_settings(plan) for plan in plans],
+        "protocol": entry.rb2_protocol,
+    }
     record = running_record(run_id, entry, judged_settings, settings_key, benchmarks, device)
     fail_dead_runs(log)
     write_run(record)
     out_dir = judgments_dir(entry.id, run_id)
     try:
+        rules = subset_rules() if rules is None else rules
         with run_lock(entry.id, settings_key, log):
-            result = _judge_run(entry, plans, responses, prompts, record, out_dir, shard_rows, log)
+            calls = judge_calls(entry, responses, prompts, rules)
+            result = _judge_run(entry, plans, calls, record, out_dir, shard_rows, log)
     except BaseException as error:
         write_run(ended_record(record, error))
         raise
@@ -223,8 +393,7 @@ def judge_model(
 def _judge_run(
     entry: ModelEntry,
     plans: list[JudgePlan],
-    responses: pl.DataFrame,
-    prompts: pl.DataFrame,
+    rows: pl.DataFrame,
     record: dict,
     out_dir: Path,
     shard_rows: int,
@@ -232,27 +401,24 @@ def _judge_run(
 ) -> RunResult:
     """The body of `judge_model`, under its run's lock."""
     run_id, settings_key, device = record["run_id"], record["settings_key"], record["device"]
-    pairs = ordered_pairs(responses, prompts)
-    calls = pairs.unique(["response_a_id", "response_b_id"], keep="first", maintain_order=True)
+    rows = rows.with_columns(call_key())
+    calls = rows.unique("call_key", keep="first", maintain_order=True)
     wanted = pl.DataFrame({"judge": [plan.index for plan in plans]}, schema={"judge": pl.Int32}).join(
-        calls.select("response_a_id", "response_b_id"), how="cross"
+        calls.select("call_key"), how="cross"
     )
-    reused = reusable_judgments(entry.id, settings_key).join(
-        wanted, on=["judge", "response_a_id", "response_b_id"], how="semi"
-    )
+    reused = reusable_judgments(entry.id, settings_key).join(wanted, on=["judge", "call_key"], how="semi")
     n_todo = wanted.height - reused.height
     log(
-        f"{entry.id}: {calls.height} ordered pairs x {len(plans)} judge(s) = {wanted.height} judgments,"
+        f"{entry.id}: {calls.height} judge calls x {len(plans)} judge(s) = {wanted.height} judgments,"
         f" {reused.height} reused, {n_todo} to judge"
     )
     if reused.height:
-        rows = pairs.join(reused, on=["response_a_id", "response_b_id"])
         write_parquet(
-            _finish_rows(rows, entry.id, run_id, settings_key, reused=True),
+            _finish_rows(rows.join(reused, on="call_key"), entry.id, run_id, settings_key, reused=True),
             out_dir / "part-reused.parquet",
         )
     stats = (
-        _judge_todo(plans, device, pairs, calls, reused, entry.id, run_id, settings_key, shard_rows)
+        _judge_todo(plans, device, rows, calls, reused, entry.id, run_id, settings_key, shard_rows)
         if n_todo
         else {}
     )
@@ -276,7 +442,7 @@ def _judge_run(
 def _finish_rows(
     rows: pl.DataFrame, model_id: str, run_id: str, settings_key: str, reused: bool
 ) -> pl.DataFrame:
-    """Example rows (ordered pairs joined to their judgments) in the lake's schema."""
+    """Example rows (calls joined to their judgments) in the lake's schema."""
     return rows.with_columns(
         model=pl.lit(model_id),
         run_id=pl.lit(run_id),
@@ -285,10 +451,39 @@ def _finish_rows(
     ).select([pl.col(name).cast(dtype) for name, dtype in JUDGMENTS_SCHEMA.items()])
 
 
+def _ask(judge, protocol: str, calls: list[dict]) -> list:
+    """One batch of calls of one protocol: pairwise through `judge` (every judge type has it), the
+    RewardBench 2 protocols through a generative judge's `ask`."""
+    if protocol == "pairwise":
+        comparisons = [
+            Comparison(c["answer_ids"][0], c["answer_ids"][1], c["prompt"], c["texts"][0], c["texts"][1])
+            for c in calls
+        ]
+        return judge.judge(comparisons)
+    if protocol == "ratings":
+        conversations = [
+            rating_messages(c["prompt"], c["texts"][0], c["pair_order"] == "rating_ties") for c in calls
+        ]
+        return judge.ask(conversations, parse_rating)
+    return judge.ask([four_way_messages(c["prompt"], c["texts"]) for c in calls], parse_four_way)
+
+
+_ROW_COLUMNS = (
+    "benchmark",
+    "example_id",
+    "protocol",
+    "pair_order",
+    "sampled",
+    "response_a_id",
+    "response_b_id",
+    "answer_ids",
+)
+
+
 def _judge_todo(
     plans: list[JudgePlan],
     device: str,
-    pairs: pl.DataFrame,
+    rows: pl.DataFrame,
     calls: pl.DataFrame,
     reused: pl.DataFrame,
     model_id: str,
@@ -296,15 +491,13 @@ def _judge_todo(
     settings_key: str,
     shard_rows: int,
 ) -> dict:
-    # each distinct (A, B) fans out to every (example, order) row that shows it
-    shown_in: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for row in pairs.select(
-        "benchmark", "example_id", "pair_order", "sampled", "response_a_id", "response_b_id"
-    ).iter_rows(named=True):
-        shown_in[(row["response_a_id"], row["response_b_id"])].append(row)
-    done = set(reused.select("judge", "response_a_id", "response_b_id").iter_rows())
+    # each distinct call fans out to every (example, order) row that shows it
+    shown_in: dict[str, list[dict]] = defaultdict(list)
+    for row in rows.select("call_key", *_ROW_COLUMNS).iter_rows(named=True):
+        shown_in[row.pop("call_key")].append(row)
+    done = set(reused.select("judge", "call_key").iter_rows())
     by_length = calls.with_columns(
-        length=pl.col("text_a").str.len_chars() + pl.col("text_b").str.len_chars()
+        length=pl.col("texts").list.eval(pl.element().str.len_chars()).list.sum()
     ).sort("length", descending=True, maintain_order=True)
     n_todo = len(plans) * calls.height - len(done)
     out_dir = judgments_dir(model_id, run_id)
@@ -330,38 +523,35 @@ def _judge_todo(
         try:  # whatever ends the loop (an error, a signal), what was judged is flushed
             for plan in plans:
                 todo = [
-                    Comparison(
-                        row["response_a_id"],
-                        row["response_b_id"],
-                        row["prompt"],
-                        row["text_a"],
-                        row["text_b"],
-                    )
+                    row
                     for row in by_length.iter_rows(named=True)
-                    if (plan.index, row["response_a_id"], row["response_b_id"]) not in done
+                    if (plan.index, row["call_key"]) not in done
                 ]
                 if not todo:
                     continue
                 judge = load_judge(plan.entry, plan.settings, device)
                 step = max(plan.settings.batch_size, 1)
-                for offset in range(0, len(todo), step):
-                    batch = todo[offset : offset + step]
-                    for comparison, judgment in zip(batch, judge.judge(batch), strict=True):
-                        if judgment.verdict not in VERDICTS:
-                            raise ValueError(
-                                f"judge {plan.entry.id}: verdict {judgment.verdict!r} not in {VERDICTS}"
-                            )
-                        call = {"judge": plan.index, "judge_model": plan.entry.id} | {
-                            name: getattr(judgment, name) for name in _CALL_COLUMNS
-                        }
-                        for shown in shown_in[(comparison.response_a_id, comparison.response_b_id)]:
-                            pending.append(shown | call)
-                        stats["tokens"] += judgment.n_tokens
-                        stats["n_truncated"] += judgment.truncated_tokens > 0
-                        stats["judged"] += 1
-                    bar.update(len(batch))
-                    if len(pending) >= shard_rows or time.monotonic() - last_flush > FLUSH_SECONDS:
-                        flush()
+                for protocol in VERDICTS:
+                    of_protocol = [row for row in todo if row["protocol"] == protocol]
+                    for offset in range(0, len(of_protocol), step):
+                        batch = of_protocol[offset : offset + step]
+                        for call, judgment in zip(batch, _ask(judge, protocol, batch), strict=True):
+                            if judgment.verdict not in VERDICTS[protocol]:
+                                raise ValueError(
+                                    f"judge {plan.entry.id}: {protocol} verdict {judgment.verdict!r} not in"
+                                    f" {VERDICTS[protocol]}"
+                                )
+                            said = {"judge": plan.index, "judge_model": plan.entry.id} | {
+                                name: getattr(judgment, name) for name in _CALL_COLUMNS
+                            }
+                            for shown in shown_in[call["call_key"]]:
+                                pending.append(shown | said)
+                            stats["tokens"] += judgment.n_tokens
+                            stats["n_truncated"] += judgment.truncated_tokens > 0
+                            stats["judged"] += 1
+                        bar.update(len(batch))
+                        if len(pending) >= shard_rows or time.monotonic() - last_flush > FLUSH_SECONDS:
+                            flush()
                 del judge  # one member in memory at a time
         finally:
             flush()

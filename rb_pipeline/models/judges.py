@@ -1,4 +1,7 @@
-"""Pairwise judges: one model call sees a prompt and two answers, A and B, and prefers one.
+"""Judges: one model call sees a prompt and two answers, A and B, and prefers one; generative judges
+also run RewardBench 2's protocols (`rewardbench/generative_v2.py`, written here once): `ratings` (one
+call per answer, a 1-10 rating, `rating_messages` / `parse_rating`) and `four-way` (all four answers,
+A-D, in one call, `four_way_messages` / `parse_four_way`). How they are credited: engine/judging.py.
 
 - `generative` (LLM-as-a-judge, rewardbench's `scripts/run_generative.py`): the MT-Bench "pair-v2"
   system prompt and user template of `rewardbench/generative.py` (multi-turn prompts [user, assistant,
@@ -18,6 +21,8 @@ them 0.5).
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import openai
@@ -107,6 +112,92 @@ def parse_verdict(output: str | None) -> str:
     return "error"
 
 
+# RewardBench 2's prompts (rewardbench/generative_v2.py @ 05a9005, Apache-2.0): `prompt_v2` with its
+# four-answer template, and `ratings_prompt` / `ratings_prompt_ties` (Ties: "need not consider depth").
+FOUR_WAY_SYSTEM = (
+    "Please act as an impartial judge and evaluate the quality of the responses provided by four AI "
+    "assistants to the user question displayed below. You should choose the assistant that follows the "
+    "user's instructions and answers the user's question best. Your evaluation should consider factors "
+    "such as the helpfulness, relevance, accuracy, depth, creativity, and level of detail of their "
+    "responses. Begin your evaluation by comparing the four responses and provide a short explanation. "
+    "Avoid any position biases and ensure that the order in which the responses were presented does not "
+    "influence your decision. Do not allow the length of the responses to influence your evaluation. Do "
+    "not favor certain names of the assistants. Be as objective as possible. After providing your "
+    'explanation, output your final verdict by strictly following this format: "[[A]]" if assistant A '
+    'is best, "[[B]]" if assistant B is best, "[[C]]" if assistant C is best, and "[[D]]" if assistant D '
+    "is best."
+)
+FOUR_WAY_LETTERS = ("A", "B", "C", "D")
+FOUR_WAY_TEMPLATE = "[User Question]\n{question}" + "".join(
+    f"\n\n[The Start of Assistant {x}'s Answer]\n{{answer_{x.lower()}}}\n[The End of Assistant {x}'s Answer]"
+    for x in FOUR_WAY_LETTERS
+)
+_RATINGS_HEAD = (
+    "\n### Task Description\nPlease act as an impartial judge and evaluate the quality of the response "
+    "provided by an\nAI assistant to the user query displayed below.\n\nNotes:\n"
+)
+_RATINGS_FACTORS = {
+    False: "1- Your evaluation should consider factors such as the helpfulness, relevance, accuracy, depth, "
+    "creativity, and level of detail of the response.\n",
+    True: "1- Your evaluation should consider factors such as the helpfulness, relevance, and accuracy of "
+    "the response, but need not consider depth or level of detail of the response.\n",
+}
+_RATINGS_TAIL = (
+    "2- Begin your evaluation by providing a short explanation.\n3- Be as objective as possible. After "
+    "providing your explanation, please rate the response on a scale of 1 to 10. For your rating, only "
+    "give a number between 1 and 10 (inclusive), do not use any markdown, and do not put any text after "
+    "your final rating.\n\n[Query]\n{prompt}\n\n[Response]\n{completion}\n\n[Your judgement]"
+)
+_TRAILING_RATING = re.compile(r"\b([1-9]|10)\b\s*$")  # get_single_rating's parser
+
+
+def question_text(prompt: list[dict[str, str]]) -> str:
+    """The question RewardBench 2's protocols show: the user's message (a longer conversation, which
+    upstream does not rate, as a transcript)."""
+    if [m["role"] for m in prompt] == ["user"]:
+        return prompt[0]["content"]
+    return "\n\n".join(f"### {m['role'].capitalize()}:\n{m['content']}" for m in prompt)
+
+
+def rating_messages(prompt: list[dict[str, str]], answer: str, ties: bool) -> list[dict[str, str]]:
+    """One answer to rate 1-10: a user message only (upstream's system prompt is empty)."""
+    text = _RATINGS_HEAD + _RATINGS_FACTORS[ties] + _RATINGS_TAIL
+    return [{"role": "user", "content": text.format(prompt=question_text(prompt), completion=answer)}]
+
+
+def parse_rating(output: str | None) -> tuple[str, float | None]:
+    """get_single_rating: an integer 1-10 at the very end of the reply -> ('rated', rating); anything
+    else -> ('error', None) (upstream's -1: dropped from the top, see engine/judging.py)."""
+    found = _TRAILING_RATING.search((output or "").strip())
+    return ("rated", float(found.group(1))) if found else ("error", None)
+
+
+def four_way_messages(prompt: list[dict[str, str]], answers: list[str]) -> list[dict[str, str]]:
+    """All four answers, A-D, in one call: [system, user], as run_judge_four sends them."""
+    user = FOUR_WAY_TEMPLATE.format(
+        question=question_text(prompt),
+        **{f"answer_{x.lower()}": a for x, a in zip("abcd", answers, strict=True)},
+    )
+    return [{"role": "system", "content": FOUR_WAY_SYSTEM}, {"role": "user", "content": user}]
+
+
+def parse_four_way(output: str | None) -> tuple[str, float | None]:
+    """generative_v2.process_judgement: the first of "[[A]]", "[[B]]", "[[C]]", "[[D]]" (checked in that
+    order) found anywhere -> that letter, else 'error'."""
+    for letter in FOUR_WAY_LETTERS:
+        if f"[[{letter}]]" in (output or ""):
+            return letter, None
+    return "error", None
+
+
+def parse_pairwise(output: str | None) -> tuple[str, float | None]:
+    """`parse_verdict` in the shape `GenerativeJudge.ask` takes."""
+    return parse_verdict(output), None
+
+
+Parser = Callable[[str | None], tuple[str, float | None]]
+
+
 def judge_messages(comparison: Comparison, judge_prompt: str) -> list[dict[str, str]]:
     """The chat messages sent to a generative judge: [system, user], as rewardbench sends them."""
     system, user = format_judge_prompt(
@@ -153,12 +244,13 @@ class LocalGenerativeJudge:
             AutoModelForCausalLM, entry, self.settings, device
         )
 
-    @torch.inference_mode()
     def judge(self, batch: list[Comparison]) -> list[Judgment]:
-        texts = [
-            _render(self.tokenizer, self.template, judge_messages(c, self.entry.judge_prompt), True)
-            for c in batch
-        ]
+        return self.ask([judge_messages(c, self.entry.judge_prompt) for c in batch], parse_pairwise)
+
+    @torch.inference_mode()
+    def ask(self, conversations: list[list[dict[str, str]]], parse: Parser) -> list[Judgment]:
+        """One greedy reply per conversation, parsed into (verdict, score)."""
+        texts = [_render(self.tokenizer, self.template, messages, True) for messages in conversations]
         token_ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]  # the template has its own
         results, runnable = over_long_as_errors(token_ids, self.settings.max_length)
         if runnable:
@@ -174,7 +266,8 @@ class LocalGenerativeJudge:
                 output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True
             )
             for index, reply in zip(runnable, replies, strict=True):
-                results[index] = Judgment(parse_verdict(reply), reply, n_tokens=len(token_ids[index]))
+                verdict, score = parse(reply)
+                results[index] = Judgment(verdict, reply, score, n_tokens=len(token_ids[index]))
         return results
 
 
@@ -219,16 +312,21 @@ class OpenAICompatibleJudge:
         )
 
     def judge(self, batch: list[Comparison]) -> list[Judgment]:
-        workers = max(1, min(self.settings.batch_size, len(batch)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(self._judge_one, batch))
+        return self.ask([judge_messages(c, self.entry.judge_prompt) for c in batch], parse_pairwise)
 
-    def _judge_one(self, comparison: Comparison) -> Judgment:
+    def ask(self, conversations: list[list[dict[str, str]]], parse: Parser) -> list[Judgment]:
+        """One reply per conversation (batch_size requests in flight), parsed into (verdict, score)."""
+        workers = max(1, min(self.settings.batch_size, len(conversations)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda messages: self._ask_one(messages, parse), conversations))
+
+    def _ask_one(self, messages: list[dict[str, str]], parse: Parser) -> Judgment:
         try:
-            reply = self.complete(judge_messages(comparison, self.entry.judge_prompt))
+            reply = self.complete(messages)
         except _InputRejected as exc:
             return Judgment("error", str(exc))
-        return Judgment(parse_verdict(reply), reply)
+        verdict, score = parse(reply)
+        return Judgment(verdict, reply, score)
 
     def complete(self, messages: list[dict[str, str]]) -> str:
         """The first choice's text at temperature 0 (greedy, as rewardbench calls OpenAI)."""

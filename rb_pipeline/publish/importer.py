@@ -13,13 +13,17 @@ Recognised shapes (detected from the content, not the file name):
   reject_reward, is_correct}; `category_path` starts with the set folder (`Pairwise_set/`, `BoN_set/`).
 
 Metrics go to `lake/imported_metrics/<run_id>.parquet` (model, run_id, benchmark, subset, n,
-accuracy): for a metrics file n is the catalog's expected_rows of the subset (the files carry no
-counts; NULL when the catalog does not know it, and the subset still counts); for a per-example file n
-is its row count and accuracy the mean of its `results` / `is_correct` (any share in [0, 1]: a judge's
-tie 0.5, RewardBench 2's 1/k). RewardBench 2 per-example files (`scores` lists with `num_correct`
-correct answers first) are read too; their Ties rows carry `results: null`, and the Ties subset's
-accuracy is left NULL here: the warehouse computes it by the rb2-ties rule (sql/rb2_ties_history.sql)
-from each row's margin and chosen_spread. Per-example rows also go to
+accuracy, score): for a metrics file n is NULL, as its counts are unknown (the files carry none: a run
+on 200 examples writes the same keys as a full one; the leaderboard's coverage then says "published
+metrics"); for a per-example file n is its row count and accuracy the mean of its `results` /
+`is_correct` (any share in [0, 1]: a judge's tie 0.5, RewardBench 2's 1/k). A subset whose score is
+not an accuracy (rule rb2-ties: RewardBench 2's Ties score, in [-0.01, 1.01]: 0.30 + 0.30 + 0.20 +
+0.20 of shares plus 0.01 x a mean of tanh) goes to `score`, its accuracy NULL. RewardBench 2
+per-example files (`scores` lists with `num_correct` correct answers first, each score a number or
+wrapped in a one-element list, `[[x], ...]`, as reroll_and_score_dataset and the judges write them)
+are read too; on Ties the file's `results` are not used (run_v2.py keeps reroll's shares there, the
+judges' script writes null): the warehouse computes the Ties score by the rb2-ties rule
+(sql/rb2_ties_history.sql) from each row's margin and chosen_spread. Per-example rows also go to
 `lake/imported_outcomes/<run_id>.parquet` (model, run_id, benchmark, subset, example_id, correct,
 margin, credit, chosen_spread). The run's row is written last, with status `complete`: views only read imported rows of
 complete runs, so an import that dies leaves nothing a view would read.
@@ -71,6 +75,10 @@ RESULT_SUFFIXES = (".json", ".jsonl")
 # Non-numeric fields of a metrics file (kept as metadata, never read as subsets).
 METADATA_KEYS = ("model", "model_type", "chat_template", "ref_model", "tokenizer", "revision")
 MAX_LISTED = 20  # ids / keys named in a message before "..."
+# Scores that are not accuracies, by subset rule, and the range each lies in (RewardBench 2's Ties:
+# process_single_model's 0.30 + 0.30 + 0.20 + 0.20 of shares + 0.01 x mean(tanh) is in [-0.01, 1.01])
+SCORE_RANGES = {"rb2-ties": (-0.01, 1.01)}
+ACCURACY_RANGE = (0.0, 1.0)
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # a Hub repository id, org/name
 
 
@@ -416,28 +424,40 @@ def _benchmark_of(path: Path, subset: str, index: dict[str, list[str]]) -> str |
 
 
 def _parse_metrics(parsed: _Parsed, accuracies: dict, benchmarks: dict[str, Benchmark]) -> None:
-    """Per-subset accuracies: n = the catalog's expected row count of the subset."""
+    """Per-subset numbers: n NULL (a metrics file holds no counts); an accuracy, or for a subset whose
+    rule gives another score (SCORE_RANGES) that score."""
     index = _subset_index(benchmarks)
-    for subset, accuracy in accuracies.items():
-        accuracy = float(accuracy)
-        if not 0.0 <= accuracy <= 1.0:
-            raise ResultFileError(f"{parsed.path}: {subset}: accuracy {accuracy} is not a fraction in [0, 1]")
+    for subset, value in accuracies.items():
+        value = float(value)
         bench_name = _benchmark_of(parsed.path, subset, index)
+        rule = benchmarks[bench_name].rule_of(subset) if bench_name is not None else None
+        low, high = SCORE_RANGES.get(rule, ACCURACY_RANGE)
+        if not low <= value <= high:
+            what = f"{rule} score" if rule in SCORE_RANGES else "accuracy"
+            raise ResultFileError(f"{parsed.path}: {subset}: {what} {value} is not in [{low}, {high}]")
         if bench_name is None:
-            parsed.unknown[subset] = accuracy
+            parsed.unknown[subset] = value
             continue
+        is_score = rule in SCORE_RANGES
         expected = benchmarks[bench_name].all_subsets[subset].expected_rows
-        if expected is None:
+        if not is_score and expected is not None and abs(value * expected - round(value * expected)) > 1e-6:
             parsed.notes.append(
-                f"{bench_name}/{subset}: the catalog has no expected_rows, so n is NULL and section scores skip it"
-            )
-        elif abs(accuracy * expected - round(accuracy * expected)) > 1e-6:
-            parsed.notes.append(
-                f"{bench_name}/{subset}: accuracy {accuracy} x {expected} rows is not a whole count "
+                f"{bench_name}/{subset}: accuracy {value} x {expected} rows is not a whole count "
                 "(was it run on a different number of rows?)"
             )
         parsed.metrics.append(
-            {"benchmark": bench_name, "subset": subset, "n": expected, "accuracy": accuracy}
+            {
+                "benchmark": bench_name,
+                "subset": subset,
+                "n": None,
+                "accuracy": None if is_score else value,
+                "score": value if is_score else None,
+            }
+        )
+    if parsed.metrics:
+        parsed.notes.append(
+            "a metrics file holds no example counts: n is NULL and the leaderboard's coverage says"
+            " 'published metrics' (import the per-example file to know them)"
         )
     _note_missing_subsets(parsed, benchmarks)
 
@@ -479,6 +499,8 @@ def _share(value: bool | float) -> float:
 
 # A score: a number (NaN or infinite: None, not scored), None when absent
 Score = Annotated[float | None, BeforeValidator(_unwrapped), AfterValidator(_finite_or_none)]
+# One of RewardBench 2's `scores`: a number, or one wrapped in a one-element list ([0.3])
+WrappedNumber = Annotated[float, BeforeValidator(_unwrapped)]
 # The example's credit: 1 (correct), 0 (wrong) or a share in between (a judge's tie 0.5, RewardBench 2's
 # 1/k for a top score shared with k - 1 rejected, 0.25 for a judge's error); true / false as 1 / 0
 Credit = Annotated[bool | float, AfterValidator(_share)]
@@ -493,7 +515,7 @@ class RewardBenchScoreRow(SourceRow):
     results: Credit | None = None  # None only where the warehouse scores the subset (rb2-ties)
     scores_chosen: Score = None
     scores_rejected: Score = None
-    scores: Annotated[list[float], count_between(1, items="scores")] | None = None
+    scores: Annotated[list[WrappedNumber], count_between(1, items="scores")] | None = None
     num_correct: StrictInt | None = None
 
 
@@ -654,6 +676,7 @@ def _aggregate_outcomes(parsed: _Parsed, benchmarks: dict[str, Benchmark]) -> No
                 "subset": subset,
                 "n": len(results),
                 "accuracy": None if from_rule else sum(results) / len(results),
+                "score": None,  # rb2-ties: computed in the warehouse from the rows
             }
         )
         expected = benchmarks[bench_name].all_subsets[subset].expected_rows

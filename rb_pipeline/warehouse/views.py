@@ -199,9 +199,11 @@ def create_lake_view(
             else "[" + ", ".join(map(_quote, listed)) + "]"
         )
         try:
-            # the files carry every column; hive keys would replace `model` with its folder form `org--name`
+            # hive keys would replace `model` with its folder form `org--name`; files written before a
+            # column existed read it as NULL (the union with the schema's typed, empty select)
             con.execute(
                 f"create {'table' if copy else 'view'} {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
+                f" union all by name {_typed_empty(con, schema)}"
             )
             return
         except duckdb.Error as error:
@@ -209,6 +211,13 @@ def create_lake_view(
             # s3fs refuses the changed object. Each read sees a whole object; list and read again.
             if "FileExpired" not in str(error) or attempt == REREADS:
                 raise
+
+
+def _typed_empty(con: duckdb.DuckDBPyConnection, schema: dict) -> str:
+    """A select of no rows with every column of `schema`, typed (DuckDB's names for polars' types)."""
+    empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
+    types = con.execute("select column_name, column_type from (describe select * from empty)").fetchall()
+    return "select " + ", ".join(f'null::{kind} as "{column}"' for column, kind in types) + " where false"
 
 
 def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:

@@ -86,7 +86,9 @@ aggregated as (
         list(
             subset || ' (' || coalesce(n::varchar, '0') || '/' || coalesce(expected_rows::varchar, '?') || ')'
             order by subset
-        ) filter (where not in_full and (needs = 'all' or accuracy is not null)) as short
+        ) filter (where not in_full and (needs = 'all' or accuracy is not null)) as short,
+        -- subsets whose number is a published one without counts (an imported metrics file: n NULL)
+        count(*) filter (where accuracy is not null and n is null) > 0 as published
     from needed
     group by {% for key in keys %}{{ key }}, {% endfor %}benchmark, section
 )
@@ -152,9 +154,10 @@ group by {% for key in keys %}{{ key }}, {% endfor %}overall
 
 {% macro leaderboard(section_relation, overall_relation, keys) -%}
 {#- One row per `keys`: every catalog column (sections' and overalls' `column` names, generated from the
-    catalog) and `coverage`: for each column left empty or short of full, what it is missing. -#}
+    catalog) and `coverage`: for each column left empty or short of full, what it is missing; for a
+    section shown from published metrics (counts unknown: an imported metrics file), "published metrics". -#}
 with cells as (
-    select {% for key in keys %}scores.{{ key }}, {% endfor %}sections.column_name, scores.score, scores.missing_brief as missing
+    select {% for key in keys %}scores.{{ key }}, {% endfor %}sections.column_name, scores.score, scores.missing_brief as missing, scores.published
     from {{ section_relation }} as scores
     inner join sections
         on sections.benchmark = scores.benchmark
@@ -170,7 +173,10 @@ select
     max(score) filter (where column_name = '{{ column }}') as {{ column }},
     {%- endfor %}
     string_agg(
-        case when missing is not null then column_name || ': ' || (case when score is null then 'empty, ' else '' end) || 'missing ' || missing end,
+        case
+            when missing is not null then column_name || ': ' || (case when score is null then 'empty, ' else '' end) || 'missing ' || missing
+            when published and score is not null then column_name || ': published metrics'
+        end,
         '; ' order by column_name
     ) as coverage
 from cells

@@ -213,7 +213,7 @@ def test_credit_rules_on_hand_made_judgments(rb_home):
         # e3: tie in the drawn order: 0.5, correct NULL; the other order names the chosen: both orders 1
         ("e3", "c0", "r0", cf, True, "tie", 0),
         ("e3", "c0", "r0", rf, False, "B", 0),
-        # e4: unparseable in both orders: 0.5; both orders 0; not consistent
+        # e4: unparseable in both orders: 0.5; both orders 0; consistent (JudgeBench: None == None)
         ("e4", "c0", "r0", cf, False, "error", 0),
         ("e4", "c0", "r0", rf, True, "error", 0),
         # e5: chosen wins when second (B); drawn order rejected_first: 1; both orders 1
@@ -304,7 +304,7 @@ def test_credit_rules_on_hand_made_judgments(rb_home):
             "margin": None,
             "credit": 0.5,
             "credit_both_orders": 0.0,
-            "order_consistent": False,
+            "order_consistent": True,
         },
         {
             "example_id": "e5",
@@ -322,7 +322,7 @@ def test_credit_rules_on_hand_made_judgments(rb_home):
         {"subset": "bon", "n": 3, "accuracy": pytest.approx(0.5)},
         {"subset": "pairs", "n": 5, "accuracy": pytest.approx(0.6)},
     ]
-    # both orders (JudgeBench): pairs 3 / 5, bon 2 / 3; consistency: pairs 2 / 5, bon 1 / 3
+    # both orders (JudgeBench): pairs 3 / 5, bon 2 / 3; consistency: pairs 3 / 5 (e1, e4, e5), bon 1 / 3
     history = rows_of(
         "select subset, accuracy_both_orders, order_consistency from subset_accuracy_history"
         " where run_id = 'run-1' order by 1",
@@ -337,7 +337,7 @@ def test_credit_rules_on_hand_made_judgments(rb_home):
         {
             "subset": "pairs",
             "accuracy_both_orders": pytest.approx(0.6),
-            "order_consistency": pytest.approx(0.4),
+            "order_consistency": pytest.approx(0.6),
         },
     ]
     pointwise = rows_of(

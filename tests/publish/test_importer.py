@@ -138,16 +138,22 @@ def test_gpm_gemma_2b_metrics_file_gives_published_section_scores(shared_data: P
     assert row["rewardbench"] == pytest.approx(overall, abs=1e-9)
     assert row["prior_sets"] is None and row["rmb"] is None
 
-    # n = the catalog's example counts (math-prm: its 447 real rows; the 984 is only its weight)
+    # n is NULL: a metrics file holds no counts (issue 25: a 200-example run writes the same keys), so
+    # the cells are shown from the published numbers and say so; the section weights are the catalog's
     subsets = {
         r["subset"]: (r["n"], r["accuracy"])
         for r in warehouse_rows(
             "select * from subset_accuracy where model = 'general-preference/GPM-Gemma-2B'"
         )
     }
-    assert subsets["math-prm"] == (447, 0.9395973154362416)
-    assert subsets["mt-bench-easy"] == (28, 0.9285714285714286)
+    assert subsets["math-prm"] == (None, 0.9395973154362416)
+    assert subsets["mt-bench-easy"] == (None, 0.9285714285714286)
     assert len(subsets) == 23
+    assert row["coverage"] == (
+        "chat: published metrics; chat_hard: published metrics; reasoning: published metrics; "
+        "safety: published metrics"
+    )
+    assert any("n is NULL" in note for note in runs[0].notes)
 
     runs_table = warehouse_rows("select model, provenance, status, benchmarks from runs")
     assert runs_table == [
@@ -192,7 +198,7 @@ def test_unknown_subset_keys_are_reported_not_dropped(tmp_path: Path) -> None:
     settings = json.loads(warehouse_rows("select settings from runs")[0]["settings"])
     assert settings["unknown_subsets"] == {"not-a-subset": 0.25}
     assert warehouse_rows("select subset, n, accuracy from subset_accuracy") == [
-        {"subset": "alpacaeval-easy", "n": 100, "accuracy": 0.5}
+        {"subset": "alpacaeval-easy", "n": None, "accuracy": 0.5}  # a metrics file: counts unknown
     ]
 
 
@@ -506,16 +512,16 @@ def test_public_layout_with_prior_sets_gives_the_official_scores(tmp_path: Path,
         ("hand-made/partial", ("rewardbench",)),
         ("hand-made/partial", ("rewardbench-prior",)),
     ]
-    # n of each prior set = its published size (the catalog's expected_rows, from the dataset card)
+    # every prior set counts though a metrics file gives no n (NULL: counts unknown)
     sizes = warehouse_rows(
         "select subset, n from subset_accuracy where model = 'general-preference/GPM-Gemma-2B' "
         "and benchmark = 'rewardbench-prior' order by subset"
     )
     assert sizes == [
-        {"subset": "anthropic_helpful", "n": 6192},
-        {"subset": "anthropic_hhh", "n": 221},
-        {"subset": "shp", "n": 1741},
-        {"subset": "summarize", "n": 9000},
+        {"subset": "anthropic_helpful", "n": None},
+        {"subset": "anthropic_hhh", "n": None},
+        {"subset": "shp", "n": None},
+        {"subset": "summarize", "n": None},
     ]
 
     # Sections, worked out from the file as in test_gpm_gemma_2b_metrics_file_gives_published_section_scores:
@@ -528,7 +534,11 @@ def test_public_layout_with_prior_sets_gives_the_official_scores(tmp_path: Path,
     assert row["prior_sets"] == pytest.approx(0.6841, abs=1e-4)
     assert row["rewardbench"] == pytest.approx((sum(sections) + 0.5 * 0.6841) / 4.5, abs=1e-12)
     assert row["rewardbench"] == pytest.approx(0.7638, abs=1e-4)
-    assert row["coverage"] is None and row["provenance"] == "imported"
+    assert row["provenance"] == "imported"
+    assert row["coverage"] == (
+        "chat: published metrics; chat_hard: published metrics; prior_sets: published metrics; "
+        "reasoning: published metrics; safety: published metrics"
+    )
 
     partial = leaderboard_row("hand-made/partial")
     assert partial["prior_sets"] == pytest.approx((0.9 + 0.5) / 2, abs=1e-12)  # the sets that were run
@@ -550,7 +560,8 @@ def test_result_formats_folder_imports_every_model_beside_the_others(shared_data
     board = {r["model"]: r for r in warehouse_rows("select * from leaderboard")}
     assert {r["provenance"] for r in board.values()} == {"imported"}
     gpm = [board[m] for m in board if m.startswith("general-preference/")]
-    assert all(r["rewardbench"] is not None and r["coverage"] is None for r in gpm)
+    assert all(r["rewardbench"] is not None and "published metrics" in r["coverage"] for r in gpm)
+    assert all("missing" not in r["coverage"] for r in gpm)
     assert board["ArmoRM-Llama3-8B-v0.1"]["rmb"] is None  # one scenario of 49: empty, with coverage
     assert board["ArmoRM-Llama3-8B-v0.1"]["coverage"].startswith("rmb: empty, missing ")
 

@@ -5,6 +5,7 @@ and against a plain-numpy transcription of rewardbench's `process_single_model`.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -126,13 +127,24 @@ def rb2_catalog() -> dict[str, Benchmark]:
     return {"hm-rb2": Benchmark.model_validate(entry)}
 
 
-def test_rewardbench_2_per_example_file_imports_with_shares_and_ties(rb_home, tmp_path):
+# What run_v2.py writes as `results`: reroll_and_score_dataset's (1 / number at the max) when the first
+# score is the max, else 0, on every row, Ties included (its `subset.lower() == "ties"` never matches
+# "Ties", so process_single_model's nulls are not written back). By hand from ROWS:
+UPSTREAM_RESULTS = {
+    "f1": 1.0, "f2": 1 / 2, "f3": 1 / 3, "f4": 0.0,
+    "ref:1": 1.0, "tied:1": 1.0, "ref:2": 0.0, "tied:2": 1 / 2, "ref:3": 0.0, "tied:4": 1.0,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["plain", "wrapped"])
+def test_rewardbench_2_per_example_file_imports_with_shares_and_ties(rb_home, tmp_path, wrapped):
     """eval-set-scores/<org>/<model>.json as run_v2.py writes it (column-wise): `results` 1/k shares
-    (upstream's reroll_and_score_dataset) and, on Ties, `results: null` with the `scores` from which
-    the warehouse computes the Ties score by the rb2-ties rule (issue 12, fix 4)."""
+    (upstream's reroll_and_score_dataset), numeric on Ties too, and `scores` as numbers or wrapped in
+    one-element lists ([[x], ...], as a classifier's logits come out): the warehouse computes the Ties
+    score by the rb2-ties rule from the scores, never from Ties' `results` (whose mean, 0.5833, would
+    be wrong) (issue 12, fix 4; issue 25)."""
     from rb_pipeline.publish.importer import import_path
 
-    shares = {"f1": 1.0, "f2": 1 / 2, "f3": 1 / 3, "f4": 0.0}  # what upstream writes for F (by hand above)
     rows = []
     for subset, example_id, chosen, rejected in ROWS:
         short = example_id.split("/", 1)[1]
@@ -140,9 +152,9 @@ def test_rewardbench_2_per_example_file_imports_with_shares_and_ties(rb_home, tm
             {
                 "id": short,
                 "subset": subset,
-                "scores": chosen + rejected,
+                "scores": [[s] for s in chosen + rejected] if wrapped else chosen + rejected,
                 "num_correct": len(chosen),
-                "results": shares.get(short),  # null on Ties, as upstream's file
+                "results": UPSTREAM_RESULTS[short],
             }
         )
     columns = {key: [row[key] for row in rows] for key in rows[0]}
@@ -174,3 +186,86 @@ def test_rewardbench_2_metrics_file_imports(rb_home, tmp_path):
     warehouse = build_warehouse(rb2_catalog())
     board = query("select reward_bench_2 from leaderboard", warehouse).item()
     assert board == pytest.approx((0.625 + 0.395) / 2)
+
+
+def test_rewardbench_2_metrics_file_ties_is_a_score_in_its_own_column(rb_home, tmp_path):
+    """Upstream's Ties lies in [-0.01, 1.01] (0.30 + 0.30 + 0.20 + 0.20 + 0.01 x tanh): 1.01 imports,
+    into imported_metrics.score (its accuracy NULL); beyond that range, or an accuracy above 1, the
+    file is refused naming the subset (issue 25)."""
+    from rb_pipeline.publish.importer import ResultFileError, import_path
+
+    path = tmp_path / "eval-set" / "hand-made" / "rb2-top.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"F": 1.0, "Ties": 1.01, "model": "hand-made/rb2-top"}))
+    import_path(path, log=lambda _: None, benchmarks=rb2_catalog())
+    warehouse = build_warehouse(rb2_catalog())
+    stored = query("select subset, n, accuracy, score from imported_metrics order by 1", warehouse).to_dicts()
+    assert stored == [
+        {"subset": "F", "n": None, "accuracy": 1.0, "score": None},
+        {"subset": "Ties", "n": None, "accuracy": None, "score": 1.01},
+    ]
+    board = query("select reward_bench_2, rb2_ties from leaderboard", warehouse).row(0, named=True)
+    assert board == {"reward_bench_2": pytest.approx((1.0 + 1.01) / 2), "rb2_ties": pytest.approx(1.01)}
+    for values, message in (
+        ({"Ties": 1.02}, "Ties: rb2-ties score 1.02 is not in [-0.01, 1.01]"),
+        ({"Ties": -0.02}, "Ties: rb2-ties score -0.02 is not in [-0.01, 1.01]"),
+        ({"F": 1.01}, "F: accuracy 1.01 is not in [0.0, 1.0]"),
+    ):
+        path.write_text(json.dumps({**values, "model": "hand-made/rb2-bad"}))
+        with pytest.raises(ResultFileError, match=re.escape(f"{path}: {message}")):
+            import_path(path, log=lambda _: None, benchmarks=rb2_catalog())
+
+
+def test_metrics_only_import_says_published_metrics_and_per_example_leaves_short_subsets_empty(
+    rb_home, tmp_path
+):
+    """A run on part of the data (2 of F's 4 examples): its metrics file holds the same keys as a full
+    run's, so its counts are unknown (n NULL) and its cells say "published metrics"; its per-example
+    file shows F as short (2/4) and leaves it empty (issue 25)."""
+    from rb_pipeline.publish.importer import import_path
+
+    counted = {
+        **CATALOG,
+        "subsets": {"F": {**CATALOG["subsets"]["F"], "expected_rows": 4}, "Ties": CATALOG["subsets"]["Ties"]},
+    }
+    catalog = {
+        "hm-rb2": Benchmark.model_validate(
+            {**counted, "hub": {"repo": "hand/made", "split": "test", "format": "rewardbench-2"}}
+        )
+    }
+    metrics = tmp_path / "eval-set" / "hand-made" / "part.json"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text(json.dumps({"F": 0.75, "Ties": 0.395, "model": "hand-made/part-metrics"}))
+    part = [r for r in ROWS if r[1] in ("F/f1", "F/f2")] + [r for r in ROWS if r[0] == "Ties"]
+    rows = [
+        {
+            "id": e.split("/", 1)[1],
+            "subset": s,
+            "scores": c + r,
+            "num_correct": len(c),
+            "results": UPSTREAM_RESULTS[e.split("/", 1)[1]],
+        }
+        for s, e, c, r in part
+    ]
+    per_example = tmp_path / "eval-set-scores" / "hand-made" / "part.json"
+    per_example.parent.mkdir(parents=True)
+    per_example.write_text(
+        json.dumps({**{k: [row[k] for row in rows] for k in rows[0]}, "model": "hand-made/part-rows"})
+    )
+    import_path(tmp_path, log=lambda _: None, benchmarks=catalog)
+    warehouse = build_warehouse(catalog)
+    board = {
+        row["model"]: row
+        for row in query(
+            "select model, rb2_factuality, rb2_ties, coverage from leaderboard", warehouse
+        ).to_dicts()
+    }
+    assert board["hand-made/part-metrics"] == {
+        "model": "hand-made/part-metrics",
+        "rb2_factuality": 0.75,
+        "rb2_ties": pytest.approx(0.395),
+        "coverage": "rb2_factuality: published metrics; rb2_ties: published metrics",
+    }
+    # F from its 2 rows: (1 + 1/2) / 2 scored, but short of 4: empty; Ties (no expected rows) in full
+    assert board["hand-made/part-rows"]["rb2_factuality"] is None
+    assert board["hand-made/part-rows"]["coverage"].startswith("rb2_factuality: empty, missing F (2/4)")
