@@ -66,7 +66,14 @@ def catalog_tables(
     ensembles = load_ensembles() if ensembles is None else ensembles
     weights, sections, rows = [], [], []
     for bench in benchmarks.values():
-        rows.append({"benchmark": bench.benchmark, "title": bench.title, "kind": bench.kind})
+        rows.append(
+            {
+                "benchmark": bench.benchmark,
+                "title": bench.title,
+                "kind": bench.kind,
+                "suspect_min_models": bench.suspect_min_models,
+            }
+        )
         for name, subset in bench.all_subsets.items():
             weights.append(
                 {
@@ -95,7 +102,13 @@ def catalog_tables(
             )
     return {
         "benchmarks": pl.DataFrame(
-            rows, schema={"benchmark": pl.String, "title": pl.String, "kind": pl.String}
+            rows,
+            schema={
+                "benchmark": pl.String,
+                "title": pl.String,
+                "kind": pl.String,
+                "suspect_min_models": pl.Int64,
+            },
         ),
         "subset_weights": pl.DataFrame(
             weights,
