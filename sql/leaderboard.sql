@@ -10,7 +10,9 @@
 -- judge_flags: the subsets where the judge's failure rate passed judge_health's threshold (its
 -- unparseable and failed calls are shown, never silently credited). below_null: the subsets where the
 -- model does not beat the best null baseline (above_null_baseline: margin <= 0), as `subset (best
--- null accuracy)`, the reference each score is read against.
+-- null accuracy)`, the reference each score is read against. rank_groups: per overall column, the rank
+-- among the models that can be told apart (table rank_groups, warehouse/ranks.py: paired bootstrap over
+-- shared examples, Holm-corrected, 95%), `(tied)` where another model has the same rank.
 {% import 'macros/rules.sql' as rules with context %}
 with board as (
     {{ rules.leaderboard('section_scores', 'overall_scores', ['model']) }}
@@ -43,12 +45,22 @@ below_null as (
     group by model
 ),
 
+ranks as (
+    select
+        model,
+        string_agg(column_name || ' #' || rank || case when tied then ' (tied)' else '' end, '; '
+            order by column_name) as rank_groups
+    from rank_groups
+    group by model
+),
+
 final as (
-    select board.*, provenance.provenance, judge_flags.judge_flags, below_null.below_null
+    select board.*, provenance.provenance, judge_flags.judge_flags, below_null.below_null, ranks.rank_groups
     from board
     left join provenance using (model)
     left join judge_flags using (model)
     left join below_null using (model)
+    left join ranks using (model)
 )
 
 select * from final order by {% for column in leaderboard_columns[:1] %}{{ column }} desc nulls last, {% endfor %}model

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 from scipy import stats as scipy_stats
@@ -15,7 +16,7 @@ from statsmodels.stats.multitest import multipletests
 from rb_pipeline.catalog.entries import Benchmark
 from rb_pipeline.core.lake import write_parquet
 from rb_pipeline.core.paths import lake_dir
-from rb_pipeline.core.schemas import IMPORTED_OUTCOMES_SCHEMA, JUDGMENTS_SCHEMA
+from rb_pipeline.core.schemas import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHEMA, JUDGMENTS_SCHEMA
 from rb_pipeline.warehouse import answers
 from rb_pipeline.warehouse.sql_rules import sql_environment
 from rb_pipeline.warehouse.views import build_warehouse, connect, query
@@ -78,6 +79,16 @@ def write_imported(model: str, run_id: str, margins: dict[str, float], day: int)
     write_parquet(
         pl.DataFrame(rows, schema=IMPORTED_OUTCOMES_SCHEMA),
         lake_dir("imported_outcomes", f"{run_id}.parquet"),
+    )
+    # and its per-subset metrics, as the importer writes them beside the outcomes
+    metrics = (
+        pl.DataFrame(rows)
+        .group_by("model", "run_id", "benchmark", "subset")
+        .agg(n=pl.len(), accuracy=pl.col("credit").mean())
+    )
+    write_parquet(
+        metrics.select(*IMPORTED_METRICS_SCHEMA).cast(IMPORTED_METRICS_SCHEMA),
+        lake_dir("imported_metrics", f"{run_id}.parquet"),
     )
     write_run_row(model, run_id, ["hm"], datetime(2026, 1, day, tzinfo=UTC), provenance="imported")
 
@@ -295,3 +306,44 @@ def test_holm_macro_matches_statsmodels():
     got = duckdb.connect().sql(f"select name, p_adjusted from ({sql}) order by name").pl()
     expected = multipletests(p_values, method="holm")[1]
     assert got["p_adjusted"].to_list() == pytest.approx(list(expected))
+
+
+# ---------------------------------------------------------------- rank groups
+
+
+def test_rank_groups_tell_apart_what_differs_and_tie_the_twins(catalog, rb_home):
+    write_examples()
+    everything = [e for ids in EXAMPLES.values() for e in ids]
+    half = {"x1", "x2", "x3", "y1", "y2", "z1", "z2"}  # the twins' right answers: 3/6, 2/5, 2/5
+    write_computed("best", "r-best", dict.fromkeys(everything, 1.0), day=1)
+    write_computed("twin1", "r-twin1", {e: 1.0 if e in half else -1.0 for e in everything}, day=1)
+    write_computed("twin2", "r-twin2", {e: 1.0 if e in half else -1.0 for e in everything}, day=1)
+    write_computed("worst", "r-worst", dict.fromkeys(everything, -1.0), day=1)
+    path = build_warehouse(catalog)
+    ranks = query("select model, rank, tied, n_indistinguishable from rank_groups order by model", path)
+    # best beats everyone in every resample: p = 0 (the twins' resamples are never all right: at most
+    # (1/2)^6 x (2/5)^5 x (2/5)^5 of them); the twins are identical on every resample: p = 1, so they share
+    # rank 2; worst is below three models that differ from it: rank 4
+    assert ranks.rows() == [
+        ("best", 1, False, 0),
+        ("twin1", 2, True, 1),
+        ("twin2", 2, True, 1),
+        ("worst", 4, False, 0),
+    ]
+    board = query("select model, rank_groups from leaderboard order by model", path)
+    assert board["rank_groups"].to_list() == [
+        "rewardbench #1",
+        "rewardbench #2 (tied)",
+        "rewardbench #2 (tied)",
+        "rewardbench #4",
+    ]
+
+
+def test_pair_p_values_are_two_sided_bootstrap_shares():
+    from rb_pipeline.warehouse.ranks import pair_p_values
+
+    # resamples x models: A - B = [1, 1, -1, 0]: share <= 0 is 2/4, share >= 0 is 3/4 -> p = 2 x 0.5 = 1;
+    # A - C = [1, 1, 1, 1]: share <= 0 is 0 -> p = 0
+    scores = np.array([[2.0, 1.0, 1.0], [2.0, 1.0, 1.0], [1.0, 2.0, 0.0], [1.0, 1.0, 0.0]])
+    p = pair_p_values(scores)
+    assert p[0, 1] == 1.0 and p[0, 2] == 0.0 and p[1, 0] == 1.0

@@ -57,7 +57,7 @@ def test_leaderboard_history_has_a_row_per_run_newest_first(history):
     assert r4["rewardbench"] == pytest.approx(0.5625) and r4["prior_sets"] is None
 
 
-LATEST_ONLY = ["judge_flags", "below_null"]  # leaderboard columns about the latest runs only
+LATEST_ONLY = ["judge_flags", "below_null", "rank_groups"]  # leaderboard columns about the latest runs only
 
 
 def test_leaderboard_history_has_the_leaderboard_columns(history):
