@@ -49,7 +49,11 @@ def previous_run(con: duckdb.DuckDBPyConnection, model: str, benchmark: str) -> 
 
 
 def _pairs_filter(a: list[str], b: list[str]) -> tuple[str, dict]:
-    return "run_a in (select unnest($a)) and run_b in (select unnest($b))", {"a": a, "b": b}
+    """`run_a in (...) and run_b in (...)` with one parameter per run id: constants DuckDB pushes into
+    both sides of the views' self-join (a subquery there would join every pair of runs first)."""
+    params = {f"a{i}": run for i, run in enumerate(a)} | {f"b{i}": run for i, run in enumerate(b)}
+    listed = {side: ", ".join(f"${name}" for name in params if name[0] == side) for side in "ab"}
+    return f"run_a in ({listed['a']}) and run_b in ({listed['b']})", params
 
 
 def compare(con: duckdb.DuckDBPyConnection, a: str, b: str) -> tuple[pl.DataFrame, pl.DataFrame]:
