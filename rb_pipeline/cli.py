@@ -1,4 +1,4 @@
-"""`rb-pipeline`: demo, catalog, score, sql, warehouse, import, push.
+"""`rb-pipeline`: demo, catalog, score, sql, warehouse, import, push, compare, suspects, report.
 
 Exit code 0 on success. On a failure, two lines on stderr: `rb-pipeline: error: <what failed, which
 model/file/row, what to do>` and `rb-pipeline: log: <path>`, exit code 2. Everything a command writes
@@ -412,6 +412,19 @@ def _quoted(values: pl.Series) -> str:
     return ", ".join(f"'{value}'" for value in values.unique().sort())
 
 
+def cmd_suspects(args: argparse.Namespace) -> None:
+    """List the suspect labels (examples most models get wrong), or export them with their texts."""
+    from rb_pipeline.warehouse import answers
+    from rb_pipeline.warehouse.views import connect
+
+    with connect(read_only=True) as con:
+        frame = answers.suspects(con, min_models=args.min_models, benchmark=args.benchmark)
+    if args.out:
+        print(f"{answers.export_suspects(frame, Path(args.out))}: {frame.height} examples")
+    else:
+        print(render(frame.drop("prompt", "chosen", "rejected")))
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     """Write the static report (leaderboard, a page per model, reproductions, flips, suspect labels)."""
     from rb_pipeline.publish.report import write_report
@@ -465,6 +478,13 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("b", help="the run to compare with (run id or model id)")
     compare.add_argument("--format", choices=["table", "csv", "json"], default="table")
     compare.set_defaults(func=cmd_compare)
+    suspects = sub.add_parser("suspects", help=cmd_suspects.__doc__)
+    suspects.add_argument("--benchmark", help="one benchmark (default: all)")
+    suspects.add_argument(
+        "--min-models", type=int, help="models that must have scored an example (default: the catalog's)"
+    )
+    suspects.add_argument("--out", help="write them with their texts: FILE.jsonl or FILE.csv")
+    suspects.set_defaults(func=cmd_suspects)
     report = sub.add_parser("report", help=cmd_report.__doc__)
     report.add_argument("--model", help="write only this model's page (the leaderboard lists every model)")
     report.add_argument("--out", help="folder to write into (default $RB_HOME/report)")

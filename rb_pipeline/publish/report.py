@@ -371,7 +371,7 @@ class Site:
                     "Examples most models get wrong",
                     frame_table("suspects", frame),
                     "Weighted by each model's accuracy on the rest of the subset (sql/suspect_labels.sql); "
-                    "`rb-pipeline sql` or answers.export_suspects exports them with their texts.",
+                    "`rb-pipeline suspects --out FILE.jsonl` exports them with their texts.",
                 )
             ],
         )

@@ -42,3 +42,16 @@ def test_report_writes_the_site(lake, capsys):
     assert main(["report", "--out", str(lake / "site")]) == 0
     assert capsys.readouterr().out.strip() == str(lake / "site" / "index.html")
     assert (lake / "site" / "models" / "m.html").is_file()
+
+
+def test_suspects_lists_and_exports_with_texts(lake, capsys):
+    # one model scored each example: with --min-models 1, the examples m gets wrong (weight = its accuracy
+    # on the rest of the subset > 0) are suspect: x5 and x6 (a1; a2 is all right)
+    assert main(["suspects", "--min-models", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "x5" in out and "x6" in out and "(2 rows)" in out
+    assert main(["suspects", "--min-models", "1", "--out", str(lake / "suspects.csv")]) == 0
+    text = (lake / "suspects.csv").read_text()
+    assert "good x5" in text and "bad x6" in text
+    assert main(["suspects"]) == 0  # the catalog's 5 models: none
+    assert "(0 rows)" in capsys.readouterr().out
