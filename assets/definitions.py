@@ -6,6 +6,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from assets.datasets import dataset_asset
 from assets.hub import hub_dataset
+from assets.report import report
 from assets.resources import ScoringResource
 from assets.scores import scores_asset
 from assets.sensors import model_catalog_sensor
@@ -44,7 +45,7 @@ score_model_job = define_asset_job(
 warehouse_job = define_asset_job("build_warehouse", selection=AssetSelection.assets(warehouse))
 
 defs = Definitions(
-    assets=[*dataset_assets, scores, warehouse, hub_dataset],
+    assets=[*dataset_assets, scores, warehouse, hub_dataset, report],
     jobs=[datasets_job, score_model_job, warehouse_job],
     sensors=[model_catalog_sensor],
     resources={"scoring": ScoringResource(device=scoring_device())},

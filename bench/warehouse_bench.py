@@ -283,6 +283,21 @@ def main() -> None:
             "length_bias_one_model": "select * from length_bias where model = 'org/model-0001'",
             "example_outcomes_one_model": "select * from example_outcomes where model = 'org/model-0001'",
         }
+        # issue 24's answer views: one model's latest run against its older one (model 0 has history)
+        latest, older = (
+            query(
+                f"select run_id from runs_history where model = 'org/model-0000' order by ended_at {order}",
+                path,
+            ).item(0, 0)
+            for order in ("desc", "asc")
+        )
+        pair = f"where run_a = '{latest}' and run_b = '{older}'"
+        queries |= {
+            "reproduction_diff_one_run_pair": f"select * from reproduction_diff {pair}",
+            "flips_one_run_pair": f"select * from flips {pair}",
+            "suspect_labels": "select * from suspect_labels where suspect",
+            "judge_health": "select * from judge_health",
+        }
         for name, sql in {} if args.skip_queries else queries.items():
             timings[name], frame = best_of(args.repeats, lambda sql=sql: query(sql, path))
             sizes[name] = frame.height

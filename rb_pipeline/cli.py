@@ -1,4 +1,4 @@
-"""`rb-pipeline`: demo, catalog, score, sql, warehouse, import, push.
+"""`rb-pipeline`: demo, catalog, score, sql, warehouse, import, push, compare, suspects, report.
 
 Exit code 0 on success. On a failure, two lines on stderr: `rb-pipeline: error: <what failed, which
 model/file/row, what to do>` and `rb-pipeline: log: <path>`, exit code 2. Everything a command writes
@@ -367,6 +367,76 @@ def cmd_push(args: argparse.Namespace) -> None:
     print(where)
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    """Compare two runs (run ids, or model ids for their latest runs): agreement, accuracy difference with a
+    paired interval and McNemar p-values per subset, then the disagreeing examples, largest margin change first."""
+    from rb_pipeline.warehouse import answers
+    from rb_pipeline.warehouse.views import connect
+
+    with connect(read_only=True) as con:
+        try:
+            summary, flipped = answers.compare(con, args.a, args.b)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    if summary.is_empty():
+        raise UserError(f"{args.a} and {args.b}: no example decided by both runs")
+    columns = [
+        "benchmark",
+        "subset",
+        "n_both",
+        "agreement",
+        "accuracy_a",
+        "accuracy_b",
+        "difference",
+        "difference_low",
+        "difference_high",
+        "p_value",
+        "p_adjusted",
+    ]
+    print(render(summary.select(columns), args.format))
+    agree, total = int(summary["n_agree"].sum()), int(summary["n_both"].sum())
+    print(f"{agree}/{total} examples agree; {flipped.height} differ (largest margin change first):")
+    shown = flipped.head(answers.DISAGREEMENTS_SHOWN)
+    print(
+        render(
+            shown.select("benchmark", "subset", "example_id", "change", "margin_a", "margin_b"), args.format
+        )
+    )
+    print(
+        f'All of them: rb-pipeline sql "select * from flips where run_a in ({_quoted(summary["run_a"])}) '
+        f'and run_b in ({_quoted(summary["run_b"])})"'
+    )
+
+
+def _quoted(values: pl.Series) -> str:
+    return ", ".join(f"'{value}'" for value in values.unique().sort())
+
+
+def cmd_suspects(args: argparse.Namespace) -> None:
+    """List the suspect labels (examples most models get wrong), or export them with their texts."""
+    from rb_pipeline.warehouse import answers
+    from rb_pipeline.warehouse.views import connect
+
+    with connect(read_only=True) as con:
+        frame = answers.suspects(con, min_models=args.min_models, benchmark=args.benchmark)
+    if args.out:
+        print(f"{answers.export_suspects(frame, Path(args.out))}: {frame.height} examples")
+    else:
+        print(render(frame.drop("prompt", "chosen", "rejected")))
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    """Write the static report (leaderboard, a page per model, reproductions, flips, suspect labels)."""
+    from rb_pipeline.publish.report import write_report
+
+    out = Path(args.out) if args.out else rb_home() / "report"
+    try:
+        index = write_report(out, model=args.model)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    print(index)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rb-pipeline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -403,6 +473,22 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--private", action="store_true")
     push.add_argument("--dry-run", metavar="DIR")
     push.set_defaults(func=cmd_push)
+    compare = sub.add_parser("compare", help=cmd_compare.__doc__)
+    compare.add_argument("a", help="a run id, or a model id (its latest run on each benchmark)")
+    compare.add_argument("b", help="the run to compare with (run id or model id)")
+    compare.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    compare.set_defaults(func=cmd_compare)
+    suspects = sub.add_parser("suspects", help=cmd_suspects.__doc__)
+    suspects.add_argument("--benchmark", help="one benchmark (default: all)")
+    suspects.add_argument(
+        "--min-models", type=int, help="models that must have scored an example (default: the catalog's)"
+    )
+    suspects.add_argument("--out", help="write them with their texts: FILE.jsonl or FILE.csv")
+    suspects.set_defaults(func=cmd_suspects)
+    report = sub.add_parser("report", help=cmd_report.__doc__)
+    report.add_argument("--model", help="write only this model's page (the leaderboard lists every model)")
+    report.add_argument("--out", help="folder to write into (default $RB_HOME/report)")
+    report.set_defaults(func=cmd_report)
     return parser
 
 

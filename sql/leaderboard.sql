@@ -7,6 +7,12 @@
 -- four goal x set scores). A score is shown only when everything it needs was scored in full; else it
 -- is empty and `coverage` says what is missing. `provenance`: computed, imported, or both (per
 -- benchmark the latest run, runs_history).
+-- judge_flags: the subsets where the judge's failure rate passed judge_health's threshold (its
+-- unparseable and failed calls are shown, never silently credited). below_null: the subsets where the
+-- model does not beat the best null baseline (above_null_baseline: margin <= 0), as `subset (best
+-- null accuracy)`, the reference each score is read against. rank_groups: per overall column, the rank
+-- among the models that can be told apart (table rank_groups, warehouse/ranks.py: paired bootstrap over
+-- shared examples, Holm-corrected, 95%), `(tied)` where another model has the same rank.
 {% import 'macros/rules.sql' as rules with context %}
 with board as (
     {{ rules.leaderboard('section_scores', 'overall_scores', ['model']) }}
@@ -19,10 +25,42 @@ provenance as (
     group by model
 ),
 
+judge_flags as (
+    select
+        model,
+        string_agg(benchmark || '/' || subset || ' (' || round(100 * failure_rate, 1) || '% failed)', '; '
+            order by benchmark, subset) as judge_flags
+    from judge_health
+    where flagged
+    group by model
+),
+
+below_null as (
+    select
+        model,
+        string_agg(benchmark || '/' || subset || ' (' || round(best_null_accuracy, 4) || ')', '; '
+            order by benchmark, subset) as below_null
+    from above_null_baseline
+    where margin <= 0
+    group by model
+),
+
+ranks as (
+    select
+        model,
+        string_agg(column_name || ' #' || rank || case when tied then ' (tied)' else '' end, '; '
+            order by column_name) as rank_groups
+    from rank_groups
+    group by model
+),
+
 final as (
-    select board.*, provenance.provenance
+    select board.*, provenance.provenance, judge_flags.judge_flags, below_null.below_null, ranks.rank_groups
     from board
     left join provenance using (model)
+    left join judge_flags using (model)
+    left join below_null using (model)
+    left join ranks using (model)
 )
 
 select * from final order by {% for column in leaderboard_columns[:1] %}{{ column }} desc nulls last, {% endfor %}model

@@ -145,6 +145,8 @@ class Benchmark(Frozen):
     rule: SubsetRule = "strict"  # the scoring rule of its subsets, unless a subset says otherwise
     # where its columns sit in the leaderboard (smaller first; ties by benchmark name)
     leaderboard_position: int = 100
+    # sql/suspect_labels.sql: an example's label is questioned only once this many models scored it
+    suspect_min_models: int = Field(default=5, ge=1)
     source_file: str = ""
 
     @model_validator(mode="after")

@@ -42,6 +42,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from rb_pipeline.core.paths import encode_model_id, offline_var, rb_home, warehouse_path
 from rb_pipeline.core.settings import reproduce_flags
+from rb_pipeline.publish.report import write_report
 from rb_pipeline.warehouse.views import connect
 
 __all__ = [
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CONFIGS = ("scores", "metrics", "sections", "leaderboard")
+REPORT_DIR = "report"  # the static report (publish.report) of the model, uploaded beside the configs
 # The card's Jinja template, beside this module (package data, so it is there in any install)
 CARD_TEMPLATE = resources.files("rb_pipeline.publish") / "dataset_card.md.jinja"
 DEFAULT_LICENSE = "odc-by"  # RewardBench's license; the benchmark texts keep their sources' licenses
@@ -257,7 +259,7 @@ def _is_dataset_folder(path: Path) -> bool:
     """Only an empty folder or one this module wrote may be replaced (never a user's other files)."""
     if not path.is_dir():
         return False
-    return all(entry.name in {"README.md", *CONFIGS} for entry in path.iterdir())
+    return all(entry.name in {"README.md", REPORT_DIR, *CONFIGS} for entry in path.iterdir())
 
 
 @contextmanager
@@ -302,6 +304,7 @@ def build_score_dataset(
     out_dir = Path(out_dir).resolve()
     with _atomic_dir(out_dir) as tmp:
         files = {name: _write_config(tmp, name, snapshot.tables[name]) for name in CONFIGS}
+        write_report(tmp / REPORT_DIR, model=model_id, path=warehouse)
         card = render_card(snapshot, files, repo_id=repo_id, license=license)
         (tmp / "README.md").write_text(card, encoding="utf-8")
     return out_dir
@@ -698,7 +701,7 @@ def push_score_dataset(
             commit_message=f"rb-pipeline scores of {model_id}",
             commit_description=f"Uploaded by rb-pipeline {_package_version()} ({n_shards} score shards).",
             # remove shards of an earlier upload that this one no longer has
-            delete_patterns=[f"{name}/*.parquet" for name in CONFIGS],
+            delete_patterns=[f"{name}/*.parquet" for name in CONFIGS] + [f"{REPORT_DIR}/**"],
         ),
         scrub,
         repo_id,

@@ -40,7 +40,7 @@ from rb_pipeline.catalog.entries import Benchmark
 from rb_pipeline.core.paths import decode_model_key, lake_dir, warehouse_path
 from rb_pipeline.core.schemas import DATASET_TABLES
 from rb_pipeline.core.storage import is_remote
-from rb_pipeline.warehouse import sql_rules, stats, views
+from rb_pipeline.warehouse import ranks, sql_rules, stats, views
 
 INPUTS_TABLE = "warehouse_inputs"  # the per-model lake files the file was computed from
 STATE_TABLE = "warehouse_state"  # one row: shared fingerprint, and what the last build or update did
@@ -54,7 +54,7 @@ assert set(MODEL_FOLDER_TABLES + MODEL_COLUMN_TABLES + DATASET_TABLES) == set(vi
 FILES_SCHEMA = {"lake_table": pl.String, "path": pl.String, "size": pl.Int64, "mtime_ns": pl.Int64}
 INPUTS_SCHEMA = FILES_SCHEMA | {"model": pl.String}
 # the code whose change changes the materialized rows without any lake file changing
-CODE = (views, stats, sql_rules)
+CODE = (views, stats, sql_rules, ranks)
 
 
 @dataclass(frozen=True)
@@ -304,6 +304,8 @@ def _apply(
             for table in PER_MODEL_TABLES:
                 con.execute(f"delete from target.main.{table} where model in (select model from touched)")
                 con.execute(f"insert into target.main.{table} by name select * from {table}")
+            # rank groups compare every model with every other: recomputed over the whole target
+            ranks.add_rank_groups(con, prefix="target.main.")
             _refresh_lake_views(con, lake, inputs.present)
             record_inputs(
                 con, inputs, "incremental", models, known, "target.main.", time.perf_counter() - start

@@ -35,6 +35,7 @@ from rb_pipeline.core.schemas import (
     SCORES_SCHEMA,
 )
 from rb_pipeline.core.storage import attach_lake, is_remote
+from rb_pipeline.warehouse.ranks import add_rank_groups, create_rank_table
 from rb_pipeline.warehouse.sql_rules import SQL_DIR, sql_environment
 from rb_pipeline.warehouse.stats import add_confidence_intervals, create_bootstrap_table
 
@@ -66,7 +67,14 @@ def catalog_tables(
     ensembles = load_ensembles() if ensembles is None else ensembles
     weights, sections, rows = [], [], []
     for bench in benchmarks.values():
-        rows.append({"benchmark": bench.benchmark, "title": bench.title, "kind": bench.kind})
+        rows.append(
+            {
+                "benchmark": bench.benchmark,
+                "title": bench.title,
+                "kind": bench.kind,
+                "suspect_min_models": bench.suspect_min_models,
+            }
+        )
         for name, subset in bench.all_subsets.items():
             weights.append(
                 {
@@ -95,7 +103,13 @@ def catalog_tables(
             )
     return {
         "benchmarks": pl.DataFrame(
-            rows, schema={"benchmark": pl.String, "title": pl.String, "kind": pl.String}
+            rows,
+            schema={
+                "benchmark": pl.String,
+                "title": pl.String,
+                "kind": pl.String,
+                "suspect_min_models": pl.Int64,
+            },
         ),
         "subset_weights": pl.DataFrame(
             weights,
@@ -277,15 +291,17 @@ def populate(
 ) -> None:
     """Catalog tables, lake views and SQL views into an open connection; with `materialize` (the
     warehouse file), the MATERIALIZED views as tables and (unless `intervals` is False) the bootstrap
-    intervals computed; `files`: see create_lake_views."""
+    intervals and the rank groups (ranks.py) computed; `files`: see create_lake_views."""
     for name, frame in catalog_tables(benchmarks).items():
         arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
         con.execute(f"create table {name} as select * from arrow")
     create_lake_views(con, lake_dir(), files)
     create_bootstrap_table(con)
+    create_rank_table(con)
     create_sql_views(con, benchmarks, materialize=MATERIALIZED if materialize else ())
     if materialize if intervals is None else intervals:
         add_confidence_intervals(con)
+        add_rank_groups(con)
 
 
 def in_memory(

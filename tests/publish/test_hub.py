@@ -31,6 +31,7 @@ from rb_pipeline.models.tiny_models import build_tiny_classifier
 from rb_pipeline.publish import hub
 from rb_pipeline.publish.hub import (
     CONFIGS,
+    REPORT_DIR,
     HubError,
     build_score_dataset,
     default_push_dir,
@@ -125,7 +126,10 @@ def test_dry_run_folder_loads_with_datasets(dry_dir: Path, tmp_path: Path) -> No
         "leaderboard": 1,
     }
     assert expected["scores"] > 100 and expected["metrics"] > 10
-    assert sorted(p.name for p in dry_dir.iterdir()) == sorted(["README.md", *CONFIGS])
+    assert sorted(p.name for p in dry_dir.iterdir()) == sorted(["README.md", REPORT_DIR, *CONFIGS])
+    # the model's report beside the configs, linked from the card
+    assert (dry_dir / REPORT_DIR / "models" / f"{MODEL.replace('/', '--')}.html").is_file()
+    assert "(report/index.html)" in (dry_dir / "README.md").read_text()
     assert (dry_dir / "scores" / "train-00000-of-00001.parquet").is_file()
     for config in CONFIGS:
         loaded = datasets.load_dataset(str(dry_dir), config, split="train", cache_dir=str(tmp_path))
