@@ -85,6 +85,7 @@ def write_imported(model: str, run_id: str, margins: dict[str, float], day: int)
         pl.DataFrame(rows)
         .group_by("model", "run_id", "benchmark", "subset")
         .agg(n=pl.len(), accuracy=pl.col("credit").mean())
+        .with_columns(score=pl.lit(None, pl.Float64))  # only rb2-ties has a score that is not an accuracy
     )
     write_parquet(
         metrics.select(*IMPORTED_METRICS_SCHEMA).cast(IMPORTED_METRICS_SCHEMA),
