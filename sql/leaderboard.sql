@@ -48,8 +48,11 @@ below_null as (
 ranks as (
     select
         model,
-        string_agg(column_name || ' #' || rank || case when tied then ' (tied)' else '' end, '; '
-            order by column_name) as rank_groups
+        string_agg(
+            case
+                when rank is null then 'not computed since the last update: rb-pipeline warehouse --rebuild'
+                else column_name || ' #' || rank || case when tied then ' (tied)' else '' end
+            end, '; ' order by column_name) as rank_groups
     from rank_groups
     group by model
 ),

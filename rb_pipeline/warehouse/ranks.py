@@ -32,6 +32,10 @@ RANK_SCHEMA = {
     "n_indistinguishable": pl.Int64,  # other models it cannot be told apart from
 }
 RESAMPLED = "rank_resampled_subsets"
+# Rank groups compare every model with every other (about 200 s at 500 models): an incremental update
+# recomputes them up to this many ranked models; past it they are left empty until a full build
+# (`rb-pipeline warehouse --rebuild`), which the leaderboard's rank_groups column then says.
+UPDATE_MAX_MODELS = 100
 
 
 def create_rank_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -179,8 +183,20 @@ def _ranks(adjusted: pl.DataFrame, estimates: pl.DataFrame) -> pl.DataFrame:
     return ranked.select([pl.col(name).cast(dtype) for name, dtype in RANK_SCHEMA.items()])
 
 
-def add_rank_groups(con: duckdb.DuckDBPyConnection, prefix: str = "") -> int:
-    """Compute the rank groups and store them in `prefix`rank_groups (replacing what it held)."""
+def add_rank_groups(con: duckdb.DuckDBPyConnection, prefix: str = "", max_models: int | None = None) -> int:
+    """Compute the rank groups and store them in `prefix`rank_groups (replacing what it held); past
+    `max_models` models with a latest run, store none (-1 returned: left to a full build)."""
+    if max_models is not None:
+        (n_models,) = con.sql(
+            f"select count(distinct model) from {prefix}runs_history where is_latest"
+        ).fetchall()[0]
+        if n_models > max_models:  # one row per model with no rank: the leaderboard says to rebuild
+            con.execute(f"delete from {prefix}{RANK_TABLE}")
+            con.execute(
+                f"insert into {prefix}{RANK_TABLE} (model) "
+                f"select distinct model from {prefix}runs_history where is_latest"
+            )
+            return -1
     ranks = rank_groups(con, prefix).to_arrow()  # noqa: F841 (read by DuckDB by name)
     con.execute(f"delete from {prefix}{RANK_TABLE}")
     con.execute(f"insert into {prefix}{RANK_TABLE} by name select * from ranks")

@@ -305,7 +305,7 @@ def _apply(
                 con.execute(f"delete from target.main.{table} where model in (select model from touched)")
                 con.execute(f"insert into target.main.{table} by name select * from {table}")
             # rank groups compare every model with every other: recomputed over the whole target
-            ranks.add_rank_groups(con, prefix="target.main.")
+            ranks.add_rank_groups(con, prefix="target.main.", max_models=ranks.UPDATE_MAX_MODELS)
             _refresh_lake_views(con, lake, inputs.present)
             record_inputs(
                 con, inputs, "incremental", models, known, "target.main.", time.perf_counter() - start

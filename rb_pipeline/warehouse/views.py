@@ -301,7 +301,8 @@ def populate(
     create_sql_views(con, benchmarks, materialize=MATERIALIZED if materialize else ())
     if materialize if intervals is None else intervals:
         add_confidence_intervals(con)
-        add_rank_groups(con)
+        if files is None:  # ranks compare every model: a build over some models' files has none to rank
+            add_rank_groups(con)
 
 
 def in_memory(

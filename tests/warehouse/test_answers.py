@@ -348,3 +348,25 @@ def test_pair_p_values_are_two_sided_bootstrap_shares():
     scores = np.array([[2.0, 1.0, 1.0], [2.0, 1.0, 1.0], [1.0, 2.0, 0.0], [1.0, 1.0, 0.0]])
     p = pair_p_values(scores)
     assert p[0, 1] == 1.0 and p[0, 2] == 0.0 and p[1, 0] == 1.0
+
+
+def test_an_update_past_the_rank_limit_says_ranks_need_a_rebuild(catalog, rb_home, monkeypatch):
+    from rb_pipeline.warehouse import ranks
+    from rb_pipeline.warehouse.update import update_warehouse
+
+    write_examples()
+    everything = [e for ids in EXAMPLES.values() for e in ids]
+    write_computed("best", "r-best", dict.fromkeys(everything, 1.0), day=1)
+    write_computed("worst", "r-worst", dict.fromkeys(everything, -1.0), day=1)
+    path = update_warehouse(catalog).path  # a full build that records its inputs
+    assert query("select count(*) as n from rank_groups", path)["n"].item() == 2
+    # a third model arrives; an update recomputes ranks only up to UPDATE_MAX_MODELS (here 2) models
+    monkeypatch.setattr(ranks, "UPDATE_MAX_MODELS", 2)
+    write_computed(
+        "middle", "r-middle", {e: 1.0 if e in {"x1", "y1", "z1"} else -1.0 for e in everything}, day=2
+    )
+    update = update_warehouse(catalog)
+    assert update.mode == "incremental", update.reason
+    board = query("select model, rank_groups from leaderboard order by model", path)
+    stale = "not computed since the last update: rb-pipeline warehouse --rebuild"
+    assert board["rank_groups"].to_list() == [stale, stale, stale]
