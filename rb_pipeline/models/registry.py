@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.core.text import first_line
 
 JUDGE_TYPES = ("pairwise-judge", "generative")  # judged in pairs by rb_pipeline.engine.judging, not scored
 
@@ -66,7 +67,7 @@ def load_errors(entry: ModelEntry) -> Iterator[None]:
     try:
         yield
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise RuntimeError(
             f"model {entry.id}: cannot load from {entry.location}: {reason} "
             "(check its config.json, weights and tokenizer files, or its Hub id and revision)"
