@@ -72,9 +72,10 @@ def nested_as_json(frame: pl.DataFrame) -> pl.DataFrame:
 
 def print_leaderboard(model_id: str | None = None) -> None:
     """The leaderboard (or one model's row), dropping columns that are empty for everyone."""
+    from rb_pipeline.warehouse.sql_rules import query_sql
     from rb_pipeline.warehouse.views import query
 
-    frame = query("select * from leaderboard")
+    frame = query(query_sql("report/leaderboard"))
     if model_id is not None:
         frame = frame.filter(pl.col("model") == model_id)
     always = ("model", "rewardbench", "rmb")
@@ -90,12 +91,10 @@ def print_leaderboard(model_id: str | None = None) -> None:
 def print_partial_sections(model_id: str) -> None:
     """Each section's score over the subsets' rows that were scored (`section_scores.partial_score`),
     for runs on part of the data, whose leaderboard scores stay empty."""
+    from rb_pipeline.warehouse.sql_rules import query_sql
     from rb_pipeline.warehouse.views import query
 
-    frame = query(
-        "select model, benchmark, section, partial_score, n_subsets || '/' || n_subsets_needed as subsets,"
-        " n_examples from section_scores order by benchmark, section"
-    )
+    frame = query(query_sql("report/partial_sections"))
     print(render(frame.filter(pl.col("model") == model_id).drop("model")))
 
 
@@ -263,6 +262,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     from rb_pipeline.sources.datasets import recorded_source
     from rb_pipeline.sources.formats import SourceError
     from rb_pipeline.sources.normalize import planned_origin
+    from rb_pipeline.warehouse.sql_rules import query_sql
     from rb_pipeline.warehouse.views import query
 
     if args.sample:
@@ -304,7 +304,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     materialize_warehouse()
     print_leaderboard(entry.id)
     if args.dataset:
-        accuracy = query("select * from subset_accuracy order by benchmark, subset").filter(
+        accuracy = query(query_sql("report/subset_accuracy")).filter(
             (pl.col("model") == entry.id) & (pl.col("benchmark") == benchmarks[-1])
         )
         print(render(accuracy))

@@ -68,11 +68,20 @@ def test_the_wheel_installed_in_a_new_venv_runs_the_demo_from_another_folder(tmp
     assert "rb_pipeline/publish/dataset_card.md.jinja" in in_wheel  # the template
     assert "assets/definitions.py" in in_wheel  # the Dagster code location
 
-    # a new venv: torch as this one has it (scripts/setup.sh installs it first), then the wheel
+    # a new venv: torch first, as scripts/setup.sh installs it (TORCH_SPEC, else this venv's version
+    # without its local tag, so pip's find-links or cache give the CPU build), then the wheel
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
-    pip = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    run(*pip, os.environ.get("TORCH_SPEC", f"torch=={version('torch')}"), cwd=tmp_path)
+    pip = [
+        venv / "bin" / "python",
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+        "--no-compile",
+    ]
+    run(*pip, os.environ.get("TORCH_SPEC", f"torch=={version('torch').split('+')[0]}"), cwd=tmp_path)
     run(*pip, wheel, cwd=tmp_path)
     shutil.rmtree(source)
     shutil.rmtree(dist)
