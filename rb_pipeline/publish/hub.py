@@ -24,8 +24,6 @@ import math
 import os
 import re
 import shlex
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -40,7 +38,7 @@ import pyarrow.parquet as pq
 import tenacity
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from rb_pipeline.core.paths import encode_model_id, offline_var, rb_home, warehouse_path
+from rb_pipeline.core.paths import atomic_dir, encode_model_id, offline_var, rb_home, warehouse_path
 from rb_pipeline.core.settings import reproduce_flags
 from rb_pipeline.core.text import first_line, table_cell
 from rb_pipeline.warehouse.sql_rules import query_sql
@@ -165,23 +163,8 @@ def _atomic_dir(final: Path) -> Iterator[Path]:
         raise HubError(
             f"{final}: exists and is not an rb-pipeline score dataset folder; choose a new or empty folder"
         )
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the dataset folder is not secret
-    old = tmp.with_suffix(".old")
-    try:
+    with atomic_dir(final) as tmp:
         yield tmp
-        if final.exists():
-            os.rename(final, old)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if old.exists():
-                os.rename(old, final)
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def build_score_dataset(
