@@ -30,7 +30,7 @@ with responses_scored as (
         on scores.run_id = runs.run_id
         and scores.response_id = responses.response_id
     where runs.provenance = 'computed'
-        and coalesce(runs.model_type not in ('pairwise-judge', 'generative'), true)
+        and coalesce(runs.model_type not in (select kind from model_kinds where judged), true)
 ),
 
 all_scored as (  -- computed runs and offline ensembles (ensemble_scores) alike

@@ -278,11 +278,14 @@ def asset_name(benchmark: str) -> str:
 PINNED_REVISION = re.compile(r"[0-9a-f]{40}")  # a Hub commit sha
 
 
+MODEL_KINDS = ("classifier", "dpo", "pairwise-judge", "generative")  # the kinds of rb_pipeline.models
+
+
 class ModelEntry(Frozen):
     id: str
     source: str | None = None  # a local path or a Hub id; default: `id`
     revision: str = "main"
-    type: Literal["classifier", "dpo", "pairwise-judge", "generative"] = "classifier"
+    type: Literal[MODEL_KINDS] = "classifier"
     # the scorer settings a model entry gives (core.settings: `from_entry`), with their defaults there
     chat_template: str | None = ScorerSettings.chat_template  # None: the tokenizer's own template
     dtype: Literal[DTYPES] = ScorerSettings.dtype

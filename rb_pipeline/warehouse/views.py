@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from rb_pipeline.catalog.entries import AGGREGATIONS, RULES, Benchmark, Ensemble, load_ensembles
+from rb_pipeline.catalog.entries import AGGREGATIONS, MODEL_KINDS, RULES, Benchmark, Ensemble, load_ensembles
 from rb_pipeline.core.paths import atomic_path, lake_dir, warehouse_path
 from rb_pipeline.core.runs import process_alive
 from rb_pipeline.core.schemas import (
@@ -30,6 +30,7 @@ from rb_pipeline.core.schemas import (
     IMPORTED_METRICS_SCHEMA,
     IMPORTED_OUTCOMES_SCHEMA,
     JUDGMENTS_SCHEMA,
+    MODEL_KINDS_SCHEMA,
     REJECTS_SCHEMA,
     RESPONSES_SCHEMA,
     RUNS_SCHEMA,
@@ -40,6 +41,7 @@ from rb_pipeline.core.schemas import (
 )
 from rb_pipeline.core.storage import attach_lake, is_remote
 from rb_pipeline.core.text import first_line
+from rb_pipeline.models.registry import JUDGE_TYPES
 from rb_pipeline.warehouse import sql_rules
 from rb_pipeline.warehouse.sql_rules import SQL_DIR as SQL_DIR  # re-exported: where tests read it
 from rb_pipeline.warehouse.sql_rules import sql_environment
@@ -116,6 +118,9 @@ def catalog_tables(
         "sections": pl.DataFrame(sections, schema=SECTIONS_SCHEMA),
         "scoring_rules": pl.DataFrame(scoring_rules, schema=SCORING_RULES_SCHEMA),
         "ensemble_members": pl.DataFrame(members, schema=ENSEMBLE_MEMBERS_SCHEMA),
+        "model_kinds": pl.DataFrame(
+            [{"kind": kind, "judged": kind in JUDGE_TYPES} for kind in MODEL_KINDS], schema=MODEL_KINDS_SCHEMA
+        ),
     }
 
 

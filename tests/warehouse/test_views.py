@@ -128,6 +128,19 @@ def test_no_view_names_a_subset():
         assert not [n for n in names if f"'{n}'" in text], path
 
 
+def test_no_view_names_a_model_kind_the_kinds_table_says_which_judge():
+    from rb_pipeline.catalog.entries import MODEL_KINDS
+    from rb_pipeline.models.registry import JUDGE_TYPES
+    from rb_pipeline.warehouse.views import SQL_DIR, catalog_tables
+
+    for path in SQL_DIR.rglob("*.sql"):
+        text = path.read_text(encoding="utf-8")
+        assert not [kind for kind in MODEL_KINDS if f"'{kind}'" in text], path
+    kinds = catalog_tables({}, ensembles={})["model_kinds"]
+    assert kinds.filter("judged")["kind"].to_list() == list(JUDGE_TYPES)  # pairwise-judge, generative
+    assert kinds.filter(~kinds["judged"])["kind"].to_list() == ["classifier", "dpo"]
+
+
 def test_section_chart_is_a_png_of_the_leaderboard(warehouse):
     from rb_pipeline.warehouse.plots import markdown_image, section_bar_chart
 
