@@ -25,13 +25,16 @@ from rb_pipeline.catalog.entries import (
     ModelEntry,
     load_benchmarks,
     load_models,
+    names_a_folder,
     register_model,
     user_models_path,
 )
 from rb_pipeline.core.runs import git_hash, package_versions
 from rb_pipeline.core.settings import run_config_fields, settings_for
+from rb_pipeline.core.text import validation_problem
 from rb_pipeline.engine.distributed import launch
-from rb_pipeline.engine.evaluation import Evaluation, coverage, evaluate, markdown_table, model_report
+from rb_pipeline.engine.evaluation import Evaluation, evaluate, markdown_table
+from rb_pipeline.warehouse.run_report import coverage, model_report
 from rb_pipeline.warehouse.update import model_files
 from rb_pipeline.warehouse.views import in_memory
 
@@ -81,7 +84,7 @@ def resolve_entry(model_id: str, config: RunSettings) -> tuple[ModelEntry, bool]
     """The model's entry (from the catalog, or a new one) with the run config's set entry fields
     applied, and whether it differs from what the catalog holds (then it is to be recorded)."""
     known = load_models().get(model_id)
-    if known is None and not model_id.startswith("/") and model_id.count("/") > 1:
+    if known is None and names_a_folder(model_id) and not Path(model_id).is_absolute():
         raise ValueError(
             f"model {model_id!r} is neither a Hub id (org/name) nor an absolute path: a local folder's "
             "partition key starts with '--' (/data/my-rm -> --data--my-rm)"
@@ -90,11 +93,8 @@ def resolve_entry(model_id: str, config: RunSettings) -> tuple[ModelEntry, bool]
     try:
         entry = ModelEntry.model_validate((known.model_dump() if known else {"id": model_id}) | overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise ValueError(
-            f"model {model_id!r}: run config ops.scores.config.{field}: {first['msg']}"
-        ) from None
+        problem = validation_problem(exc, "ops.scores.config")
+        raise ValueError(f"model {model_id!r}: run config {problem}") from None
     location = Path(entry.location)
     changed = entry != known
     if changed and location.is_absolute() and not location.is_dir():  # never record a mistyped path

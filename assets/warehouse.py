@@ -11,6 +11,7 @@ from assets.scores import SCORES_KEY
 from rb_pipeline.catalog.entries import load_benchmarks
 from rb_pipeline.engine.evaluation import markdown_table
 from rb_pipeline.warehouse.plots import markdown_image, section_bar_chart, subset_heatmap
+from rb_pipeline.warehouse.sql_rules import query_sql
 from rb_pipeline.warehouse.update import update_warehouse
 from rb_pipeline.warehouse.views import query
 
@@ -33,15 +34,9 @@ def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> Materi
         + (f" ({update.reason})" if update.reason else "")
         + (f": models {', '.join(update.models)}" if update.models else "")
     )
-    leaderboard = query("select * from leaderboard", path)
-    subset_accuracy = query("select model, benchmark, subset, accuracy from subset_accuracy", path)
-    # counts the files' footers answer: `count(*) from scores` resolves every run's scores (30 s at 11M)
-    counts = query(
-        "select (select count(*) from examples) as examples, (select count(*) from responses) as responses,"
-        " (select count(*) from stored_scores) as stored_scores, (select count(*) from runs) as runs,"
-        " (select count(*) from rejects) as rejects",
-        path,
-    ).row(0, named=True)
+    leaderboard = query(query_sql("report/leaderboard"), path)
+    subset_accuracy = query(query_sql("report/subset_accuracy"), path).drop("n")
+    counts = query(query_sql("report/lake_counts"), path).row(0, named=True)
     context.log.info(f"warehouse {path}: {counts}")
     non_empty = [c for c in leaderboard.columns if leaderboard[c].null_count() < leaderboard.height]
     charts = _charts(context, leaderboard, subset_accuracy)

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import polars as pl
 
-from rb_pipeline.core.paths import rb_home
+from rb_pipeline.core.paths import atomic_path, rb_home
 from rb_pipeline.core.settings import add_setting_flags, user_settings
+from rb_pipeline.core.text import first_line, table_cell
 
 DEMO_MODEL_ID = "rb-demo/tiny-classifier"
 COVERAGE_WIDTH = 100  # characters of the leaderboard's coverage text shown on the console
@@ -45,7 +46,7 @@ def render(frame: pl.DataFrame, fmt: str = "table") -> str:
         return frame.write_csv().rstrip("\n")
     if fmt == "json":
         return json.dumps(frame.to_dicts(), default=str, indent=1)
-    cells = [[_cell(v) for v in row] for row in frame.iter_rows()]
+    cells = [[table_cell(v) for v in row] for row in frame.iter_rows()]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(frame.columns)]
     line = "  ".join(c.ljust(w) for c, w in zip(frame.columns, widths, strict=True))
     rule = "  ".join("-" * w for w in widths)
@@ -69,19 +70,12 @@ def nested_as_json(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
-
-
 def print_leaderboard(model_id: str | None = None) -> None:
     """The leaderboard (or one model's row), dropping columns that are empty for everyone."""
+    from rb_pipeline.warehouse.sql_rules import query_sql
     from rb_pipeline.warehouse.views import query
 
-    frame = query("select * from leaderboard")
+    frame = query(query_sql("report/leaderboard"))
     if model_id is not None:
         frame = frame.filter(pl.col("model") == model_id)
     always = ("model", "rewardbench", "rmb")
@@ -97,12 +91,10 @@ def print_leaderboard(model_id: str | None = None) -> None:
 def print_partial_sections(model_id: str) -> None:
     """Each section's score over the subsets' rows that were scored (`section_scores.partial_score`),
     for runs on part of the data, whose leaderboard scores stay empty."""
+    from rb_pipeline.warehouse.sql_rules import query_sql
     from rb_pipeline.warehouse.views import query
 
-    frame = query(
-        "select model, benchmark, section, partial_score, n_subsets || '/' || n_subsets_needed as subsets,"
-        " n_examples from section_scores order by benchmark, section"
-    )
+    frame = query(query_sql("report/partial_sections"))
     print(render(frame.filter(pl.col("model") == model_id).drop("model")))
 
 
@@ -180,7 +172,7 @@ def _reads(benchmark) -> str:
 def resolve_model(name: str, ref_model: str | None):
     """A registered model id, a local folder (registered as `local/<folder>-<8 hex of its path>`, so
     two folders of the same name stay two models), or a Hub id."""
-    from rb_pipeline.catalog.entries import ModelEntry, load_models, path_tag, register_model
+    from rb_pipeline.catalog.entries import ModelEntry, load_models, names_a_folder, path_tag, register_model
 
     models = load_models()
     path = Path(name).expanduser()
@@ -193,7 +185,7 @@ def resolve_model(name: str, ref_model: str | None):
             register_model(entry)
         return entry
     model_type = "dpo" if ref_model else "classifier"
-    if not path.exists() and _looks_like_path(name):
+    if not path.exists() and names_a_folder(name):
         raise UserError(f"model {name}: no such folder: give an existing model folder or a Hub id ORG/NAME")
     if not path.exists():
         _check_hub_reachable(name)
@@ -209,11 +201,6 @@ def resolve_model(name: str, ref_model: str | None):
         entry = ModelEntry(id=name, type=model_type, ref_model=ref_model)
     register_model(entry)
     return entry
-
-
-def _looks_like_path(name: str) -> bool:
-    """A Hub id is `name` or `org/name`; anything else (absolute, ./, ~, deeper) is meant as a folder."""
-    return name.startswith(("/", ".", "~")) or name.count("/") > 1
 
 
 def _check_hub_reachable(repo_id: str) -> None:
@@ -257,14 +244,12 @@ def register_dataset(path: Path) -> str:
         if data.examples.is_empty():
             raise UserError(f"{bench.local[0].path}: {counts}; no row left to score")
         print(f"{bench.local[0].path}: {counts}; see the `rejects` table", file=sys.stderr)
-    target.parent.mkdir(parents=True, exist_ok=True)
     document = bench.model_dump(mode="json", exclude={"source_file"}, exclude_defaults=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(
-        yaml.safe_dump(document | {"benchmark": bench.benchmark, "kind": bench.kind}, sort_keys=False),
-        encoding="utf-8",
-    )
-    os.replace(tmp, target)  # a reader sees the whole entry or none
+    with atomic_path(target) as tmp:  # a reader sees the whole entry or none
+        tmp.write_text(
+            yaml.safe_dump(document | {"benchmark": bench.benchmark, "kind": bench.kind}, sort_keys=False),
+            encoding="utf-8",
+        )
     return bench.benchmark
 
 
@@ -277,6 +262,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     from rb_pipeline.sources.datasets import recorded_source
     from rb_pipeline.sources.formats import SourceError
     from rb_pipeline.sources.normalize import planned_origin
+    from rb_pipeline.warehouse.sql_rules import query_sql
     from rb_pipeline.warehouse.views import query
 
     if args.sample:
@@ -318,7 +304,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     materialize_warehouse()
     print_leaderboard(entry.id)
     if args.dataset:
-        accuracy = query("select * from subset_accuracy order by benchmark, subset").filter(
+        accuracy = query(query_sql("report/subset_accuracy")).filter(
             (pl.col("model") == entry.id) & (pl.col("benchmark") == benchmarks[-1])
         )
         print(render(accuracy))
@@ -570,8 +556,7 @@ def one_line(exc: BaseException, args: argparse.Namespace) -> str:
             f"out of memory scoring model {model} at batch size {batch}: "
             f"try --batch-size {max(1, batch // 2)} or smaller (or a smaller --max-length)"
         )
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return first_line(exc)
 
 
 def main(argv: list[str] | None = None) -> int:

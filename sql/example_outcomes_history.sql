@@ -5,27 +5,16 @@
 -- the worst chosen response; other judge protocols: comparisons lost / tied or unparseable, from
 -- judge_outcomes_history). margin = min(chosen) - max(rejected)
 -- (NULL for judges); chosen_spread = max(chosen) - min(chosen) (NULL with one chosen), for Ties.
--- credit (what the example adds to subset accuracy) by its rule, each written once, in `credits`
--- below, and named in catalog.RULES (table scoring_rules); the rule is the subset's catalog rule
--- (subset_weights.rule), except that a judge on a strict subset follows judge-tie-credit and a
--- pointwise model on a judgebench-both-orders subset follows strict:
---   strict (RewardBench utils.py, RMB my_run_rm.py): 1 when every chosen beats every rejected
---     strictly (no loss, no tie), else 0;
---   judge-tie-credit (RewardBench scripts/run_generative.py): 1 when the chosen wins every
---     comparison, 0 when it loses any, else 0.5;
---   rb2-top-share (RewardBench 2 reroll_and_score_dataset; run_generative_v2.py for judges): 0 when
---     any rejected beats the chosen, else 1 / (1 + n_tied): the chosen shares the top with n_tied
---     rejected. Judges: ratings (judge_ratings, invalid = -1) give upstream's (chosen among the top) /
---     (number at the top) and 0.25 when all are invalid; a four-way or pairwise error or tie shares
---     the top (an unparseable four-way verdict: all three, 0.25, as upstream);
---   judgebench-both-orders (JudgeBench utils/metrics.py): won_both_orders (judge_outcomes_history);
---   rb2-ties: the per-example strict outcome; the subset's score is rb2_ties_history's, from the
---     per-response scores (a judge's ratings); a pairwise judge gives none: NULL (never a fallback).
+-- credit (what the example adds to subset accuracy) by its rule: the `credit(rule)` macro
+-- (sql/macros/rules.sql), one branch per rule of catalog.RULES (its prose: table scoring_rules). The
+-- rule is the subset's catalog rule (subset_weights.rule), except that a judge on a strict subset
+-- follows judge-tie-credit and a pointwise model on a judgebench-both-orders subset follows strict.
 -- correct: the strict outcome for pointwise models; for judges credit 1 = true, 0 = false, else NULL.
 -- credit_both_orders = JudgeBench's rule for judges (the strict outcome for pointwise models).
 -- Examples with no rejected response (messages-only files) or with a response left unscored get
 -- correct and credit NULL (never counted as right or wrong).
 -- The warehouse file stores this view as a table (warehouse.MATERIALIZED), built with the file.
+{% import 'macros/rules.sql' as rules with context %}
 with responses_scored as (
     select
         runs.model,
@@ -42,7 +31,7 @@ with responses_scored as (
         on scores.run_id = runs.run_id
         and scores.response_id = responses.response_id
     where runs.provenance = 'computed'
-        and coalesce(runs.model_type not in ('pairwise-judge', 'generative'), true)
+        and coalesce(runs.model_type not in (select kind from model_kinds where judged), true)
 ),
 
 all_scored as (  -- computed runs, judges' ratings (judge_ratings) and offline ensembles alike
@@ -134,11 +123,9 @@ credits as (
         *,
         case
             when not decided then null
-            when rule = 'strict' then strict_win::double
-            when rule = 'judge-tie-credit' then case when n_lost > 0 then 0.0 when n_tied = 0 then 1.0 else 0.5 end
-            when rule = 'rb2-top-share' then case when n_lost > 0 then 0.0 else 1.0 / (1 + n_tied) end
-            when rule = 'judgebench-both-orders' then won_both_orders::double
-            when rule = 'rb2-ties' then case when not is_judge then strict_win::double end
+            {%- for name in credit_rules %}
+            when rule = '{{ name }}' then {{ rules.credit(name) }}
+            {%- endfor %}
             else error('example_outcomes_history: no SQL for the rule ' || rule)
         end as credit
     from ruled

@@ -4,27 +4,9 @@
 -- (RewardBench: prompt-weighted mean; Prior Sets and RMB: mean over subsets / scenarios), shown only
 -- when every subset it needs was scored in full; else score is NULL and `missing` names what is short.
 -- item_level_score = sum(correct) / sum(n): every item counts once (the other RMB reading).
+{% import 'macros/latest.sql' as latest %}
 with final as (
-    select
-        history.model,
-        history.benchmark,
-        history.section,
-        history.score,
-        history.item_level_score,
-        history.n_subsets,
-        history.n_examples,
-        history.partial_score,
-        history.complete,
-        history.n_subsets_needed,
-        history.missing,
-        history.missing_brief,
-        history.published  -- from published metrics (counts unknown: an imported metrics file)
-    from section_scores_history as history
-    inner join runs_history as runs
-        on runs.model = history.model
-        and runs.benchmark = history.benchmark
-        and runs.run_id = history.run_id
-    where runs.is_latest
+    {{ latest.latest_rows('section_scores_history', ['model', 'benchmark', 'section', 'score', 'item_level_score', 'n_subsets', 'n_examples', 'partial_score', 'complete', 'n_subsets_needed', 'missing', 'missing_brief', 'published']) }}
 )
 
 select * from final

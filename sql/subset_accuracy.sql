@@ -10,19 +10,9 @@
 -- for per-subset metrics files, and accuracy = the file's own number). The two are never mixed
 -- within one (model, benchmark). The rules live in subset_accuracy_history; the run chosen per
 -- (model, benchmark) is runs_history's is_latest.
+{% import 'macros/latest.sql' as latest %}
 with final as (
-    select
-        history.model,
-        history.benchmark,
-        history.subset,
-        history.n,
-        history.accuracy
-    from subset_accuracy_history as history
-    inner join runs_history as runs
-        on runs.model = history.model
-        and runs.benchmark = history.benchmark
-        and runs.run_id = history.run_id
-    where runs.is_latest
+    {{ latest.latest_rows('subset_accuracy_history', ['model', 'benchmark', 'subset', 'n', 'accuracy']) }}
 )
 
 select * from final

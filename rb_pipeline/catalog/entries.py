@@ -11,17 +11,26 @@ import re
 from collections.abc import Hashable
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from filelock import FileLock
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
 
-from rb_pipeline.core.paths import REPO_ROOT, atomic_path, mirror_root, rb_home, source_mode
+from rb_pipeline.core.paths import atomic_path, mirror_root, rb_home, shipped_dir, source_mode
 from rb_pipeline.core.settings import DTYPES, ScorerSettings
+from rb_pipeline.core.text import first_line, validation_problem
 
-CATALOG_DIR = REPO_ROOT / "catalog"
-SAMPLES_DIR = REPO_ROOT / "data" / "samples"
+CATALOG_DIR = shipped_dir("catalog")  # the built-in catalog; a user's own entries live under $RB_HOME
+SAMPLES_DIR = shipped_dir("samples")
 
 
 class CatalogError(ValueError):
@@ -67,10 +76,11 @@ class LocalSource(Frozen):
         return SAMPLES_DIR / self.path, "sample"
 
 
-# The per-example rules: how one example earns its credit (subset accuracy = mean credit). Each is
-# named here once and written once in SQL, in the `credits` step of sql/example_outcomes_history.sql
-# (rb2-ties: sql/rb2_ties_history.sql). A subset names its rule (`rule`, default the benchmark's); a
-# judge (pairwise-judge, generative) scoring a `strict` subset follows `judge-tie-credit`.
+# The per-example rules: how one example earns its credit (subset accuracy = mean credit). A rule is
+# this entry (its prose, here only: the warehouse's `scoring_rules` table shows it) plus one branch of
+# the `credit(rule)` macro in sql/macros/rules.sql (rb2-ties' subset score: `rb2_ties_score`). A subset
+# names its rule (`rule`, default the benchmark's); a judge (pairwise-judge, generative) scoring a
+# `strict` subset follows `judge-tie-credit`, which no subset names (JUDGE_RULES).
 RULES: dict[str, str] = {
     "strict": "every chosen scores strictly above every rejected: 1, else 0; a tie is wrong "
     "(RewardBench utils.py, RMB my_run_rm.py)",
@@ -86,7 +96,22 @@ RULES: dict[str, str] = {
     "judge-tie-credit": "RewardBench's run_generative.py, for judges on strict subsets: 1 when the chosen "
     "wins every comparison (one order drawn per pair), 0 when it loses any, else 0.5",
 }
-SubsetRule = Literal["strict", "rb2-top-share", "rb2-ties", "judgebench-both-orders"]
+JUDGE_RULES = ("judge-tie-credit",)  # chosen by the views for judges, never named by a subset
+
+
+def subset_rules() -> list[str]:
+    """The rules a subset (or a benchmark) may name: every declared rule but the judges' own."""
+    return [name for name in RULES if name not in JUDGE_RULES]
+
+
+def _declared_rule(name: str) -> str:
+    if name not in subset_rules():
+        raise ValueError(f"unknown rule {name!r}: expected one of {', '.join(map(repr, subset_rules()))}")
+    return name
+
+
+# a rule name, checked against RULES when a catalog file is read (so a rule declared later counts)
+SubsetRule = Annotated[str, AfterValidator(_declared_rule)]
 
 # How a section combines its subsets' accuracies; named here once, written once in SQL
 # (sql/macros/rules.sql `section_score`). item_level_score is reported beside every section.
@@ -96,7 +121,7 @@ AGGREGATIONS: dict[str, str] = {
     "scenario-mean": "the unweighted mean over subsets: RMB's per-scenario mean, RewardBench's Prior Sets",
     "item-level": "sum(accuracy x n) / sum(n): every item counts once (the other RMB reading)",
 }
-Aggregation = Literal["weighted-mean", "scenario-mean", "item-level"]
+Aggregation = Literal[tuple(AGGREGATIONS)]
 
 
 class Section(Frozen):
@@ -243,6 +268,12 @@ def path_tag(path: Path) -> str:
     return hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]
 
 
+def names_a_folder(model: str) -> bool:
+    """Whether a model name is meant as a local folder: a Hub id is `name` or `org/name`; anything else
+    (absolute, `./`, `~`, deeper) is a folder."""
+    return model.startswith(("/", ".", "~")) or model.count("/") > 1
+
+
 def asset_name(benchmark: str) -> str:
     """A benchmark's name in Dagster asset keys, which allow no `-` or `.`."""
     return re.sub(r"[-.]", "_", benchmark)
@@ -251,11 +282,14 @@ def asset_name(benchmark: str) -> str:
 PINNED_REVISION = re.compile(r"[0-9a-f]{40}")  # a Hub commit sha
 
 
+MODEL_KINDS = ("classifier", "dpo", "pairwise-judge", "generative")  # the kinds of rb_pipeline.models
+
+
 class ModelEntry(Frozen):
     id: str
     source: str | None = None  # a local path or a Hub id; default: `id`
     revision: str = "main"
-    type: Literal["classifier", "dpo", "pairwise-judge", "generative"] = "classifier"
+    type: Literal[MODEL_KINDS] = "classifier"
     # the scorer settings a model entry gives (core.settings: `from_entry`), with their defaults there
     chat_template: str | None = ScorerSettings.chat_template  # None: the tokenizer's own template
     dtype: Literal[DTYPES] = ScorerSettings.dtype
@@ -365,10 +399,7 @@ def load_ensembles(catalog_dir: Path | None = None) -> dict[str, Ensemble]:
 
 
 def _format_validation_error(file: Path, prefix: str, error: ValidationError) -> str:
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
-    message = first["msg"].removeprefix("Value error, ")  # our own checks name their key themselves
-    return f"{file}: {key}: {message}" if key else f"{file}: {message}"
+    return f"{file}: {validation_problem(error, prefix)}"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -395,7 +426,7 @@ def _read_yaml(path: Path) -> object:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or first_line(exc)
         raise CatalogError(f"{path}: invalid YAML{where}: {problem}") from None
 
 

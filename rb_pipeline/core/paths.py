@@ -1,14 +1,29 @@
-"""Where things live: the lake root, the repository root, and the model-id encoding."""
+"""Where things live: the lake root, the folders the package ships, and the model-id encoding."""
 
 from __future__ import annotations
 
+import importlib.resources
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# The folders the package ships, by name: the repository keeps them at its top level (left), setup.py's
+# build step copies each into the wheel as `rb_pipeline/shipped/<name>`.
+SHIPPED_FOLDERS = {"sql": "sql", "catalog": "catalog", "samples": "data/samples"}
+
+
+def shipped_dir(name: str) -> Path:
+    """A folder the package ships (`sql`, `catalog`, `samples`): inside an installed wheel, else (a
+    checkout, an editable install) the repository's top-level folder. The one place that says where."""
+    installed = importlib.resources.files("rb_pipeline").joinpath("shipped", name)
+    if isinstance(installed, Path) and installed.is_dir():
+        return installed
+    return REPO_ROOT / SHIPPED_FOLDERS[name]
 
 
 def rb_home() -> Path:
@@ -72,8 +87,9 @@ def decode_model_key(key: str) -> str:
 
 @contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path next to `final`; rename it into place only if the block succeeds.
-    On an object store: a local temporary file, uploaded whole (see `rb_pipeline.core.storage`)."""
+    """Yield a temporary path next to `final` (`.<name>.<pid>.<random>.tmp`: the process that writes it
+    can be told from its name); rename it into place only if the block succeeds. On an object store: a
+    local temporary file, uploaded whole (see `rb_pipeline.core.storage`)."""
     from rb_pipeline.core.storage import is_remote, remote_upload
 
     if is_remote(final):
@@ -81,7 +97,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
             yield tmp
         return
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -89,3 +105,26 @@ def atomic_path(final: Path) -> Iterator[Path]:
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a new temporary folder next to `final`; swap it into place only if the block succeeds (a
+    folder already there is moved aside first, put back if the swap fails, and removed after)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=final.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; what it becomes is not secret
+    old = tmp.with_suffix(".old")
+    try:
+        yield tmp
+        if final.exists():
+            os.rename(final, old)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if old.exists():
+                os.rename(old, final)
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)

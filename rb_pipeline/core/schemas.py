@@ -130,3 +130,36 @@ IMPORTED_OUTCOMES_SCHEMA = {
     "credit": pl.Float64,  # the file's result: 1, 0, or a share (0.5 for a judge's tie, 1/k in RewardBench 2)
     "chosen_spread": pl.Float64,  # best - worst correct answer (RewardBench 2 Ties rows), else null
 }
+
+# ---------------------------------------------------------------- catalog tables (warehouse.views)
+
+BENCHMARKS_SCHEMA = {
+    "benchmark": pl.String,
+    "title": pl.String,
+    "kind": pl.String,
+    "suspect_min_models": pl.Int64,
+}
+SUBSET_WEIGHTS_SCHEMA = {
+    "benchmark": pl.String,
+    "subset": pl.String,
+    "section": pl.String,
+    "weight": pl.Float64,
+    "expected_rows": pl.Int64,
+    "rule": pl.String,
+}
+SECTIONS_SCHEMA = {
+    "benchmark": pl.String,
+    "section": pl.String,
+    "title": pl.String,
+    "column_name": pl.String,
+    "overall": pl.String,
+    "overall_column": pl.String,
+    "overall_weight": pl.Float64,
+    "required": pl.Boolean,
+    "needs": pl.String,
+    "aggregation": pl.String,
+}
+SCORING_RULES_SCHEMA = {"rule": pl.String, "applies_to": pl.String, "definition": pl.String}
+ENSEMBLE_MEMBERS_SCHEMA = {"ensemble": pl.String, "member": pl.String, "combine": pl.String}
+# judged: a judge (its runs write judgments, judged in pairs), else a scorer (per-response scores)
+MODEL_KINDS_SCHEMA = {"kind": pl.String, "judged": pl.Boolean}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.core.text import first_line
 from rb_pipeline.models.registry import JUDGES, SCORERS, Judge, Scorer, load_errors, redact_url
 
 
@@ -40,6 +41,6 @@ def load_judge(entry: ModelEntry, settings: ScorerSettings, device: str) -> Judg
     try:
         return JUDGES[entry.type](entry, settings, device)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         where = redact_url(entry.api_base) if entry.api_base else entry.location
         raise RuntimeError(f"model {entry.id}: cannot load from {where}: {reason}") from exc

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.settings import ScorerSettings
+from rb_pipeline.core.text import first_line
 
 JUDGE_TYPES = ("pairwise-judge", "generative")  # judged in pairs by rb_pipeline.engine.judging, not scored
 
@@ -50,14 +51,19 @@ class Scorer(Protocol):
 SCORERS: dict[str, Callable[[ModelEntry, ScorerSettings, str], Scorer]] = {}
 
 
-def register_scorer(model_type: str) -> Callable:
-    """Register a scorer class for a model type (`classifier`, `dpo`, ...)."""
+def _registers_in(table: dict[str, Callable], model_type: str) -> Callable:
+    """A decorator that files a class (or factory) under `model_type` in `table`."""
 
-    def decorator(cls: Callable) -> Callable:
-        SCORERS[model_type] = cls
-        return cls
+    def decorator(factory: Callable) -> Callable:
+        table[model_type] = factory
+        return factory
 
     return decorator
+
+
+def register_scorer(model_type: str) -> Callable:
+    """Register a scorer class for a model type (`classifier`, `dpo`, ...)."""
+    return _registers_in(SCORERS, model_type)
 
 
 @contextmanager
@@ -66,7 +72,7 @@ def load_errors(entry: ModelEntry) -> Iterator[None]:
     try:
         yield
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise RuntimeError(
             f"model {entry.id}: cannot load from {entry.location}: {reason} "
             "(check its config.json, weights and tokenizer files, or its Hub id and revision)"
@@ -107,12 +113,7 @@ JUDGES: dict[str, Callable[[ModelEntry, ScorerSettings, str], Judge]] = {}
 
 def register_judge(model_type: str) -> Callable:
     """Register a judge class (or factory) for a model type (`pairwise-judge`, `generative`)."""
-
-    def decorator(factory: Callable) -> Callable:
-        JUDGES[model_type] = factory
-        return factory
-
-    return decorator
+    return _registers_in(JUDGES, model_type)
 
 
 def redact_url(url: str) -> str:

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -36,6 +33,8 @@ from transformers import (
     PreTrainedTokenizerFast,
     Qwen2Config,
 )
+
+from rb_pipeline.core.paths import atomic_dir
 
 __all__ = [
     "CHAT_TEMPLATE",
@@ -177,28 +176,18 @@ def _build(
     foreign = path.is_dir() and any(path.iterdir()) and _read_marker(path) is None
     if foreign or (path.exists() and not path.is_dir()):
         raise FileExistsError(f"{path} exists and is not a tiny model built by rb_pipeline")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        tokenizer = make_tokenizer(texts)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(params["seed"])
-            model = make_model(tokenizer)
-        save(model, tmp)  # safetensors
-        tokenizer.save_pretrained(tmp)
-        (tmp / MARKER_FILE).write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
-        tmp.chmod(0o755)  # mkdtemp makes it 0700
-        if path.exists():  # stale build with other parameters: move it aside, then replace
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-            os.replace(path, old / "model")
-            shutil.rmtree(old, ignore_errors=True)
-        try:
-            os.rename(tmp, path)
-        except OSError:
-            if not _is_complete(path, params):  # lost a race to a different build
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_dir(path) as tmp:  # a stale build with other parameters is replaced
+            tokenizer = make_tokenizer(texts)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(params["seed"])
+                model = make_model(tokenizer)
+            save(model, tmp)  # safetensors
+            tokenizer.save_pretrained(tmp)
+            (tmp / MARKER_FILE).write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
+    except OSError:
+        if not _is_complete(path, params):  # the swap lost a race to another build of the same model
+            raise
     return path
 
 

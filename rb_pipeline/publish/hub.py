@@ -24,8 +24,6 @@ import math
 import os
 import re
 import shlex
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -40,9 +38,11 @@ import pyarrow.parquet as pq
 import tenacity
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from rb_pipeline.core.paths import encode_model_id, offline_var, rb_home, warehouse_path
+from rb_pipeline.core.paths import atomic_dir, encode_model_id, offline_var, rb_home, warehouse_path
 from rb_pipeline.core.settings import reproduce_flags
+from rb_pipeline.core.text import first_line, table_cell
 from rb_pipeline.publish.report import write_report
+from rb_pipeline.warehouse.sql_rules import query_sql
 from rb_pipeline.warehouse.views import connect
 
 __all__ = [
@@ -89,141 +89,37 @@ class _Snapshot:
     tables: dict[str, pa.Table]
 
 
-_SCORES_SQL = """
-with latest as (
-    select benchmark, run_id from latest_runs where model = $model
-),
-
-scored as (
-    select
-        responses.benchmark,
-        responses.example_id,
-        responses.response_id,
-        responses.position,
-        responses.label,
-        responses.text,
-        scores.score
-    from latest
-    inner join responses on responses.benchmark = latest.benchmark
-    left join run_scores as scores
-        on scores.run_id = latest.run_id
-        and scores.response_id = responses.response_id
-),
-
-per_example as (
-    select
-        benchmark,
-        example_id,
-        list(response_id order by position) filter (where label = 'chosen') as chosen_ids,
-        list(text order by position) filter (where label = 'chosen') as chosen_texts,
-        list(score order by position) filter (where label = 'chosen') as chosen_scores,
-        list(response_id order by position) filter (where label = 'rejected') as rejected_ids,
-        list(text order by position) filter (where label = 'rejected') as rejected_texts,
-        list(score order by position) filter (where label = 'rejected') as rejected_scores
-    from scored
-    group by benchmark, example_id
-)
-
-select
-    outcomes.benchmark,
-    outcomes.subset,
-    outcomes.example_id,
-    latest.run_id,
-    outcomes.correct,
-    outcomes.margin,
-    examples.prompt,
-    coalesce(per_example.chosen_ids, []::varchar[]) as chosen_ids,
-    coalesce(per_example.chosen_texts, []::varchar[]) as chosen_texts,
-    coalesce(per_example.chosen_scores, []::double[]) as chosen_scores,
-    coalesce(per_example.rejected_ids, []::varchar[]) as rejected_ids,
-    coalesce(per_example.rejected_texts, []::varchar[]) as rejected_texts,
-    coalesce(per_example.rejected_scores, []::double[]) as rejected_scores
-from example_outcomes as outcomes
-inner join latest on latest.benchmark = outcomes.benchmark
-inner join per_example
-    on per_example.benchmark = outcomes.benchmark
-    and per_example.example_id = outcomes.example_id
-inner join examples
-    on examples.benchmark = outcomes.benchmark
-    and examples.example_id = outcomes.example_id
-where outcomes.model = $model
-order by outcomes.benchmark, outcomes.subset, outcomes.example_id
-"""
-
-_METRICS_SQL = """
-select accuracy.benchmark, accuracy.subset, weights.section, accuracy.n, accuracy.accuracy
-from subset_accuracy as accuracy
-left join subset_weights as weights
-    on weights.benchmark = accuracy.benchmark
-    and weights.subset = accuracy.subset
-where accuracy.model = $model
-order by accuracy.benchmark, accuracy.subset
-"""
-
-_SECTIONS_SQL = """
-select * exclude (model) from section_scores where model = $model order by benchmark, section
-"""
-
-_LEADERBOARD_SQL = "select * from leaderboard where model = $model"
-
-_RUNS_SQL = """
-select
-    latest.benchmark,
-    runs.run_id,
-    runs.model_revision,
-    runs.model_type,
-    runs.settings,
-    runs.device,
-    runs.started_at,
-    runs.ended_at,
-    runs.provenance,
-    runs.n_responses,
-    runs.n_truncated,
-    runs.package_versions,
-    runs.git_hash
-from latest_runs as latest
-inner join runs on runs.run_id = latest.run_id
-where latest.model = $model
-order by latest.benchmark
-"""
-
-
 def _read_snapshot(model_id: str, warehouse: Path | None = None) -> _Snapshot:
     try:
         con = connect(read_only=True, path=warehouse)
     except FileNotFoundError as exc:
         raise HubError(str(exc)) from None
     except duckdb.Error as exc:
-        raise HubError(f"cannot open the warehouse: {_first_line(exc)}") from None
+        raise HubError(f"cannot open the warehouse: {first_line(exc)}") from None
     params = {"model": model_id}
     try:
         with con:
-            runs = con.sql(_RUNS_SQL, params=params).to_arrow_table().to_pylist()
+            runs = con.sql(query_sql("hub/runs"), params=params).to_arrow_table().to_pylist()
             if not runs:
                 raise HubError(_no_run_message(con, model_id))
-            tables = {
-                "scores": con.sql(_SCORES_SQL, params=params).to_arrow_table(),
-                "metrics": con.sql(_METRICS_SQL, params=params).to_arrow_table(),
-                "sections": con.sql(_SECTIONS_SQL, params=params).to_arrow_table(),
-                "leaderboard": con.sql(_LEADERBOARD_SQL, params=params).to_arrow_table(),
+            tables = {  # each from sql/queries/hub/<name>.sql
+                name: con.sql(query_sql(f"hub/{name}"), params=params).to_arrow_table()
+                for name in ("scores", "metrics", "sections", "leaderboard")
             }
     except duckdb.Error as exc:
-        raise HubError(f"reading the warehouse for model {model_id!r} failed: {_first_line(exc)}") from None
+        raise HubError(f"reading the warehouse for model {model_id!r} failed: {first_line(exc)}") from None
     return _Snapshot(model_id, Path(warehouse) if warehouse else warehouse_path(), runs, tables)
 
 
 def _no_run_message(con: duckdb.DuckDBPyConnection, model_id: str) -> str:
-    statuses = con.sql(
-        "select status, count(*) as n from runs where model = $model group by status order by status",
-        params={"model": model_id},
-    ).fetchall()
+    statuses = con.sql(query_sql("hub/run_statuses"), params={"model": model_id}).fetchall()
     if statuses:
         found = ", ".join(f"{n} {status}" for status, n in statuses)
         return (
             f"model {model_id!r} has no complete run in the warehouse (runs found: {found}); "
             f"run `rb-pipeline score --model {model_id}` first"
         )
-    known = [row[0] for row in con.sql("select distinct model from latest_runs order by 1").fetchall()]
+    known = [row[0] for row in con.sql(query_sql("hub/models_with_runs")).fetchall()]
     hint = f" (models with complete runs: {', '.join(known[:10])}{', ...' if len(known) > 10 else ''})"
     return (
         f"model {model_id!r} has no complete run in the warehouse{hint if known else ''}; "
@@ -269,23 +165,8 @@ def _atomic_dir(final: Path) -> Iterator[Path]:
         raise HubError(
             f"{final}: exists and is not an rb-pipeline score dataset folder; choose a new or empty folder"
         )
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the dataset folder is not secret
-    old = tmp.with_suffix(".old")
-    try:
+    with atomic_dir(final) as tmp:
         yield tmp
-        if final.exists():
-            os.rename(final, old)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if old.exists():
-                os.rename(old, final)
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def build_score_dataset(
@@ -313,17 +194,8 @@ def build_score_dataset(
 # ---------------------------------------------------------------- the dataset card
 
 
-def _fmt(value: object, digits: int = 4) -> str:
-    """A table cell: floats rounded, None as a dash, `|` and line breaks escaped."""
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.{digits}f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
 def _cells(rows: list[list[object]]) -> list[list[str]]:
-    return [[_fmt(cell) for cell in row] for row in rows]
+    return [[table_cell(cell, markdown=True) for cell in row] for row in rows]
 
 
 def _size_category(n: int) -> str:
@@ -500,11 +372,6 @@ def default_push_dir(model_id: str) -> Path:
     return rb_home() / "hub" / encode_model_id(model_id)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].strip() if text else type(exc).__name__
-
-
 def _one_line(text: str, limit: int = 400) -> str:
     """An error text on one line: its non-empty lines joined, boilerplate links dropped, cut at `limit`."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -634,7 +501,7 @@ def _validate_repo_id(repo_id: str) -> None:
     try:
         validate_repo_id(repo_id)
     except HFValidationError as exc:
-        raise HubError(f"invalid --repo-id {repo_id!r}: {_first_line(exc)}") from None
+        raise HubError(f"invalid --repo-id {repo_id!r}: {first_line(exc)}") from None
 
 
 def _resolve_token(token: str | None) -> str | None:

@@ -61,6 +61,7 @@ from rb_pipeline.core.paths import lake_dir
 from rb_pipeline.core.runs import new_run_id, run_record, write_run
 from rb_pipeline.core.schemas import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHEMA
 from rb_pipeline.core.storage import scan_parquet
+from rb_pipeline.core.text import first_line
 from rb_pipeline.sources.formats import Id, RowError, SourceRow, Text, count_between, validate_row
 
 # Benchmarks whose example ids are built from the row's subset and id (formats.rewardbench2_row: ids
@@ -157,7 +158,7 @@ def import_source(source: str) -> Path:
             )
         )
     except Exception as exc:  # offline, unknown repo or revision: one clear line
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         offline = (
             " (HF_HUB_OFFLINE is set: download it elsewhere and import the folder)"
             if os.environ.get("HF_HUB_OFFLINE")

@@ -30,6 +30,8 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from rb_pipeline.core.text import first_line
+
 Message = dict[str, str]
 VALID_ROLES = ("system", "user", "assistant")
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -175,7 +177,7 @@ def _parquet_records(path: Path) -> Iterator[tuple[int, object]]:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
-        raise SourceError(f"{path}: not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+        raise SourceError(f"{path}: not a readable Parquet file: {first_line(exc)}") from None
     if table.num_rows == 0:
         raise SourceError(f"{path}: empty Parquet file (no records)")
     yield from enumerate(table.to_pylist())
@@ -218,7 +220,7 @@ def record_keys(path: Path) -> set[str]:
         try:
             return set(pq.read_schema(path).names)
         except (OSError, pa.ArrowException) as exc:
-            raise SourceError(f"{path}: not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+            raise SourceError(f"{path}: not a readable Parquet file: {first_line(exc)}") from None
     for row, record in read_records(path):
         if not isinstance(record, dict):
             raise SourceError(f"{path}: row {row}: expected an object, got {_type_name(record)}")

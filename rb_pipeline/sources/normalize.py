@@ -21,6 +21,7 @@ from rb_pipeline.catalog.entries import Benchmark, LocalSource
 from rb_pipeline.core.ids import content_hash
 from rb_pipeline.core.paths import atomic_path, lake_dir, mirror_root, offline_var, source_mode
 from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.core.text import first_line
 from rb_pipeline.sources.formats import (
     VALID_ROLES,
     RawExample,
@@ -160,7 +161,7 @@ def _hub_snapshots(benchmark: Benchmark) -> list[SourceFile]:
             try:
                 dataset = load_dataset(hub.repo, hub.config, split=split, revision=hub.revision)
             except Exception as exc:  # offline, unknown repo/split/revision: one clear line
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                reason = first_line(exc)
                 raise SourceError(
                     f"{hub.repo}@{hub.revision} split {split!r}: cannot load from the Hub: {reason}"
                 ) from exc

@@ -35,7 +35,7 @@ from rb_pipeline.core.runs import new_run_id, run_record, write_run
 from rb_pipeline.core.schemas import SCORES_SCHEMA
 from rb_pipeline.core.storage import scan_parquet
 from rb_pipeline.sources.datasets import run_sources
-from rb_pipeline.warehouse.sql_rules import render_macro
+from rb_pipeline.warehouse.sql_rules import query_sql, render_macro
 
 BOOTSTRAP_SEED = 20260101
 N_RESAMPLES = 2000
@@ -100,16 +100,7 @@ def resampled_clusters(rows: pl.DataFrame, n_resamples: int, rng: np.random.Gene
 
 def _latest_credits(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], np.ndarray]:
     """Per (model, benchmark, subset): the credits of the examples behind subset_accuracy (latest run)."""
-    frame = con.sql(
-        """select model, benchmark, subset, credit from example_outcomes where credit is not null
-           union all
-           select outcomes.model, outcomes.benchmark, outcomes.subset, outcomes.credit
-           from imported_outcomes as outcomes
-           inner join runs_history as runs
-               on runs.run_id = outcomes.run_id and runs.model = outcomes.model
-               and runs.benchmark = outcomes.benchmark
-           where runs.is_latest and runs.provenance = 'imported' and outcomes.credit is not null"""
-    ).pl()
+    frame = con.sql(query_sql("stats/latest_credits")).pl()
     return {
         key: group["credit"].to_numpy()
         for key, group in frame.partition_by(["model", "benchmark", "subset"], as_dict=True).items()
@@ -117,14 +108,7 @@ def _latest_credits(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str]
 
 
 def _latest_ties_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return con.sql(
-        """select rows.* exclude (run_id, ended_at)
-           from rb2_ties_examples as rows
-           inner join runs_history as runs
-               on runs.run_id = rows.run_id and runs.model = rows.model and runs.benchmark = rows.benchmark
-           where runs.is_latest
-           order by rows.model, rows.benchmark, rows.subset, rows.prompt_id, rows.sample_type"""
-    ).pl()  # ordered: a subset's draws depend on nothing but its own rows
+    return con.sql(query_sql("stats/latest_ties_rows")).pl()
 
 
 def subset_resamples(
@@ -132,15 +116,7 @@ def subset_resamples(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(subsets, resamples): subset_accuracy's rows with rule, and their resampled accuracies in long
     form (model, resample, benchmark, subset, n, accuracy)."""
-    subsets = con.sql(
-        """select accuracy.model, accuracy.benchmark, accuracy.subset, accuracy.n, accuracy.accuracy,
-                  coalesce(weights.rule, 'strict') as rule
-           from subset_accuracy as accuracy
-           left join subset_weights as weights
-               on weights.benchmark = accuracy.benchmark and weights.subset = accuracy.subset
-           where accuracy.accuracy is not null
-           order by accuracy.model, accuracy.benchmark, accuracy.subset"""
-    ).pl()
+    subsets = con.sql(query_sql("stats/scored_subsets")).pl()
     credits = _latest_credits(con)
     ties_rows = _latest_ties_rows(con) if (subsets["rule"] == "rb2-ties").any() else None
     frames, ties_resamples = [], []
@@ -191,48 +167,16 @@ def bootstrap_intervals(
         f"create or replace temp table {RESAMPLED_SECTIONS} as "
         + render_macro(f"section_scores('{RESAMPLED_SUBSETS}', ['model', 'resample'])")
     )
-    overall_sql = render_macro(f"overall_scores('{RESAMPLED_SECTIONS}', ['model', 'resample'])")
     low, high = CI_QUANTILES
     intervals = con.sql(
-        f"""with subset_ci as (
-                select model, benchmark, subset, quantile_cont(accuracy, {low}) as ci_low,
-                       quantile_cont(accuracy, {high}) as ci_high
-                from {RESAMPLED_SUBSETS} group by all
-            ),
-            section_ci as (
-                select model, benchmark, section, quantile_cont(score, {low}) as ci_low,
-                       quantile_cont(score, {high}) as ci_high
-                from {RESAMPLED_SECTIONS} group by all
-            ),
-            overall_ci as (
-                select model, overall, quantile_cont(score, {low}) as ci_low,
-                       quantile_cont(score, {high}) as ci_high
-                from ({overall_sql}) group by all
-            ),
-            overall_n as (
-                select scores.model, sections.overall, sum(scores.n_examples)::bigint as n
-                from section_scores as scores
-                inner join sections using (benchmark, section)
-                where sections.overall is not null
-                group by all
-            )
-            select 'subset' as level, view.model, view.benchmark, view.subset, view.n,
-                   view.accuracy as estimate, ci.ci_low, ci.ci_high
-            from subset_accuracy as view
-            inner join subset_ci as ci using (model, benchmark, subset)
-            union all by name
-            select 'section' as level, view.model, view.benchmark, view.section, view.n_examples as n,
-                   view.score as estimate, case when view.score is not null then ci.ci_low end as ci_low,
-                   case when view.score is not null then ci.ci_high end as ci_high
-            from section_scores as view
-            inner join section_ci as ci using (model, benchmark, section)
-            union all by name
-            select 'overall' as level, view.model, view.overall, view.column_name, overall_n.n,
-                   view.score as estimate, case when view.score is not null then ci.ci_low end as ci_low,
-                   case when view.score is not null then ci.ci_high end as ci_high
-            from overall_scores as view
-            inner join overall_ci as ci using (model, overall)
-            left join overall_n using (model, overall)"""
+        query_sql(
+            "stats/intervals",
+            low=low,
+            high=high,
+            resampled_subsets=RESAMPLED_SUBSETS,
+            resampled_sections=RESAMPLED_SECTIONS,
+            resampled_overalls=render_macro(f"overall_scores('{RESAMPLED_SECTIONS}', ['model', 'resample'])"),
+        )
     ).pl()
     for table in (RESAMPLED_SUBSETS, RESAMPLED_SECTIONS, RESAMPLED_TIES):
         con.execute(f"drop table if exists {table}")

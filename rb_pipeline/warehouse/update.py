@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -37,9 +36,10 @@ import polars as pl
 from filelock import FileLock
 
 from rb_pipeline.catalog.entries import Benchmark
-from rb_pipeline.core.paths import decode_model_key, lake_dir, warehouse_path
+from rb_pipeline.core.paths import atomic_path, decode_model_key, lake_dir, warehouse_path
 from rb_pipeline.core.schemas import DATASET_TABLES
 from rb_pipeline.core.storage import is_remote
+from rb_pipeline.core.text import first_line
 from rb_pipeline.warehouse import ranks, sql_rules, stats, views
 
 INPUTS_TABLE = "warehouse_inputs"  # the per-model lake files the file was computed from
@@ -277,7 +277,7 @@ def _try_incremental(
     try:
         _apply(benchmarks, path, inputs, pl.concat([known, added]), models, start)
     except (duckdb.Error, RuntimeError) as exc:  # e.g. a model's old files lack a column: rebuild
-        return f"the incremental update failed: {str(exc).splitlines()[0]}", None
+        return f"the incremental update failed: {first_line(exc)}", None
     return "", WarehouseUpdate(path, "incremental", tuple(models), seconds=time.perf_counter() - start)
 
 
@@ -292,10 +292,8 @@ def _apply(
     """Compute `models`' rows over their files only, and swap them into a copy of the file."""
     lake = lake_dir()
     files = files_of(inputs.files.join(known, on=list(FILES_SCHEMA), how="inner"), set(models))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        with duckdb.connect() as con:
+    with atomic_path(path) as tmp, duckdb.connect() as con:
+        try:
             views.populate(con, benchmarks, materialize=True, files=files)
             shutil.copyfile(path, tmp)
             con.execute(f"attach {views._quote(tmp)} as target")
@@ -312,10 +310,8 @@ def _apply(
             )
             con.execute("commit")
             con.execute("detach target")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        finally:
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
 
 
 def _refresh_lake_views(con: duckdb.DuckDBPyConnection, lake: Path, present: frozenset[str]) -> None:

@@ -11,7 +11,6 @@ full rebuild (`rb-pipeline warehouse --rebuild`).
 from __future__ import annotations
 
 import graphlib
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -20,23 +19,33 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from rb_pipeline.catalog.entries import AGGREGATIONS, RULES, Benchmark, Ensemble, load_ensembles
-from rb_pipeline.core.paths import lake_dir, warehouse_path
+from rb_pipeline.catalog.entries import AGGREGATIONS, MODEL_KINDS, RULES, Benchmark, Ensemble, load_ensembles
+from rb_pipeline.core.paths import atomic_path, lake_dir, warehouse_path
 from rb_pipeline.core.runs import process_alive
 from rb_pipeline.core.schemas import (
+    BENCHMARKS_SCHEMA,
     DATASET_TABLES,
+    ENSEMBLE_MEMBERS_SCHEMA,
     EXAMPLES_SCHEMA,
     IMPORTED_METRICS_SCHEMA,
     IMPORTED_OUTCOMES_SCHEMA,
     JUDGMENTS_SCHEMA,
+    MODEL_KINDS_SCHEMA,
     REJECTS_SCHEMA,
     RESPONSES_SCHEMA,
     RUNS_SCHEMA,
     SCORES_SCHEMA,
+    SCORING_RULES_SCHEMA,
+    SECTIONS_SCHEMA,
+    SUBSET_WEIGHTS_SCHEMA,
 )
 from rb_pipeline.core.storage import attach_lake, is_remote
+from rb_pipeline.core.text import first_line
+from rb_pipeline.models.registry import JUDGE_TYPES
+from rb_pipeline.warehouse import sql_rules
 from rb_pipeline.warehouse.ranks import add_rank_groups, create_rank_table
-from rb_pipeline.warehouse.sql_rules import SQL_DIR, sql_environment
+from rb_pipeline.warehouse.sql_rules import SQL_DIR as SQL_DIR  # re-exported: where tests read it
+from rb_pipeline.warehouse.sql_rules import sql_environment
 from rb_pipeline.warehouse.stats import add_confidence_intervals, create_bootstrap_table
 
 LAKE_TABLES = {
@@ -101,57 +110,24 @@ def catalog_tables(
                     "aggregation": section.aggregation,
                 }
             )
+    scoring_rules = [
+        {"rule": name, "applies_to": applies_to, "definition": text}
+        for applies_to, rules in (("example", RULES), ("section", AGGREGATIONS))
+        for name, text in rules.items()
+    ]
+    members = [
+        {"ensemble": name, "member": member, "combine": ensemble.combine}
+        for name, ensemble in ensembles.items()
+        for member in ensemble.members
+    ]
     return {
-        "benchmarks": pl.DataFrame(
-            rows,
-            schema={
-                "benchmark": pl.String,
-                "title": pl.String,
-                "kind": pl.String,
-                "suspect_min_models": pl.Int64,
-            },
-        ),
-        "subset_weights": pl.DataFrame(
-            weights,
-            schema={
-                "benchmark": pl.String,
-                "subset": pl.String,
-                "section": pl.String,
-                "weight": pl.Float64,
-                "expected_rows": pl.Int64,
-                "rule": pl.String,
-            },
-        ),
-        "sections": pl.DataFrame(
-            sections,
-            schema={
-                "benchmark": pl.String,
-                "section": pl.String,
-                "title": pl.String,
-                "column_name": pl.String,
-                "overall": pl.String,
-                "overall_column": pl.String,
-                "overall_weight": pl.Float64,
-                "required": pl.Boolean,
-                "needs": pl.String,
-                "aggregation": pl.String,
-            },
-        ),
-        "scoring_rules": pl.DataFrame(
-            [{"rule": name, "applies_to": "example", "definition": text} for name, text in RULES.items()]
-            + [
-                {"rule": name, "applies_to": "section", "definition": text}
-                for name, text in AGGREGATIONS.items()
-            ],
-            schema={"rule": pl.String, "applies_to": pl.String, "definition": pl.String},
-        ),
-        "ensemble_members": pl.DataFrame(
-            [
-                {"ensemble": name, "member": member, "combine": ensemble.combine}
-                for name, ensemble in ensembles.items()
-                for member in ensemble.members
-            ],
-            schema={"ensemble": pl.String, "member": pl.String, "combine": pl.String},
+        "benchmarks": pl.DataFrame(rows, schema=BENCHMARKS_SCHEMA),
+        "subset_weights": pl.DataFrame(weights, schema=SUBSET_WEIGHTS_SCHEMA),
+        "sections": pl.DataFrame(sections, schema=SECTIONS_SCHEMA),
+        "scoring_rules": pl.DataFrame(scoring_rules, schema=SCORING_RULES_SCHEMA),
+        "ensemble_members": pl.DataFrame(members, schema=ENSEMBLE_MEMBERS_SCHEMA),
+        "model_kinds": pl.DataFrame(
+            [{"kind": kind, "judged": kind in JUDGE_TYPES} for kind in MODEL_KINDS], schema=MODEL_KINDS_SCHEMA
         ),
     }
 
@@ -266,18 +242,18 @@ def view_order(bodies: dict[str, str]) -> list[str]:
 def create_sql_views(
     con: duckdb.DuckDBPyConnection,
     benchmarks: dict[str, Benchmark],
-    sql_dir: Path = SQL_DIR,
+    sql_dir: Path | None = None,
     materialize: tuple[str, ...] = (),
 ) -> list[str]:
     """One view per `sql/<name>.sql` (a table for those in `materialize`), in dependency order."""
-    bodies = render_sql(sql_dir, sql_context(benchmarks))
+    bodies = render_sql(sql_dir or sql_rules.SQL_DIR, sql_context(benchmarks))
     created = []
     for name in view_order(bodies):
         kind = "table" if name in materialize else "view"
         try:
             con.execute(f"create {kind} {name} as {bodies[name]}")
         except duckdb.Error as exc:
-            raise RuntimeError(f"sql/{name}.sql: {str(exc).splitlines()[0]}") from exc
+            raise RuntimeError(f"sql/{name}.sql: {first_line(exc)}") from exc
         created.append(name)
     return created
 
@@ -328,22 +304,20 @@ def build_warehouse(
     path = path or warehouse_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_builds(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        with duckdb.connect(str(tmp)) as con:
-            populate(con, benchmarks, materialize=True)
-            if before_swap:
-                before_swap(con)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.unlink()  # DuckDB makes its own file (an empty one is no database)
+        try:
+            with duckdb.connect(str(tmp)) as con:
+                populate(con, benchmarks, materialize=True)
+                if before_swap:
+                    before_swap(con)
+        finally:
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
     return path
 
 
 def remove_dead_builds(path: Path) -> list[Path]:
-    """Delete the temporary files (`.<name>.<pid>.tmp` and its `.wal`) of builds whose process is gone
+    """Delete the temporary files (`.<name>.<pid>.<random>.tmp`, `core.paths.atomic_path`, and its `.wal`) of builds whose process is gone
     (killed mid-build); a build in progress in another process keeps its own. Returns what was deleted."""
     removed = []
     for leftover in sorted(path.parent.glob(f".{path.name}.*.tmp*")):
@@ -378,7 +352,7 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise QueryError(str(exc).splitlines()[0]) from None
+        raise QueryError(first_line(exc)) from None
     if not statements:
         raise QueryError("no SQL statement given")
     for statement in statements:
@@ -424,4 +398,4 @@ def query(sql: str, path: Path | None = None) -> pl.DataFrame:
         try:
             return con.sql(sql).pl()
         except duckdb.Error as exc:
-            raise QueryError(str(exc).splitlines()[0]) from None
+            raise QueryError(first_line(exc)) from None

@@ -2,8 +2,27 @@
     overall_scores, overall_scores_history, leaderboard, leaderboard_history) and by the bootstrap
     (stats.bootstrap_intervals, over resampled subset accuracies). `keys` are the columns that tell one
     scored thing from another: (model, run_id, ended_at, provenance) for a run's history, (model) for the
-    latest numbers, (model, resample) for the bootstrap. Names of aggregations come from the catalog
-    (catalog.AGGREGATIONS, table scoring_rules). -#}
+    latest numbers, (model, resample) for the bootstrap. Names of rules and aggregations come from the
+    catalog (catalog.RULES, catalog.AGGREGATIONS, table scoring_rules); so does their prose. -#}
+
+{% macro credit(rule) -%}
+{#- One example's credit under `rule` (its prose: catalog.RULES, table scoring_rules), from its standing
+    (example_outcomes_history's `ruled`): strict_win, n_lost, n_tied, won_both_orders, is_judge. -#}
+{%- if rule == 'strict' -%}
+strict_win::double
+{%- elif rule == 'judge-tie-credit' -%}
+case when n_lost > 0 then 0.0 when n_tied = 0 then 1.0 else 0.5 end
+{%- elif rule == 'rb2-top-share' -%}
+case when n_lost > 0 then 0.0 else 1.0 / (1 + n_tied) end
+{%- elif rule == 'judgebench-both-orders' -%}
+won_both_orders::double
+{%- elif rule == 'rb2-ties' -%}
+{#- the subset's score is rb2_ties_score's; a judge gives no per-response score: NULL, never a fallback -#}
+case when not is_judge then strict_win::double end
+{%- else -%}
+{{ raise_unknown_rule(rule) }}
+{%- endif -%}
+{%- endmacro %}
 
 {% macro aggregate(aggregation) -%}
 {#- One aggregation of a section's subset accuracies (rows with accuracy, n, weight; unscored rows null). -#}

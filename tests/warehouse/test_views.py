@@ -128,6 +128,19 @@ def test_no_view_names_a_subset():
         assert not [n for n in names if f"'{n}'" in text], path
 
 
+def test_no_view_names_a_model_kind_the_kinds_table_says_which_judge():
+    from rb_pipeline.catalog.entries import MODEL_KINDS
+    from rb_pipeline.models.registry import JUDGE_TYPES
+    from rb_pipeline.warehouse.views import SQL_DIR, catalog_tables
+
+    for path in SQL_DIR.rglob("*.sql"):
+        text = path.read_text(encoding="utf-8")
+        assert not [kind for kind in MODEL_KINDS if f"'{kind}'" in text], path
+    kinds = catalog_tables({}, ensembles={})["model_kinds"]
+    assert kinds.filter("judged")["kind"].to_list() == list(JUDGE_TYPES)  # pairwise-judge, generative
+    assert kinds.filter(~kinds["judged"])["kind"].to_list() == ["classifier", "dpo"]
+
+
 def test_section_chart_is_a_png_of_the_leaderboard(warehouse):
     from rb_pipeline.warehouse.plots import markdown_image, section_bar_chart
 
@@ -243,19 +256,18 @@ def test_offline_ensemble_is_scored_from_stored_scores_by_the_same_rules(hand_ma
 
 
 def test_every_named_rule_is_written_once_in_sql():
-    """Each per-example rule of catalog.RULES has exactly one `when rule = '<name>'` branch (the credits
-    step of example_outcomes_history), and every subset rule a YAML may name is among them; each
-    aggregation of catalog.AGGREGATIONS has one branch in the section macro."""
-    import typing
-
-    from rb_pipeline.catalog.entries import AGGREGATIONS, RULES, SubsetRule
+    """Each per-example rule of catalog.RULES has exactly one branch of the `credit(rule)` macro, no other
+    SQL file names a rule in a branch, and the rules a YAML may name are the declared ones but the judges';
+    each aggregation of catalog.AGGREGATIONS has one branch in the section macro."""
+    from rb_pipeline.catalog.entries import AGGREGATIONS, JUDGE_RULES, RULES, subset_rules
     from rb_pipeline.warehouse.views import SQL_DIR
 
     sql = {path.name: path.read_text(encoding="utf-8") for path in SQL_DIR.rglob("*.sql")}
     for name in RULES:
-        places = [file for file, text in sql.items() for _ in range(text.count(f"when rule = '{name}'"))]
-        assert places == ["example_outcomes_history.sql"], (name, places)
-    assert set(typing.get_args(SubsetRule)) <= set(RULES)
+        places = [file for file, text in sql.items() for _ in range(text.count(f"rule == '{name}'"))]
+        assert places == ["rules.sql"], (name, places)
+        assert not [file for file, text in sql.items() if f"when rule = '{name}'" in text], name
+    assert subset_rules() == [name for name in RULES if name not in JUDGE_RULES]
     macros = sql["rules.sql"]
     for name in AGGREGATIONS:
         assert macros.count(f"aggregation == '{name}'") == 1, name

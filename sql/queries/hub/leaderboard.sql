@@ -1,0 +1,2 @@
+-- hub export, leaderboard.parquet: the model's leaderboard row.
+select * from leaderboard where model = $model
