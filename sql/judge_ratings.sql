@@ -11,7 +11,7 @@
 with judge_runs as (
     select model, run_id, ended_at, benchmark
     from runs_history
-    where provenance = 'computed' and model_type in ('pairwise-judge', 'generative')
+    where provenance = 'computed' and model_type in (select kind from model_kinds where judged)
 ),
 
 rated_examples as (

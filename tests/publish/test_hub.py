@@ -503,7 +503,9 @@ def test_push_uploads_over_http_and_the_dataset_loads_back(
     folder = default_push_dir(MODEL)
     built = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert _LoopbackHub.files == built
-    assert sorted(built) == sorted(["README.md", *(f"{c}/train-00000-of-00001.parquet" for c in CONFIGS)])
+    dataset = sorted(name for name in built if not name.startswith("report/"))
+    assert dataset == sorted(["README.md", *(f"{c}/train-00000-of-00001.parquet" for c in CONFIGS)])
+    assert "report/index.html" in built  # the static report travels beside the dataset
     received = tmp_path / "received"
     for path, content in _LoopbackHub.files.items():
         (received / path).parent.mkdir(parents=True, exist_ok=True)
