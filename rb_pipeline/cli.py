@@ -274,6 +274,7 @@ def cmd_score(args: argparse.Namespace) -> None:
 
     from assets.launch import last_metadata, materialize_datasets, materialize_scores, materialize_warehouse
     from rb_pipeline.catalog.entries import load_benchmarks
+    from rb_pipeline.catalog.steps import kind_mismatch
     from rb_pipeline.sources.datasets import recorded_source
     from rb_pipeline.sources.formats import SourceError
     from rb_pipeline.sources.normalize import planned_origin
@@ -291,7 +292,8 @@ def cmd_score(args: argparse.Namespace) -> None:
         raise UserError(f"unknown benchmark(s) {unknown}; known: {', '.join(sorted(catalog))}")
     entry = resolve_model(args.model, args.ref_model)
     origins: dict[str, str] = {}  # benchmark -> where its data is read from (full data unless --sample)
-    for name in benchmarks or list(catalog):
+    # by default, the benchmarks of the model's kind (step-level ones for a prm, the others else)
+    for name in benchmarks or [n for n, b in catalog.items() if not kind_mismatch(entry.type, b.kind)]:
         try:
             origins[name] = planned_origin(catalog[name])
         except SourceError as exc:

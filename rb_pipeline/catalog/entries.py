@@ -17,6 +17,7 @@ import yaml
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
 
+from rb_pipeline.catalog.steps import PrmHead, StepScoring
 from rb_pipeline.core.paths import REPO_ROOT, atomic_path, mirror_root, rb_home, source_mode
 from rb_pipeline.core.settings import DTYPES, ScorerSettings
 
@@ -133,7 +134,7 @@ class TreeSubsets(Frozen):
 class Benchmark(Frozen):
     benchmark: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     title: str
-    kind: Literal["preference", "best-of-n", "messages"]
+    kind: Literal["preference", "best-of-n", "messages", "steps"]  # steps: solutions scored per step (PRMs)
     overall: Overall | None = None
     hub: HubSource | None = None
     local: tuple[LocalSource, ...] = ()
@@ -141,6 +142,7 @@ class Benchmark(Frozen):
     subsets: dict[str, Subset] = {}
     subsets_from_tree: TreeSubsets | None = None
     rule: SubsetRule = "strict"  # the scoring rule of its subsets, unless a subset says otherwise
+    steps: StepScoring | None = None  # kind `steps`: its step-level rule (catalog/steps.py)
     # where its columns sit in the leaderboard (smaller first; ties by benchmark name)
     leaderboard_position: int = 100
     source_file: str = ""
@@ -152,6 +154,11 @@ class Benchmark(Frozen):
                 raise ValueError(f"subsets.{name}.section: unknown section {subset.section!r}")
         if not self.hub and not self.local:
             raise ValueError("needs a `hub` or a `local` source")
+        if (self.kind == "steps") != (self.steps is not None):
+            raise ValueError("steps: a benchmark of kind `steps` needs a `steps` block, and only it")
+        unknown = sorted(self.steps.subsets_named() - set(self.subsets)) if self.steps else []
+        if unknown:
+            raise ValueError(f"steps: names undeclared subsets {unknown}")
         if self.subsets_from_tree is None:  # generated subsets come from the data: nothing to check here
             self._check_declared_subsets()
         _ = self.tree_expected_rows  # a broken counts file fails here, naming it
@@ -251,7 +258,8 @@ class ModelEntry(Frozen):
     id: str
     source: str | None = None  # a local path or a Hub id; default: `id`
     revision: str = "main"
-    type: Literal["classifier", "dpo", "pairwise-judge", "generative"] = "classifier"
+    type: Literal["classifier", "dpo", "pairwise-judge", "generative", "prm"] = "classifier"
+    prm: PrmHead | None = None  # type prm: where its step scores are read (catalog/steps.py)
     # the scorer settings a model entry gives (core.settings: `from_entry`), with their defaults there
     chat_template: str | None = ScorerSettings.chat_template  # None: the tokenizer's own template
     dtype: Literal[DTYPES] = ScorerSettings.dtype
@@ -295,6 +303,8 @@ class ModelEntry(Frozen):
             raise ValueError(f"judges: an ensemble needs an odd number of judges, got {len(self.judges)}")
         if self.api_base is not None and self.type != "generative":
             raise ValueError("api_base: only a generative model is served over HTTP")
+        if (self.type == "prm") != (self.prm is not None):
+            raise ValueError("prm: a model of type `prm` needs a `prm` block (head, step_tag), and only it")
         return self
 
     @field_serializer("judges")

@@ -21,6 +21,7 @@ from rb_pipeline.catalog.entries import Benchmark, LocalSource
 from rb_pipeline.core.ids import content_hash
 from rb_pipeline.core.paths import atomic_path, lake_dir, mirror_root, offline_var, source_mode
 from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
+from rb_pipeline.sources import step_formats  # noqa: F401 (registers the step-level formats)
 from rb_pipeline.sources.formats import (
     VALID_ROLES,
     RawExample,

@@ -33,8 +33,11 @@ from rb_pipeline.core.schemas import (
     RESPONSES_SCHEMA,
     RUNS_SCHEMA,
     SCORES_SCHEMA,
+    STEP_SOLUTIONS_SCHEMA,
+    STEPS_SCHEMA,
 )
 from rb_pipeline.core.storage import attach_lake, is_remote
+from rb_pipeline.warehouse.prm import prm_catalog_tables, prm_sql_context
 from rb_pipeline.warehouse.sql_rules import SQL_DIR, sql_environment
 from rb_pipeline.warehouse.stats import add_confidence_intervals, create_bootstrap_table
 
@@ -42,6 +45,9 @@ LAKE_TABLES = {
     "examples": ("examples/*/*.parquet", EXAMPLES_SCHEMA),
     "responses": ("responses/*/*.parquet", RESPONSES_SCHEMA),
     "rejects": ("rejects/*/*.parquet", REJECTS_SCHEMA),
+    # step-level benchmarks (process reward models): one row per solution, one per step
+    "step_solutions": ("step_solutions/*/*.parquet", STEP_SOLUTIONS_SCHEMA),
+    "steps": ("steps/*/*.parquet", STEPS_SCHEMA),
     # every score ever computed, stored once by the run that computed it (sql/run_scores.sql, sql/scores.sql)
     "stored_scores": ("scores/*/*/*.parquet", SCORES_SCHEMA),
     "runs": ("runs/*.parquet", RUNS_SCHEMA),
@@ -139,6 +145,7 @@ def catalog_tables(
             ],
             schema={"ensemble": pl.String, "member": pl.String, "combine": pl.String},
         ),
+        **prm_catalog_tables(benchmarks),
     }
 
 
@@ -223,7 +230,7 @@ def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:
 
 def sql_context(benchmarks: dict[str, Benchmark]) -> dict:
     """What the SQL templates read from the catalog: the leaderboard's columns."""
-    return {"leaderboard_columns": leaderboard_columns(benchmarks)}
+    return {"leaderboard_columns": leaderboard_columns(benchmarks), **prm_sql_context(benchmarks)}
 
 
 def view_order(bodies: dict[str, str]) -> list[str]:
