@@ -94,6 +94,27 @@ def print_leaderboard(model_id: str | None = None) -> None:
     print(render(frame.with_columns(coverage=brief) if "coverage" in keep else frame))
 
 
+def print_prm_scores(model_id: str) -> None:
+    """A process reward model's numbers: PRMBench's PRMScore per category, overall and group, ProcessBench's
+    F1 per subset with its threshold (sql/prm_*.sql), then its row of the PRM leaderboard."""
+    from rb_pipeline.warehouse.views import query
+
+    prmbench = query(
+        "select model, benchmark, scope, name, prmscore, f1, f1_neg, complete from prm_prmbench_scores"
+        " order by benchmark, scope = 'group', scope = 'overall', name"
+    )
+    processbench = query(
+        "select model, benchmark, subset, acc_err, acc_cor, f1, threshold, threshold_chosen_on, complete"
+        " from prm_processbench_scores order by benchmark, subset"
+    )
+    for frame in (prmbench, processbench):
+        frame = frame.filter(pl.col("model") == model_id).drop("model")
+        if frame.height:
+            print(render(frame))
+    board = query("select * from prm_leaderboard").filter(pl.col("model") == model_id)
+    print(render(board.select([c for c in board.columns if board[c].null_count() < board.height])))
+
+
 def print_partial_sections(model_id: str) -> None:
     """Each section's score over the subsets' rows that were scored (`section_scores.partial_score`),
     for runs on part of the data, whose leaderboard scores stay empty."""
@@ -318,7 +339,10 @@ def cmd_score(args: argparse.Namespace) -> None:
         f"{entry.id}: {run['responses']} responses, max_length {run['max_length']}, {run['truncated']} truncated"
     )
     materialize_warehouse()
-    print_leaderboard(entry.id)
+    if entry.type == "prm":
+        print_prm_scores(entry.id)
+    else:
+        print_leaderboard(entry.id)
     if args.dataset:
         accuracy = query("select * from subset_accuracy order by benchmark, subset").filter(
             (pl.col("model") == entry.id) & (pl.col("benchmark") == benchmarks[-1])

@@ -60,6 +60,8 @@ class PrmHead(_Frozen):
 
     head: Literal["token-classification", "causal-lm"]
     step_tag: str = Field(min_length=1)
+    # what follows each step in the text, holding the tag (default: the tag alone); Math-Shepherd: " ки\n"
+    after_step: str | None = None
     good_label: int = Field(default=1, ge=0)
     good_token: str | None = None
     bad_token: str | None = None
@@ -71,6 +73,8 @@ class PrmHead(_Frozen):
     def _tokens_for_lm(self) -> PrmHead:
         if self.head == "causal-lm" and not (self.good_token and self.bad_token):
             raise ValueError("a causal-lm head needs `good_token` and `bad_token`")
+        if self.after_step is not None and self.step_tag not in self.after_step:
+            raise ValueError(f"after_step: {self.after_step!r} does not hold the step tag {self.step_tag!r}")
         return self
 
 

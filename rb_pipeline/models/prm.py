@@ -4,10 +4,12 @@ entry's `prm` block names (`catalog.steps.PrmHead`) after each step.
 - `token-classification` (Qwen2.5-Math-PRM: `<extra_0>` after each step, a two-class head): the
   softmax over the head's classes at each tag, the `good_label` column (`AutoModelForTokenClassification`;
   a checkpoint with its own head class loads through its custom code, `trust_remote_code`).
-- `causal-lm` (Math-Shepherd `ки` with `+`/`-`; RLHFlow's PRMs read the same two tokens): the softmax
-  over the LM's logits of `good_token` and `bad_token` at each tag, the good one.
+- `causal-lm` (Math-Shepherd: `ки` with `+`/`-`): the softmax over the LM's logits of `good_token` and
+  `bad_token` at each tag, the good one. (RLHFlow's PRMs read the same two tokens, but after each step
+  as a user turn with `+` as the assistant's reply: a multi-turn layout not built here.)
 
-The solution (`core.steps.text_steps` of the response text) is written as each step followed by the tag,
+The solution (`core.steps.text_steps` of the response text) is written as each step followed by the tag
+(or by `after_step`, which holds it: Math-Shepherd's ` ки\n`),
 inside the chat template as the assistant turn (`template: chat`), or after the question's text and a
 newline (`template: plain`); the whole text is tokenized once, as upstream does, and the tags are found
 among its token ids: the last `n_steps` of them (a tag in the question comes before the steps). A step
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 
 import torch
-from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForTokenClassification
 
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.settings import ScorerSettings
@@ -38,7 +40,20 @@ from rb_pipeline.models.context import capped_settings
 from rb_pipeline.models.registry import Encoded, register_scorer
 from rb_pipeline.models.templates import resolve_template
 
-HEAD_CLASSES = {"token-classification": AutoModelForTokenClassification, "causal-lm": AutoModelForCausalLM}
+
+def head_class(entry: ModelEntry):
+    """The transformers auto class of the entry's head. A checkpoint with its own head class behind
+    `AutoModel` only (Qwen2.5-Math-PRM's Qwen2ForProcessRewardModel, custom code) loads through it; its
+    output's first element is the per-token logits."""
+    assert entry.prm is not None
+    if entry.prm.head == "causal-lm":
+        return AutoModelForCausalLM
+    if entry.trust_remote_code:
+        config = AutoConfig.from_pretrained(entry.location, revision=entry.revision, trust_remote_code=True)
+        auto_map = getattr(config, "auto_map", None) or {}
+        if "AutoModelForTokenClassification" not in auto_map and "AutoModel" in auto_map:
+            return AutoModel
+    return AutoModelForTokenClassification
 
 
 def single_token(tokenizer, text: str, what: str) -> int:
@@ -49,10 +64,13 @@ def single_token(tokenizer, text: str, what: str) -> int:
     return ids[0]
 
 
-def solution_text(prompt: list[dict[str, str]], steps: list[str], step_tag: str, tokenizer, template) -> str:
-    """The text a PRM reads: every step followed by the tag, as the assistant's turn of the chat
-    template (`template` a Jinja string) or after the question and a newline (`template` None)."""
-    body = "".join(step + step_tag for step in steps)
+def solution_text(
+    prompt: list[dict[str, str]], steps: list[str], after_step: str, tokenizer, template
+) -> str:
+    """The text a PRM reads: every step followed by `after_step` (which holds the tag), as the
+    assistant's turn of the chat template (`template` a Jinja string) or after the question and a
+    newline (`template` None)."""
+    body = "".join(step + after_step for step in steps)
     if template is None:
         return prompt[-1]["content"] + "\n" + body
     conversation = [*prompt, {"role": "assistant", "content": body}]
@@ -84,9 +102,7 @@ class ProcessRewardScorer:
             else None
         )
         dtype = torch_dtype(self.settings.dtype, device)
-        self.model = load_weights(
-            HEAD_CLASSES[self.head.head], entry.location, entry.revision, entry, dtype, device
-        )
+        self.model = load_weights(head_class(entry), entry.location, entry.revision, entry, dtype, device)
         self.device = input_device(self.model, entry, device)
         self.tag_id = single_token(self.tokenizer, self.head.step_tag, "step_tag")
         if self.head.head == "causal-lm":
@@ -100,7 +116,9 @@ class ProcessRewardScorer:
     def encode(self, prompts: list, texts: list[str], ids: list[str]) -> list[Encoded]:
         solutions = [text_steps(text) for text in texts]
         rendered = [
-            solution_text(prompt, steps, self.head.step_tag, self.tokenizer, self.template)
+            solution_text(
+                prompt, steps, self.head.after_step or self.head.step_tag, self.tokenizer, self.template
+            )
             for prompt, steps in zip(prompts, solutions, strict=True)
         ]
         tokenized = tokenize_truncated(self.tokenizer, rendered, self.settings.max_length)
@@ -113,7 +131,8 @@ class ProcessRewardScorer:
     def score(self, batch: list[Encoded]) -> list[tuple[float, list[float | None]]]:
         pad_id = self.tokenizer.pad_token_id
         inputs = pad_batch(batch, pad_id, "right", self.device)
-        logits = self.model(**inputs).logits
+        output = self.model(**inputs)
+        logits = output.logits if hasattr(output, "logits") else output[0]
         results = []
         for row, item in enumerate(batch):
             n_steps = item.extra["n_steps"]

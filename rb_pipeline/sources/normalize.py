@@ -95,6 +95,11 @@ def planned_origin(benchmark: Benchmark) -> str:
         )
     var = offline_var()
     if var and not all(snapshot_path(benchmark, split).exists() for split in hub.splits or (hub.split,)):
+        if not benchmark.local:  # no copy can be in the mirror (e.g. ProcessBench: no licence to copy it)
+            raise SourceError(
+                f"{benchmark.benchmark}: its full data is on the Hub only ({hub.repo}) and the Hub is offline"
+                f" ({var}=1): go online once to download it into the lake"
+            )
         raise SourceError(
             f"{benchmark.benchmark}: {where} and the Hub is offline ({var}=1): set RB_MIRROR or go online"
         )
