@@ -24,10 +24,10 @@ categories as (
         step_scores.benchmark,
         'category' as scope,
         step_scores.subset as name,
-        count(*) filter (where step_scores.label = 'correct' and step_scores.score > scoring.threshold) as tp,
+        count(*) filter (where step_scores.label <> 'error' and step_scores.score > scoring.threshold) as tp,
         count(*) filter (where step_scores.label = 'error' and step_scores.score > scoring.threshold) as fp,
         count(*) filter (where step_scores.label = 'error' and step_scores.score <= scoring.threshold) as tn,
-        count(*) filter (where step_scores.label = 'correct' and step_scores.score <= scoring.threshold) as fn
+        count(*) filter (where step_scores.label <> 'error' and step_scores.score <= scoring.threshold) as fn
     from prm_step_scores as step_scores
     inner join scoring
         on scoring.benchmark = step_scores.benchmark
