@@ -105,3 +105,12 @@ def test_a_tag_of_several_tokens_is_refused(twin):
     several = entry.model_copy(update={"prm": entry.prm.model_copy(update={"step_tag": "no such tag"})})
     with pytest.raises(RuntimeError, match="prm.step_tag: 'no such tag' is .* tokens of this tokenizer"):
         load_scorer(several, ScorerSettings(dtype="float32"), "cpu")
+
+
+def test_the_head_is_part_of_the_settings_key(twin):
+    # another head reads other numbers: its scores must never be reused for this one
+    _, entry = twin
+    other = entry.model_copy(update={"prm": entry.prm.model_copy(update={"good_label": 0})})
+    settings = ScorerSettings(dtype="float32")
+    assert settings.key(entry) != settings.key(other)
+    assert settings.key(entry) == settings.key(entry.model_copy())
