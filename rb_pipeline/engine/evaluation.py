@@ -76,8 +76,22 @@ def coverage(
     return total, covered, nan, "responses"
 
 
+# a process reward model's numbers per PRMBench category / group and per ProcessBench subset (sql/prm_*.sql)
+_PRM_SUBSETS = """
+    select benchmark, name as subset, scope, prmscore as score, null::double as threshold
+    from prm_prmbench_scores where model = $1
+    union all
+    select benchmark, subset, 'subset' as scope, f1 as score, threshold
+    from prm_processbench_scores where model = $1
+    order by benchmark, scope, subset"""
+
+
 def model_report(con: duckdb.DuckDBPyConnection, model_id: str) -> tuple[dict, pl.DataFrame]:
-    """The model's leaderboard row and its per-subset accuracies; `con` holds the views."""
+    """The model's leaderboard row and its per-subset accuracies (a process reward model: its row of
+    the PRM leaderboard and its per-category and per-subset scores); `con` holds the views."""
+    prm = con.sql("select * from prm_leaderboard where model = $1", params=[model_id]).pl()
+    if prm.height:
+        return prm.row(0, named=True), con.sql(_PRM_SUBSETS, params=[model_id]).pl()
     row = con.sql("select * from leaderboard where model = $1", params=[model_id]).pl()
     subsets = con.sql(
         "select benchmark, subset, n, accuracy from subset_accuracy where model = $1 order by 1, 2",

@@ -10,6 +10,7 @@ import os
 import re
 
 import yaml
+from dagster import AssetKey, DagsterInstance
 
 from rb_pipeline.catalog.entries import SAMPLES_DIR
 from rb_pipeline.models.tiny_models import build_tiny_prm
@@ -61,3 +62,10 @@ def test_score_a_prm_prints_prmbench_scores(tmp_path):
     )
     (counts,) = json.loads(run_cli("sql", check, "--format", "json", env=env).stdout)
     assert counts["rows"] == counts["steps"] > 56 and counts["unscored_uncut"] == 0
+    # the scores asset's metadata shows the PRM leaderboard row (on samples: the threshold and what is
+    # missing, no score) and the per-category scores
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        event = instance.get_latest_materialization_event(AssetKey("scores"))
+    metadata = event.asset_materialization.metadata
+    assert "| tiny-prm-twin | 0.5000 | 0/10 subsets in full; missing: " in metadata["leaderboard_row"].value
+    assert "| prmbench | multi_solutions | category |" in metadata["per_subset"].value
