@@ -36,6 +36,10 @@ def dataset_asset(benchmark: Benchmark) -> AssetsDefinition:
             description="pairs whose chosen text equals a rejected text (scored, always wrong; not blocking)",
         ),
     ]
+    if benchmark.kind == "steps":  # step-level data (process reward models): sources.steps.STEP_CHECKS
+        checks.append(
+            AssetCheckSpec("steps_quality", asset=key, blocking=True, description="checks on steps")
+        )
 
     @asset(
         key=key,
@@ -45,7 +49,7 @@ def dataset_asset(benchmark: Benchmark) -> AssetsDefinition:
         kinds={"parquet", "polars"},
     )
     def _dataset(context) -> MaterializeResult:
-        data, (examples_verdict, responses_verdict) = materialize_benchmark(benchmark)
+        data, (examples_verdict, responses_verdict, *steps_verdict) = materialize_benchmark(benchmark)
         per_subset = Counter(data.examples["subset"].to_list())
         context.log.info(
             f"{benchmark.benchmark}: {data.examples.height} examples, {data.responses.height} responses, "
@@ -62,6 +66,7 @@ def dataset_asset(benchmark: Benchmark) -> AssetsDefinition:
             for name, verdict in (
                 ("examples_quality", examples_verdict),
                 ("responses_quality", responses_verdict),
+                *(("steps_quality", verdict) for verdict in steps_verdict),
             )
         ]
         reasons = Counter(data.rejects["reason"].str.replace(r"\[\d+\]", "[i]").to_list())

@@ -51,8 +51,9 @@ class RunSettings(Config):
 
 
 # Entry fields kept out of run config: the partition key is the id; a device map may be a mapping,
-# which run config cannot type; `gpus` is what a cluster is asked for before the run starts.
-YAML_ONLY_FIELDS = ("id", "device_map", "gpus")
+# which run config cannot type; `gpus` is what a cluster is asked for before the run starts; `prm` (a
+# process reward model's head) is a nested block, given in the model's YAML entry.
+YAML_ONLY_FIELDS = ("id", "device_map", "gpus", "prm")
 ENTRY_FIELDS = [name for name in ModelEntry.model_fields if name not in YAML_ONLY_FIELDS]
 # the scorer settings a model entry does not give (core.settings: token_budget, ref_free_type, ...)
 SETTING_FIELDS = run_config_fields(exclude=set(ENTRY_FIELDS))

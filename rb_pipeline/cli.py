@@ -88,6 +88,27 @@ def print_leaderboard(model_id: str | None = None) -> None:
     print(render(frame.with_columns(coverage=brief) if "coverage" in keep else frame))
 
 
+def print_prm_scores(model_id: str) -> None:
+    """A process reward model's numbers: PRMBench's PRMScore per category, overall and group, ProcessBench's
+    F1 per subset with its threshold (sql/prm_*.sql), then its row of the PRM leaderboard."""
+    from rb_pipeline.warehouse.views import query
+
+    prmbench = query(
+        "select model, benchmark, scope, name, prmscore, f1, f1_neg, complete from prm_prmbench_scores"
+        " order by benchmark, scope = 'group', scope = 'overall', name"
+    )
+    processbench = query(
+        "select model, benchmark, subset, acc_err, acc_cor, f1, threshold, threshold_chosen_on, complete"
+        " from prm_processbench_scores order by benchmark, subset"
+    )
+    for frame in (prmbench, processbench):
+        frame = frame.filter(pl.col("model") == model_id).drop("model")
+        if frame.height:
+            print(render(frame))
+    board = query("select * from prm_leaderboard").filter(pl.col("model") == model_id)
+    print(render(board.select([c for c in board.columns if board[c].null_count() < board.height])))
+
+
 def print_partial_sections(model_id: str) -> None:
     """Each section's score over the subsets' rows that were scored (`section_scores.partial_score`),
     for runs on part of the data, whose leaderboard scores stay empty."""
@@ -259,6 +280,7 @@ def cmd_score(args: argparse.Namespace) -> None:
 
     from assets.launch import last_metadata, materialize_datasets, materialize_scores, materialize_warehouse
     from rb_pipeline.catalog.entries import load_benchmarks
+    from rb_pipeline.catalog.steps import kind_mismatch
     from rb_pipeline.sources.datasets import recorded_source
     from rb_pipeline.sources.formats import SourceError
     from rb_pipeline.sources.normalize import planned_origin
@@ -277,7 +299,8 @@ def cmd_score(args: argparse.Namespace) -> None:
         raise UserError(f"unknown benchmark(s) {unknown}; known: {', '.join(sorted(catalog))}")
     entry = resolve_model(args.model, args.ref_model)
     origins: dict[str, str] = {}  # benchmark -> where its data is read from (full data unless --sample)
-    for name in benchmarks or list(catalog):
+    # by default, the benchmarks of the model's kind (step-level ones for a prm, the others else)
+    for name in benchmarks or [n for n, b in catalog.items() if not kind_mismatch(entry.type, b.kind)]:
         try:
             origins[name] = planned_origin(catalog[name])
         except SourceError as exc:
@@ -302,7 +325,10 @@ def cmd_score(args: argparse.Namespace) -> None:
         f"{entry.id}: {run['responses']} responses, max_length {run['max_length']}, {run['truncated']} truncated"
     )
     materialize_warehouse()
-    print_leaderboard(entry.id)
+    if entry.type == "prm":
+        print_prm_scores(entry.id)
+    else:
+        print_leaderboard(entry.id)
     if args.dataset:
         accuracy = query(query_sql("report/subset_accuracy")).filter(
             (pl.col("model") == entry.id) & (pl.col("benchmark") == benchmarks[-1])

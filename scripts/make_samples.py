@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-ROWS_PER_FILE = {"rmb": 2, "llmbar": 4, "hhh": 3, "rm-bench": 2, "judgebench": 4}
+ROWS_PER_FILE = {"rmb": 2, "llmbar": 4, "hhh": 3, "rm-bench": 2, "judgebench": 4, "prmbench": 2}
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 
@@ -42,6 +42,9 @@ def main(mirror: Path) -> None:
         cut_json_list(source, SAMPLES / source.relative_to(mirror), ROWS_PER_FILE["rm-bench"])
     for source in sorted((mirror / "judgebench").glob("*.jsonl")):
         cut_json_lines(source, SAMPLES / source.relative_to(mirror), ROWS_PER_FILE["judgebench"])
+    for source in sorted((mirror / "prmbench").glob("*.jsonl")):
+        cut_json_lines(source, SAMPLES / source.relative_to(mirror), ROWS_PER_FILE["prmbench"])
+    shutil.copy(mirror / "prmbench" / "LICENSE", SAMPLES / "prmbench" / "LICENSE")  # Apache-2.0
 
 
 if __name__ == "__main__":

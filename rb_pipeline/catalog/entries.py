@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from rb_pipeline.catalog.steps import PrmHead, StepScoring
 from rb_pipeline.core.paths import atomic_path, mirror_root, rb_home, shipped_dir, source_mode
 from rb_pipeline.core.settings import DTYPES, ScorerSettings
 from rb_pipeline.core.text import first_line, validation_problem
@@ -160,7 +161,7 @@ class TreeSubsets(Frozen):
 class Benchmark(Frozen):
     benchmark: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     title: str
-    kind: Literal["preference", "best-of-n", "messages"]
+    kind: Literal["preference", "best-of-n", "messages", "steps"]  # steps: solutions scored per step (PRMs)
     overall: Overall | None = None
     hub: HubSource | None = None
     local: tuple[LocalSource, ...] = ()
@@ -168,6 +169,7 @@ class Benchmark(Frozen):
     subsets: dict[str, Subset] = {}
     subsets_from_tree: TreeSubsets | None = None
     rule: SubsetRule = "strict"  # the scoring rule of its subsets, unless a subset says otherwise
+    steps: StepScoring | None = None  # kind `steps`: its step-level rule (catalog/steps.py)
     # where its columns sit in the leaderboard (smaller first; ties by benchmark name)
     leaderboard_position: int = 100
     # sql/suspect_labels.sql: an example's label is questioned only once this many models scored it
@@ -181,6 +183,11 @@ class Benchmark(Frozen):
                 raise ValueError(f"subsets.{name}.section: unknown section {subset.section!r}")
         if not self.hub and not self.local:
             raise ValueError("needs a `hub` or a `local` source")
+        if (self.kind == "steps") != (self.steps is not None):
+            raise ValueError("steps: a benchmark of kind `steps` needs a `steps` block, and only it")
+        unknown = sorted(self.steps.subsets_named() - set(self.subsets)) if self.steps else []
+        if unknown:
+            raise ValueError(f"steps: names undeclared subsets {unknown}")
         if self.subsets_from_tree is None:  # generated subsets come from the data: nothing to check here
             self._check_declared_subsets()
         _ = self.tree_expected_rows  # a broken counts file fails here, naming it
@@ -282,7 +289,7 @@ def asset_name(benchmark: str) -> str:
 PINNED_REVISION = re.compile(r"[0-9a-f]{40}")  # a Hub commit sha
 
 
-MODEL_KINDS = ("classifier", "dpo", "pairwise-judge", "generative")  # the kinds of rb_pipeline.models
+MODEL_KINDS = ("classifier", "dpo", "pairwise-judge", "generative", "prm")  # the kinds of rb_pipeline.models
 
 
 class ModelEntry(Frozen):
@@ -290,6 +297,7 @@ class ModelEntry(Frozen):
     source: str | None = None  # a local path or a Hub id; default: `id`
     revision: str = "main"
     type: Literal[MODEL_KINDS] = "classifier"
+    prm: PrmHead | None = None  # type prm: where its step scores are read (catalog/steps.py)
     # the scorer settings a model entry gives (core.settings: `from_entry`), with their defaults there
     chat_template: str | None = ScorerSettings.chat_template  # None: the tokenizer's own template
     dtype: Literal[DTYPES] = ScorerSettings.dtype
@@ -340,6 +348,8 @@ class ModelEntry(Frozen):
             raise ValueError("api_base: only a generative model is served over HTTP")
         if self.protocol == "four-way" and (self.type != "generative" or self.judges):
             raise ValueError("protocol: four-way needs a single generative judge; use protocol: pairwise")
+        if (self.type == "prm") != (self.prm is not None):
+            raise ValueError("prm: a model of type `prm` needs a `prm` block (head, step_tag), and only it")
         return self
 
     @property

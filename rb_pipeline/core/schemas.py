@@ -7,7 +7,7 @@ import polars as pl
 
 # ---------------------------------------------------------------- normalized datasets (sources.normalize)
 
-DATASET_TABLES = ("examples", "responses", "rejects")
+DATASET_TABLES = ("examples", "responses", "rejects", "step_solutions", "steps")  # steps: sources.steps
 MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
 EXAMPLES_SCHEMA = {
     "benchmark": pl.String,
@@ -34,6 +34,33 @@ REJECTS_SCHEMA = {
     "subset": pl.String,  # the subset the catalog gives the file; null when rows name their own
     "reason": pl.String,
     "excerpt": pl.String,
+}
+
+# ---------------------------------------------------------------- step-level data (sources.steps)
+
+# Benchmarks of kind `steps` (process reward models) also write these: one row per solution and one
+# per step. The solution itself is a response whose text holds its steps (core.steps.steps_text).
+STEP_TABLES = ("step_solutions", "steps")
+STEP_SOLUTIONS_SCHEMA = {
+    "benchmark": pl.String,
+    "subset": pl.String,
+    "example_id": pl.String,
+    "response_id": pl.String,
+    "n_steps": pl.Int32,
+    # 0-based index of the earliest wrong step, -1 when none (ProcessBench's `label`; PRMBench: the
+    # first of its error steps that exists)
+    "first_error": pl.Int32,
+    "error_steps": pl.List(pl.Int32),  # 1-based, as published (PRMBench); null where only the first is known
+    "error_steps_past_end": pl.Int32,  # error steps naming no step of the solution (upstream ignores them)
+}
+STEPS_SCHEMA = {
+    "benchmark": pl.String,
+    "subset": pl.String,
+    "example_id": pl.String,
+    "response_id": pl.String,
+    "step": pl.Int32,  # 0-based
+    "text": pl.String,
+    "label": pl.String,  # correct | error | null: unknown (after ProcessBench's first error)
 }
 
 # ---------------------------------------------------------------- scores and runs (engine)

@@ -87,6 +87,8 @@ class ScorerSettings:
             self.ref_free_type if entry.type == "dpo" and entry.ref_model is None else None,
             # `clean` keeps the key scores had before this setting existed, so they stay reusable
             *((self.dpo_tokens,) if entry.type == "dpo" and self.dpo_tokens != "clean" else ()),
+            # a PRM's head (where and what it reads) changes its step scores
+            *((entry.prm.model_dump(mode="json"),) if entry.type == "prm" else ()),
         )
 
 

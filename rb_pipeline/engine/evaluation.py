@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from rb_pipeline.catalog.entries import Benchmark, ModelEntry
+from rb_pipeline.catalog.steps import kind_mismatch
 from rb_pipeline.core.lake import read_dataset
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.core.text import table_cell
@@ -31,7 +32,11 @@ def evaluate(
     log: Callable[[str], None] = print,
 ) -> Evaluation:
     """Score every benchmark whose normalized data passed its quality gate."""
-    skipped = {name: why for name in benchmarks if (why := quality_failure(name))}
+    skipped = {
+        name: why
+        for name, bench in benchmarks.items()
+        if (why := kind_mismatch(entry.type, bench.kind) or quality_failure(name))
+    }
     for name, why in skipped.items():
         log(f"skipped {name}: {why}")
     chosen = [name for name in benchmarks if name not in skipped]

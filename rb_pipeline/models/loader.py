@@ -12,7 +12,7 @@ from rb_pipeline.models.registry import JUDGES, SCORERS, Judge, Scorer, load_err
 
 def register_builtin_kinds() -> None:
     """Import the built-in kinds, which registers them."""
-    from rb_pipeline.models import classifier, dpo, judges  # noqa: F401
+    from rb_pipeline.models import classifier, dpo, judges, prm  # noqa: F401
 
 
 def load_scorer(entry: ModelEntry, settings: ScorerSettings, device: str) -> Scorer:

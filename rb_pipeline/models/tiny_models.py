@@ -20,6 +20,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (
     AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
     DebertaV2Config,
     Gemma2Config,
     GPT2Config,
@@ -43,6 +44,7 @@ __all__ = [
     "PAD_TOKEN",
     "build_tiny_causal_lm",
     "build_tiny_classifier",
+    "build_tiny_prm",
     "build_tiny_twin",
     "train_tiny_tokenizer",
     "TWIN_ARCHITECTURES",
@@ -369,3 +371,30 @@ def build_tiny_twin(
         model.save_pretrained(folder, **({"max_shard_size": max_shard_size} if max_shard_size else {}))
 
     return _build(path, params, make, texts, make_tokenizer, save)
+
+
+# Tiny twins of the two process-reward heads (models/prm.py): the step tag is one added token.
+PRM_TWIN_TAGS = {"token-classification": "<extra_0>", "causal-lm": " ки"}  # Qwen2.5-Math-PRM, Math-Shepherd
+
+
+def build_tiny_prm(path: str | Path, head: str, texts: Iterable[str] = (), seed: int = 0) -> Path:
+    """Build (or reuse) a tiny random process reward model at `path`: a two-class Qwen2 token
+    classifier (`token-classification`, tag `<extra_0>`, as Qwen2.5-Math-PRM) or a GPT-2 LM
+    (`causal-lm`, tag ` ки`, read at `+` / `-` as Math-Shepherd); the tag is one token."""
+    if head not in PRM_TWIN_TAGS:
+        raise ValueError(f"unknown PRM head {head!r} (known: {', '.join(PRM_TWIN_TAGS)})")
+    texts = list(texts)
+    params = {"kind": "prm", "head": head, "seed": seed, "texts_sha256": _texts_digest(texts), "version": 1}
+
+    def make_tokenizer(corpus: list[str]) -> PreTrainedTokenizerFast:
+        tokenizer = train_tiny_tokenizer(corpus, model_max_length=NO_TOKENIZER_LIMIT)
+        tokenizer.add_tokens([PRM_TWIN_TAGS[head]], special_tokens=True)
+        return tokenizer
+
+    def make(tokenizer: PreTrainedTokenizerFast) -> PreTrainedModel:
+        if head == "token-classification":
+            config = twin_config("qwen2", tokenizer, N_POSITIONS, num_labels=2)
+            return AutoModelForTokenClassification.from_config(config).eval()
+        return GPT2LMHeadModel(gpt2_config(tokenizer, initializer_range=TWIN_INIT_RANGE)).eval()
+
+    return _build(path, params, make, texts, make_tokenizer)

@@ -12,6 +12,7 @@ from rb_pipeline.core.lake import dataset_path, write_parquet
 from rb_pipeline.core.paths import atomic_path, lake_dir
 from rb_pipeline.sources.formats import detect_format, file_stem
 from rb_pipeline.sources.normalize import NormalizedBenchmark, normalize, planned_origin
+from rb_pipeline.sources.steps import run_step_checks, step_tables, write_step_tables
 
 # Real benchmark data has these defects and the official numbers score such examples: RMB pairwise
 # holds 11 pairs whose chosen and rejected texts are identical (a tie: wrong), 31 answers with
@@ -48,8 +49,9 @@ def run_quality(benchmark: Benchmark, data: NormalizedBenchmark) -> tuple[Qualit
         for name, s in benchmark.all_subsets.items()
         if s.expected_rows and (None in read or name in read)
     }
-    # A messages-only dataset has no rejected responses by design.
-    warn_only = WARN_ONLY | ({"has_rejected"} if benchmark.kind == "messages" else set())
+    # A messages-only dataset has no rejected responses by design, nor has a step-level one (one
+    # solution per example).
+    warn_only = WARN_ONLY | ({"has_rejected"} if benchmark.kind in ("messages", "steps") else set())
     # Expected counts hold for full data only; shipped samples are a few rows per file.
     full_data = all(source.origin != "sample" for source in data.sources)
     reports = (
@@ -72,6 +74,8 @@ def materialize_benchmark(benchmark: Benchmark) -> tuple[NormalizedBenchmark, li
     origin = planned_origin(benchmark)
     data = normalize(benchmark)
     verdicts = list(run_quality(benchmark, data))
+    if benchmark.kind == "steps":  # its steps and their labels too, under their own checks
+        verdicts.append(_step_verdict(benchmark, data))
     for table in ("examples", "responses", "rejects"):
         write_parquet(getattr(data, table), dataset_path(table, benchmark.benchmark))
     with atomic_path(quality_path(benchmark.benchmark)) as tmp:
@@ -87,6 +91,14 @@ def materialize_benchmark(benchmark: Benchmark) -> tuple[NormalizedBenchmark, li
             )
         )
     return data, verdicts
+
+
+def _step_verdict(benchmark: Benchmark, data: NormalizedBenchmark) -> QualityVerdict:
+    """Write a step benchmark's step tables and check them (`sources.steps.STEP_CHECKS`)."""
+    tables = step_tables(benchmark, data)
+    write_step_tables(benchmark.benchmark, tables)
+    passed, summary, metadata = run_step_checks(tables)
+    return QualityVerdict(passed=passed, summary=summary, metadata=metadata)
 
 
 def recorded_source(benchmark: str) -> str | None:

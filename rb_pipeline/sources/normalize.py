@@ -22,6 +22,7 @@ from rb_pipeline.core.ids import content_hash
 from rb_pipeline.core.paths import atomic_path, lake_dir, mirror_root, offline_var, source_mode
 from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
 from rb_pipeline.core.text import first_line
+from rb_pipeline.sources import step_formats  # noqa: F401 (registers the step-level formats)
 from rb_pipeline.sources.formats import (
     VALID_ROLES,
     RawExample,
@@ -95,6 +96,11 @@ def planned_origin(benchmark: Benchmark) -> str:
         )
     var = offline_var()
     if var and not all(snapshot_path(benchmark, split).exists() for split in hub.splits or (hub.split,)):
+        if not benchmark.local:  # no copy can be in the mirror (e.g. ProcessBench: no licence to copy it)
+            raise SourceError(
+                f"{benchmark.benchmark}: its full data is on the Hub only ({hub.repo}) and the Hub is offline"
+                f" ({var}=1): go online once to download it into the lake"
+            )
         raise SourceError(
             f"{benchmark.benchmark}: {where} and the Hub is offline ({var}=1): set RB_MIRROR or go online"
         )

@@ -37,12 +37,15 @@ from rb_pipeline.core.schemas import (
     SCORES_SCHEMA,
     SCORING_RULES_SCHEMA,
     SECTIONS_SCHEMA,
+    STEP_SOLUTIONS_SCHEMA,
+    STEPS_SCHEMA,
     SUBSET_WEIGHTS_SCHEMA,
 )
 from rb_pipeline.core.storage import attach_lake, is_remote
 from rb_pipeline.core.text import first_line
 from rb_pipeline.models.registry import JUDGE_TYPES
 from rb_pipeline.warehouse import sql_rules
+from rb_pipeline.warehouse.prm import prm_catalog_tables, prm_sql_context
 from rb_pipeline.warehouse.ranks import add_rank_groups, create_rank_table
 from rb_pipeline.warehouse.sql_rules import SQL_DIR as SQL_DIR  # re-exported: where tests read it
 from rb_pipeline.warehouse.sql_rules import sql_environment
@@ -52,6 +55,9 @@ LAKE_TABLES = {
     "examples": ("examples/*/*.parquet", EXAMPLES_SCHEMA),
     "responses": ("responses/*/*.parquet", RESPONSES_SCHEMA),
     "rejects": ("rejects/*/*.parquet", REJECTS_SCHEMA),
+    # step-level benchmarks (process reward models): one row per solution, one per step
+    "step_solutions": ("step_solutions/*/*.parquet", STEP_SOLUTIONS_SCHEMA),
+    "steps": ("steps/*/*.parquet", STEPS_SCHEMA),
     # every score ever computed, stored once by the run that computed it (sql/run_scores.sql, sql/scores.sql)
     "stored_scores": ("scores/*/*/*.parquet", SCORES_SCHEMA),
     "runs": ("runs/*.parquet", RUNS_SCHEMA),
@@ -129,6 +135,7 @@ def catalog_tables(
         "model_kinds": pl.DataFrame(
             [{"kind": kind, "judged": kind in JUDGE_TYPES} for kind in MODEL_KINDS], schema=MODEL_KINDS_SCHEMA
         ),
+        **prm_catalog_tables(benchmarks),
     }
 
 
@@ -222,7 +229,7 @@ def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:
 
 def sql_context(benchmarks: dict[str, Benchmark]) -> dict:
     """What the SQL templates read from the catalog: the leaderboard's columns."""
-    return {"leaderboard_columns": leaderboard_columns(benchmarks)}
+    return {"leaderboard_columns": leaderboard_columns(benchmarks), **prm_sql_context(benchmarks)}
 
 
 def view_order(bodies: dict[str, str]) -> list[str]:

@@ -1,0 +1,71 @@
+"""`rb-pipeline score` with a process reward model (a tiny token-classification twin, entry in
+$RB_HOME/models.yaml) on PRMBench's shipped sample rows, through Dagster and the warehouse: it scores
+the step-level benchmarks only, prints PRMScore per category, overall and group, and says in one line
+that ProcessBench needs the Hub."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import yaml
+from dagster import AssetKey, DagsterInstance
+
+from rb_pipeline.catalog.entries import SAMPLES_DIR
+from rb_pipeline.models.tiny_models import build_tiny_prm
+from tests.cli.test_cli import run_cli
+
+
+def test_score_a_prm_prints_prmbench_scores(tmp_path):
+    home = tmp_path / "home"
+    texts = [
+        step
+        for path in sorted((SAMPLES_DIR / "prmbench").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        for step in json.loads(line)["modified_process"]
+    ]
+    build_tiny_prm(home / "models" / "tiny-prm", "token-classification", texts=texts, seed=0)
+    entry = {
+        "id": "tiny-prm-twin",
+        "source": "$RB_HOME/models/tiny-prm",
+        "type": "prm",
+        "dtype": "float32",
+        "prm": {"head": "token-classification", "step_tag": "<extra_0>"},
+    }
+    (home / "models.yaml").write_text(yaml.safe_dump({"models": [entry]}))
+    env = os.environ | {"RB_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "HF_HUB_OFFLINE": "1"}
+    result = run_cli("score", "--model", "tiny-prm-twin", "--sample", env=env)
+    out = result.stdout
+    # ProcessBench is Hub-only: one line, and the run goes on with PRMBench
+    assert "skipped processbench: no shipped sample (Hub only)" in out
+    # the sample's 25 files x 2 rows + 6 clean items from its redundency rows: 56 solutions
+    assert "tiny-prm-twin: 56 responses" in out
+    for name in (
+        "redundency",
+        "multi_solutions",
+        "correct",
+        "overall",
+        "simplicity",
+        "soundness",
+        "sensitivity",
+    ):
+        assert re.search(rf"^prmbench +(category|overall|group) +{name} +[0-9.]+ ", out, re.M), name
+    runs = json.loads(run_cli("sql", "select benchmarks from runs", "--format", "json", env=env).stdout)
+    assert runs == [{"benchmarks": ["prmbench"]}]  # never the preference benchmarks
+    # one row per step of every solution; a step without a score only where max_length cut its tag
+    check = (
+        "select (select count(*) from prm_step_scores) as rows, (select count(*) from steps) as steps,"
+        " count(*) filter (where s.score is null and r.truncated_tokens = 0) as unscored_uncut"
+        " from prm_step_scores s join step_solutions so using (benchmark, example_id)"
+        " join run_scores r on r.run_id = s.run_id and r.response_id = so.response_id"
+    )
+    (counts,) = json.loads(run_cli("sql", check, "--format", "json", env=env).stdout)
+    assert counts["rows"] == counts["steps"] > 56 and counts["unscored_uncut"] == 0
+    # the scores asset's metadata shows the PRM leaderboard row (on samples: the threshold and what is
+    # missing, no score) and the per-category scores
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        event = instance.get_latest_materialization_event(AssetKey("scores"))
+    metadata = event.asset_materialization.metadata
+    assert "| tiny-prm-twin | 0.5000 | 0/10 subsets in full; missing: " in metadata["leaderboard_row"].value
+    assert "| prmbench | multi_solutions | category |" in metadata["per_subset"].value
