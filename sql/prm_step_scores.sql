@@ -7,7 +7,7 @@
 with prm_runs as (
     select model, benchmark, run_id
     from runs_history
-    where is_latest and provenance = 'computed' and model_type = 'prm'
+    where is_latest and provenance = 'computed' and model_type in (select kind from model_kinds where scores_steps)
 ),
 
 solutions as (

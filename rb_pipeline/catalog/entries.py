@@ -290,6 +290,7 @@ PINNED_REVISION = re.compile(r"[0-9a-f]{40}")  # a Hub commit sha
 
 
 MODEL_KINDS = ("classifier", "dpo", "pairwise-judge", "generative", "prm")  # the kinds of rb_pipeline.models
+STEP_KINDS = ("prm",)  # the kinds that score each step of a solution (step-level benchmarks only)
 
 
 class ModelEntry(Frozen):

@@ -189,4 +189,4 @@ SECTIONS_SCHEMA = {
 SCORING_RULES_SCHEMA = {"rule": pl.String, "applies_to": pl.String, "definition": pl.String}
 ENSEMBLE_MEMBERS_SCHEMA = {"ensemble": pl.String, "member": pl.String, "combine": pl.String}
 # judged: a judge (its runs write judgments, judged in pairs), else a scorer (per-response scores)
-MODEL_KINDS_SCHEMA = {"kind": pl.String, "judged": pl.Boolean}
+MODEL_KINDS_SCHEMA = {"kind": pl.String, "judged": pl.Boolean, "scores_steps": pl.Boolean}

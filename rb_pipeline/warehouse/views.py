@@ -19,7 +19,15 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from rb_pipeline.catalog.entries import AGGREGATIONS, MODEL_KINDS, RULES, Benchmark, Ensemble, load_ensembles
+from rb_pipeline.catalog.entries import (
+    AGGREGATIONS,
+    MODEL_KINDS,
+    RULES,
+    STEP_KINDS,
+    Benchmark,
+    Ensemble,
+    load_ensembles,
+)
 from rb_pipeline.core.paths import atomic_path, lake_dir, warehouse_path
 from rb_pipeline.core.runs import process_alive
 from rb_pipeline.core.schemas import (
@@ -133,7 +141,11 @@ def catalog_tables(
         "scoring_rules": pl.DataFrame(scoring_rules, schema=SCORING_RULES_SCHEMA),
         "ensemble_members": pl.DataFrame(members, schema=ENSEMBLE_MEMBERS_SCHEMA),
         "model_kinds": pl.DataFrame(
-            [{"kind": kind, "judged": kind in JUDGE_TYPES} for kind in MODEL_KINDS], schema=MODEL_KINDS_SCHEMA
+            [
+                {"kind": kind, "judged": kind in JUDGE_TYPES, "scores_steps": kind in STEP_KINDS}
+                for kind in MODEL_KINDS
+            ],
+            schema=MODEL_KINDS_SCHEMA,
         ),
         **prm_catalog_tables(benchmarks),
     }
