@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from rb_pipeline.catalog.entries import Benchmark, ModelEntry
+from rb_pipeline.catalog.entries import Benchmark, ModelEntry, asset_name
 from rb_pipeline.core.lake import read_dataset
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.runs import RunResult
@@ -31,17 +31,26 @@ def evaluate(
     device: str,
     log: Callable[[str], None] = print,
 ) -> Evaluation:
-    """Score every benchmark whose normalized data passed its quality gate."""
+    """Score every benchmark whose normalized data passed its quality gate; each one skipped is one
+    line naming its dataset asset (`normalized/<name>`)."""
     skipped = {name: why for name in benchmarks if (why := quality_failure(name))}
     for name, why in skipped.items():
-        log(f"skipped {name}: {why}")
+        log(f"skipped {dataset_asset_name(name)}: {why}")
     chosen = [name for name in benchmarks if name not in skipped]
     if not chosen:
-        raise ValueError("no benchmark can be scored: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+        raise ValueError(
+            "no benchmark can be scored: "
+            + "; ".join(f"{dataset_asset_name(k)}: {v}" for k, v in skipped.items())
+        )
     responses = pl.concat([read_dataset("responses", name) for name in chosen])
     examples = pl.concat([read_dataset("examples", name) for name in chosen])
     run = score_model(entry, responses, examples, settings, chosen, device=device, log=log)
     return Evaluation(run, chosen, skipped)
+
+
+def dataset_asset_name(benchmark: str) -> str:
+    """The benchmark's dataset asset as the UI names it (assets.datasets.dataset_key)."""
+    return f"normalized/{asset_name(benchmark)}"
 
 
 # What a run should have covered, what it did, and its NaN scores: responses for pointwise models;
