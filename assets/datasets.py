@@ -24,6 +24,9 @@ from dagster import (
     MetadataValue,
     asset,
 )
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # not re-exported by dagster
+    AssetCheckEvaluationTargetMaterializationData,
+)
 
 from assets.metadata import frame_table
 from rb_pipeline.catalog.entries import Benchmark, asset_name
@@ -221,6 +224,11 @@ def report_dataset(instance: DagsterInstance, log_event, benchmark: str, outcome
             description="normalized by the scores run that needed it",
         )
     )
+    # the checks point at that materialization: else the UI shows them as not evaluated for it
+    (record,) = instance.fetch_materializations(key, limit=1).records
+    target = AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )
     for check in outcome.checks:
         instance.report_runless_asset_event(
             AssetCheckEvaluation(
@@ -230,6 +238,7 @@ def report_dataset(instance: DagsterInstance, log_event, benchmark: str, outcome
                 metadata=check.metadata,
                 severity=check.severity,
                 description=check.description,
+                target_materialization_data=target,
             )
         )
 

@@ -132,7 +132,10 @@ def scores_asset(benchmark_names: list[str]):
             AssetCheckSpec("every_response_scored", asset=SCORES_KEY),
             AssetCheckSpec("no_nan_scores", asset=SCORES_KEY),
         ],
-        description="One model's scores for every response (append-only runs under lake/scores/).",
+        description="One model's scores for every response (append-only runs under lake/scores/), one "
+        "partition per model. A new model: the score_new_model job, or 'Add partition' here with the key "
+        "= the model id with each '/' written as '--' (Hub id org/name -> org--name; folder /data/my-rm "
+        "-> --data--my-rm). A run builds the normalized datasets it needs that are missing or changed.",
         pool="scoring",
     )
     def scores(
