@@ -128,10 +128,15 @@ def test_no_view_names_a_subset():
         assert not [n for n in names if f"'{n}'" in text], path
 
 
-def test_section_chart_is_a_png_of_the_leaderboard(warehouse):
-    from rb_pipeline.warehouse.plots import markdown_image, section_bar_chart
+def test_section_chart_is_a_png_of_the_section_scores(warehouse):
+    from rb_pipeline.warehouse.plots import markdown_image, section_chart
 
-    png = section_bar_chart(query("select * from leaderboard", warehouse))
+    sections = query(
+        "select model, benchmark, section, coalesce(score, partial_score) as score, complete,"
+        " n_subsets || '/' || n_subsets_needed || ' subsets' as coverage from section_scores",
+        warehouse,
+    )
+    png = section_chart(sections)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
     assert markdown_image(png, "chart").startswith("![chart](data:image/png;base64,iVBOR")
 
