@@ -125,3 +125,24 @@ def test_a_mistyped_partition_is_one_line_in_the_ui(rb_home):
         assert error.user_failure_data is not None  # a dagster.Failure: the UI shows its description
         assert error.user_failure_data.description.startswith(line)
         assert "\n" not in error.user_failure_data.description
+
+
+@pytest.mark.slow
+def test_score_dataset_prints_its_own_table_and_what_checks_found(rb_home, tmp_path, tiny_classifier, capsys):
+    from rb_pipeline.cli import main
+
+    path = tmp_path / "prefs.jsonl"
+    rows = [
+        HAND_MADE_ROW,
+        HAND_MADE_ROW | {"prompt": "3+3?", "chosen": "6"},
+        HAND_MADE_ROW | {"prompt": "same?", "rejected": "4"},
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))  # the third: chosen equals rejected
+    assert main(["score", "--model", str(tiny_classifier), "--dataset", str(path), "--max-length", "64"]) == 0
+    out = capsys.readouterr().out
+    name = next(line.split()[0] for line in out.splitlines() if line.startswith("normalized/prefs_"))
+    assert f"{name} check no_chosen_equal_to_rejected: 1 " in out  # one line: check, count, where
+    assert "select * from examples where benchmark = 'prefs-" in out
+    assert "rewardbench" not in out  # no empty leaderboard: the file's own accuracy table
+    (row,) = [line.split() for line in out.splitlines() if line.startswith("prefs-")]
+    assert row[1:3] == ["prefs", "3"], out  # benchmark, subset (the file's stem), its 3 pairs
