@@ -6,11 +6,12 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from assets.datasets import dataset_asset
 from assets.hub import hub_dataset
+from assets.new_model import added_model_sensor, score_new_model
 from assets.report import report
 from assets.resources import ScoringResource
 from assets.scores import scores_asset
 from assets.sensors import model_catalog_sensor
-from assets.warehouse import warehouse
+from assets.warehouse import warehouse, warehouse_sensor
 from rb_pipeline.catalog.entries import load_benchmarks
 
 
@@ -46,7 +47,7 @@ warehouse_job = define_asset_job("build_warehouse", selection=AssetSelection.ass
 
 defs = Definitions(
     assets=[*dataset_assets, scores, warehouse, hub_dataset, report],
-    jobs=[datasets_job, score_model_job, warehouse_job],
-    sensors=[model_catalog_sensor],
+    jobs=[datasets_job, score_model_job, warehouse_job, score_new_model],
+    sensors=[model_catalog_sensor, added_model_sensor(score_model_job), warehouse_sensor],
     resources={"scoring": ScoringResource(device=scoring_device())},
 )

@@ -11,17 +11,20 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     Config,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 from pydantic import Field, ValidationError, create_model
 
-from assets.datasets import dataset_key
+from assets.datasets import build_dataset, dataset_key, dataset_label, report_dataset
+from assets.metadata import frame_table
 from assets.partitions import models_partitions, partition_model_id
 from assets.resources import ScoringResource
 from assets.tags import process_tags
 from rb_pipeline.catalog.entries import (
+    Benchmark,
     ModelEntry,
     load_benchmarks,
     load_models,
@@ -29,11 +32,12 @@ from rb_pipeline.catalog.entries import (
     register_model,
     user_models_path,
 )
+from rb_pipeline.core.paths import offline_var
 from rb_pipeline.core.runs import git_hash, package_versions
 from rb_pipeline.core.settings import run_config_fields, settings_for
 from rb_pipeline.core.text import validation_problem
 from rb_pipeline.engine.distributed import launch
-from rb_pipeline.engine.evaluation import Evaluation, evaluate, markdown_table
+from rb_pipeline.engine.evaluation import Evaluation, evaluate
 from rb_pipeline.warehouse.run_report import coverage, model_report
 from rb_pipeline.warehouse.update import model_files
 from rb_pipeline.warehouse.views import in_memory
@@ -44,9 +48,15 @@ SCORES_KEY = AssetKey("scores")
 class RunSettings(Config):
     """What a run chooses beyond the model's entry."""
 
-    benchmarks: list[str] = Field(default=[], description="benchmarks to score; empty = all")
+    benchmarks: list[str] = Field(
+        default=[],
+        description="Benchmarks to score, by catalog name (e.g. rmb-bon, rewardbench); empty = every "
+        "benchmark whose data can be had. Missing or changed datasets are normalized first, in this run.",
+    )
     nproc_per_node: int = Field(
-        default=1, ge=1, description="data-parallel processes (one per GPU) under torchrun; 1 = in process"
+        default=1,
+        ge=1,
+        description="Data-parallel processes (one per GPU) under torchrun; 1 = score in this process.",
     )
 
 
@@ -66,7 +76,11 @@ def _run_config_field(name: str) -> tuple[object, object]:
         annotation, choices = str, f" ({' | '.join(get_args(annotation))})"
     elif annotation == tuple[str, ...]:
         annotation = list[str]
-    description = f"model entry field `{name}`{choices}; unset: the entry's value (catalog/models.yaml)"
+    default = ModelEntry.model_fields[name].default
+    description = (
+        f"Model entry field `{name}`{choices}. Unset: the model's catalog entry (catalog/models.yaml, "
+        f"$RB_HOME/models.yaml), and for a new model the default, {default!r}."
+    )
     return annotation | None, Field(default=None, description=description)
 
 
@@ -119,7 +133,10 @@ def scores_asset(benchmark_names: list[str]):
             AssetCheckSpec("every_response_scored", asset=SCORES_KEY),
             AssetCheckSpec("no_nan_scores", asset=SCORES_KEY),
         ],
-        description="One model's scores for every response (append-only runs under lake/scores/).",
+        description="One model's scores for every response (append-only runs under lake/scores/), one "
+        "partition per model. A new model: the score_new_model job, or 'Add partition' here with the key "
+        "= the model id with each '/' written as '--' (Hub id org/name -> org--name; folder /data/my-rm "
+        "-> --data--my-rm). A run builds the normalized datasets it needs that are missing or changed.",
         pool="scoring",
     )
     def scores(
@@ -127,8 +144,20 @@ def scores_asset(benchmark_names: list[str]):
     ) -> MaterializeResult:
         # the process doing the work, so that a run whose process dies is found (launch.reap_dead_runs)
         context.instance.add_run_tags(context.run.run_id, process_tags())
+        try:
+            return _score(context, config, scoring)
+        except (ValueError, OSError) as exc:  # what a user can cause: one line, not a traceback
+            raise user_failure(exc, context.partition_key) from exc
+
+    def _score(context: AssetExecutionContext, config: ScoreConfig, scoring: ScoringResource):
         model_id = partition_model_id(context.partition_key)
         entry, changed = resolve_entry(model_id, config)
+        if (
+            entry.local_folder is None
+            and entry.api_base is None
+            and (problem := hub_model_problem(entry.location))
+        ):
+            raise ValueError(problem)  # before recording an entry that cannot load
         if changed:  # a new model, or run config overrides: recorded before scoring (torchrun reads it)
             register_model(entry)
             context.log.info(f"recorded model entry {model_id!r} in {user_models_path()}")
@@ -137,21 +166,22 @@ def scores_asset(benchmark_names: list[str]):
         if unknown:
             raise ValueError(f"unknown benchmarks {unknown} (known: {sorted(catalog)})")
         chosen = {k: v for k, v in catalog.items() if not config.benchmarks or k in config.benchmarks}
+        chosen, unavailable = prepare_datasets(context, chosen)
         # the entry gives the rest of the settings (resolve_entry applied the run config's entry fields)
         settings = settings_for(entry, **{name: getattr(config, name) for name in SETTING_FIELDS})
         if config.nproc_per_node > 1:
             run, scored, skipped = launch(
                 model_id, list(chosen), asdict(settings), config.nproc_per_node, log=context.log.info
             )
-            result = Evaluation(run, scored, skipped)
+            result = Evaluation(run, scored, skipped | unavailable)
         else:
             result = evaluate(entry, chosen, settings, scoring.device, log=context.log.info)
+            result = Evaluation(result.run, result.scored_benchmarks, unavailable | result.skipped)
         # one set of views for the report and the checks, over this model's files only
         with in_memory(catalog, files=model_files([model_id])) as con:
             row, subsets = model_report(con, model_id)
             total, covered, nan, unit = coverage(con, model_id, entry.type, result.run.run_id)
         filled = {k: v for k, v in row.items() if v is not None}
-        leaderboard_md = markdown_table(pl.DataFrame([filled])) if row else "no scores"
         return MaterializeResult(
             metadata={
                 "model": model_id,
@@ -164,7 +194,9 @@ def scores_asset(benchmark_names: list[str]):
                 "package_versions": MetadataValue.json(package_versions()),
                 "git_hash": git_hash(),
                 "benchmarks_scored": MetadataValue.json(result.scored_benchmarks),
-                "benchmarks_skipped": MetadataValue.json(result.skipped),
+                "benchmarks_skipped": MetadataValue.md(
+                    "\n".join(f"- {dataset_label(k)}: {v}" for k, v in result.skipped.items()) or "none"
+                ),
                 "responses": result.run.n_responses,
                 "scored": result.run.n_scored,
                 "reused": result.run.n_reused,
@@ -173,8 +205,8 @@ def scores_asset(benchmark_names: list[str]):
                 "responses_per_s": round(result.run.responses_per_s, 2),
                 "tokens_per_s": round(result.run.tokens_per_s, 1),
                 "padding_overhead": round(result.run.padding_overhead, 4),
-                "leaderboard_row": MetadataValue.md(leaderboard_md),
-                "per_subset": MetadataValue.md(markdown_table(subsets)),
+                "leaderboard_row": frame_table(pl.DataFrame([filled])) if row else "no scores",
+                "per_subset": frame_table(subsets),
             },
             check_results=[
                 AssetCheckResult(
@@ -193,3 +225,52 @@ def scores_asset(benchmark_names: list[str]):
         )
 
     return scores
+
+
+def prepare_datasets(
+    context: AssetExecutionContext, chosen: dict[str, Benchmark]
+) -> tuple[dict[str, Benchmark], dict[str, str]]:
+    """Normalize, in this run, each chosen benchmark's dataset that is missing or stale (recorded as
+    that dataset asset's materialization), reuse the unchanged ones, and set aside those whose data
+    cannot be had (one warning line each). Returns (benchmarks to score, benchmark -> why skipped)."""
+    ready, unavailable = {}, {}
+    for name, benchmark in chosen.items():
+        outcome = build_dataset(benchmark, context.log)
+        if outcome.plan.action == "skip":
+            unavailable[name] = outcome.plan.reason
+            continue
+        if outcome.plan.action == "normalize":
+            report_dataset(context.instance, context.log_event, name, outcome)
+        ready[name] = benchmark
+    if not ready:
+        raise ValueError(
+            "no benchmark's data can be had: "
+            + "; ".join(f"{dataset_label(k)}: {v}" for k, v in unavailable.items())
+        )
+    return ready, unavailable
+
+
+def hub_model_problem(repo_id: str) -> str | None:
+    """Why a Hub model cannot be loaded now: the Hub is offline and its files are not in the local
+    Hub cache (one line, what to do); None when it can."""
+    from huggingface_hub import try_to_load_from_cache
+
+    var = offline_var()
+    if var and not isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
+        return (
+            f"model {repo_id}: not a local folder, not in the Hub cache, and the Hub is offline ({var}=1):"
+            " go online to download it, or give a local model folder"
+        )
+    return None
+
+
+def user_failure(exc: Exception, partition_key: str) -> Failure:
+    """A user's mistake (a mistyped key or path, a Hub id while offline, bad run config) as the one
+    line the UI shows, with the model and partition in its metadata."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return Failure(
+        description=line,
+        metadata={"partition": partition_key, "error": type(exc).__name__},
+        allow_retries=False,
+    )

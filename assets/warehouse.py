@@ -4,27 +4,56 @@ on request or when shared inputs changed); shows the leaderboard as metadata."""
 import hashlib
 
 import polars as pl
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
+    Config,
+    DefaultSensorStatus,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from pydantic import Field
 
+from assets.metadata import frame_table
 from assets.scores import SCORES_KEY
 from rb_pipeline.catalog.entries import load_benchmarks
-from rb_pipeline.engine.evaluation import markdown_table
-from rb_pipeline.warehouse.plots import markdown_image, section_bar_chart, subset_heatmap
+from rb_pipeline.warehouse.plots import markdown_image, section_chart, subset_chart, subset_heatmap
 from rb_pipeline.warehouse.sql_rules import query_sql
 from rb_pipeline.warehouse.update import update_warehouse
 from rb_pipeline.warehouse.views import query
 
 
 class WarehouseConfig(Config):
-    rebuild: bool = Field(default=False, description="rebuild the file whole instead of updating it")
+    """How to bring the warehouse up to date."""
+
+    rebuild: bool = Field(
+        default=False,
+        description="Rebuild the file whole instead of adding only what new scores runs touched.",
+    )
+
+
+# Update after any new scores materialization (Dagster's `eager`), yet also while some model
+# partitions were never scored: eager would wait for every partition of `scores` to exist.
+FOLLOWS_SCORES = AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+
+SECTION_COLUMNS = {
+    "score": "the section's score; where `coverage` is partial, over the subsets scored only",
+    "coverage": "complete, or subsets scored / subsets the section needs (partial)",
+    "examples": "examples scored in the section",
+}
 
 
 @asset(
     deps=[SCORES_KEY],
     group_name="warehouse",
     kinds={"duckdb"},
-    description="$RB_HOME/warehouse.duckdb: lake views, catalog tables and the sql/*.sql views.",
+    automation_condition=FOLLOWS_SCORES,
+    description="$RB_HOME/warehouse.duckdb: the leaderboard and every view (sql/*.sql) over the lake. "
+    "Updates itself seconds after a new scores materialization while `dagster dev` runs (its daemon), "
+    "adding only what the new runs touched; shows the leaderboard, section scores and charts.",
 )
 def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> MaterializeResult:
     update = update_warehouse(load_benchmarks(), rebuild=config.rebuild)
@@ -34,12 +63,13 @@ def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> Materi
         + (f" ({update.reason})" if update.reason else "")
         + (f": models {', '.join(update.models)}" if update.models else "")
     )
-    leaderboard = query(query_sql("report/leaderboard"), path)
-    subset_accuracy = query(query_sql("report/subset_accuracy"), path).drop("n")
+    leaderboard = query(query_sql("report/leaderboard"), path).drop("coverage")
+    sections = query(query_sql("report/section_coverage"), path)
+    subset_accuracy = query(query_sql("report/subset_accuracy_ci"), path)
     counts = query(query_sql("report/lake_counts"), path).row(0, named=True)
     context.log.info(f"warehouse {path}: {counts}")
     non_empty = [c for c in leaderboard.columns if leaderboard[c].null_count() < leaderboard.height]
-    charts = _charts(context, leaderboard, subset_accuracy)
+    charts = _charts(context, sections, subset_accuracy)
     return MaterializeResult(
         metadata={
             "path": str(path),
@@ -49,36 +79,45 @@ def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> Materi
             "update_s": round(update.seconds, 3),
             "models": leaderboard.height,
             **counts,
-            "leaderboard": MetadataValue.md(markdown_table(leaderboard.select(non_empty))),
+            "leaderboard": frame_table(sections.drop("complete"), descriptions=SECTION_COLUMNS),
+            "overall": frame_table(leaderboard.select(non_empty)),
             **charts,
         }
     )
 
 
+CHARTS = ("section_chart", "subset_chart", "subset_heatmap")
+
+
 def _charts(
-    context: AssetExecutionContext, leaderboard: pl.DataFrame, subset_accuracy: pl.DataFrame
+    context: AssetExecutionContext, sections: pl.DataFrame, subset_accuracy: pl.DataFrame
 ) -> dict[str, MetadataValue]:
-    """The section chart and the subset heatmap (`charts_of`: a hash of what they plot); the last
-    materialization's when it plotted the same numbers (drawing them costs seconds)."""
-    shown = (
-        frame.sort(frame.columns, nulls_last=True).write_csv() for frame in (leaderboard, subset_accuracy)
-    )
+    """The section chart, the per-subset chart and the subset heatmap (`charts_of`: a hash of what
+    they plot); the last materialization's when it plotted the same numbers (drawing costs seconds)."""
+    shown = (frame.sort(frame.columns, nulls_last=True).write_csv() for frame in (sections, subset_accuracy))
     plotted = hashlib.sha256("".join(shown).encode()).hexdigest()
     last = context.instance.get_latest_materialization_event(context.asset_key)
     previous = dict(last.asset_materialization.metadata) if last is not None else {}
     if getattr(previous.get("charts_of"), "value", None) == plotted:
         context.log.info("charts reused: the leaderboard and subset accuracies are unchanged")
-        return {name: previous[name] for name in ("charts_of", "section_chart", "subset_heatmap")}
-    return {
-        "charts_of": plotted,
-        "section_chart": MetadataValue.md(
-            markdown_image(section_bar_chart(leaderboard), "section scores by model")
-            if leaderboard.height
-            else "no models scored yet"
-        ),
-        "subset_heatmap": MetadataValue.md(
-            markdown_image(subset_heatmap(subset_accuracy), "accuracy per subset and model")
-            if subset_accuracy.height
-            else "no models scored yet"
-        ),
+        return {name: previous[name] for name in ("charts_of", *CHARTS)}
+    if not sections.height:
+        return {"charts_of": plotted} | {name: MetadataValue.md("no models scored yet") for name in CHARTS}
+    drawn = {
+        "section_chart": (section_chart(sections), "section scores by model"),
+        "subset_chart": (subset_chart(subset_accuracy), "accuracy per subset with bootstrap intervals"),
+        "subset_heatmap": (subset_heatmap(subset_accuracy), "accuracy per subset and model"),
     }
+    return {"charts_of": plotted} | {
+        name: MetadataValue.md(markdown_image(png, alt)) for name, (png, alt) in drawn.items()
+    }
+
+
+warehouse_sensor = AutomationConditionSensorDefinition(
+    "warehouse_follows_scores",
+    target=AssetSelection.assets(warehouse),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=5,
+    description="Updates the warehouse seconds after a new scores materialization (needs Dagster's "
+    "daemon, which `dagster dev` runs).",
+)

@@ -226,16 +226,11 @@ def resolve_model(name: str, ref_model: str | None):
 
 def _check_hub_reachable(repo_id: str) -> None:
     """A Hub model while offline is an error now, unless its files are already in the local Hub cache."""
-    from huggingface_hub import try_to_load_from_cache
+    from assets.scores import hub_model_problem
 
-    from rb_pipeline.core.paths import offline_var
-
-    var = offline_var()
-    if var and not isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
-        raise UserError(
-            f"model {repo_id}: not a local folder, not in the Hub cache, and the Hub is offline ({var}=1):"
-            " go online to download it, or give a local model folder"
-        )
+    problem = hub_model_problem(repo_id)
+    if problem:
+        raise UserError(problem)
 
 
 def register_dataset(path: Path) -> str:
@@ -278,10 +273,10 @@ def cmd_score(args: argparse.Namespace) -> None:
     """Materialize one model's scores through Dagster and print its leaderboard row."""
     from dagster import AssetKey
 
-    from assets.launch import last_metadata, materialize_datasets, materialize_scores, materialize_warehouse
+    from assets.datasets import check_findings
+    from assets.launch import last_metadata, materialize_scores, materialize_warehouse
     from rb_pipeline.catalog.entries import load_benchmarks
     from rb_pipeline.catalog.steps import kind_mismatch
-    from rb_pipeline.sources.datasets import recorded_source
     from rb_pipeline.sources.formats import SourceError
     from rb_pipeline.sources.normalize import planned_origin
     from rb_pipeline.warehouse.sql_rules import query_sql
@@ -310,10 +305,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     if not origins:
         raise UserError("no benchmark's data can be had: set RB_MIRROR, go online, or pass --sample")
     args.entry = entry  # for the one-line error (main)
-    # (re)normalize what is new, named, or was read from elsewhere (e.g. samples left by `demo`)
-    stale = [name for name in origins if name in benchmarks or recorded_source(name) != origins[name]]
-    if stale:
-        materialize_datasets(sorted(stale))
+    # the scores run normalizes what is missing or changed (its data version) and reuses the rest
     config = {
         "benchmarks": list(origins),
         "nproc_per_node": args.nproc_per_node,
@@ -324,16 +316,19 @@ def cmd_score(args: argparse.Namespace) -> None:
     print(
         f"{entry.id}: {run['responses']} responses, max_length {run['max_length']}, {run['truncated']} truncated"
     )
+    for name in origins:  # what non-blocking checks found: the console has no check panel
+        for line in check_findings(name):
+            print(line)
     materialize_warehouse()
     if entry.type == "prm":
         print_prm_scores(entry.id)
-    else:
+    elif not (args.dataset and len(benchmarks) == 1):  # a user's file alone has no leaderboard row
         print_leaderboard(entry.id)
-    if args.dataset:
+    if args.dataset:  # the file's own accuracy per subset
         accuracy = query(query_sql("report/subset_accuracy")).filter(
             (pl.col("model") == entry.id) & (pl.col("benchmark") == benchmarks[-1])
         )
-        print(render(accuracy))
+        print(render(accuracy.drop("model")))
 
 
 def cmd_sql(args: argparse.Namespace) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from rb_pipeline.catalog.entries import Benchmark, ModelEntry
+from rb_pipeline.catalog.entries import Benchmark, ModelEntry, asset_name
 from rb_pipeline.catalog.steps import kind_mismatch
 from rb_pipeline.core.lake import read_dataset
 from rb_pipeline.core.settings import ScorerSettings
@@ -31,21 +31,30 @@ def evaluate(
     device: str,
     log: Callable[[str], None] = print,
 ) -> Evaluation:
-    """Score every benchmark whose normalized data passed its quality gate."""
+    """Score every benchmark whose normalized data passed its quality gate (and whose kind the model
+    scores); each one skipped is one line naming its dataset asset (`normalized/<name>`)."""
     skipped = {
         name: why
         for name, bench in benchmarks.items()
         if (why := kind_mismatch(entry.type, bench.kind) or quality_failure(name))
     }
     for name, why in skipped.items():
-        log(f"skipped {name}: {why}")
+        log(f"skipped {dataset_asset_name(name)}: {why}")
     chosen = [name for name in benchmarks if name not in skipped]
     if not chosen:
-        raise ValueError("no benchmark can be scored: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+        raise ValueError(
+            "no benchmark can be scored: "
+            + "; ".join(f"{dataset_asset_name(k)}: {v}" for k, v in skipped.items())
+        )
     responses = pl.concat([read_dataset("responses", name) for name in chosen])
     examples = pl.concat([read_dataset("examples", name) for name in chosen])
     run = score_model(entry, responses, examples, settings, chosen, device=device, log=log)
     return Evaluation(run, chosen, skipped)
+
+
+def dataset_asset_name(benchmark: str) -> str:
+    """The benchmark's dataset asset as the UI names it (assets.datasets.dataset_key)."""
+    return f"normalized/{asset_name(benchmark)}"
 
 
 def markdown_table(frame: pl.DataFrame, digits: int = 4) -> str:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from rb_pipeline.catalog.entries import Benchmark, CatalogError, LocalSource, path_tag
 from rb_pipeline.core.lake import dataset_path, write_parquet
 from rb_pipeline.core.paths import atomic_path, lake_dir
 from rb_pipeline.sources.formats import detect_format, file_stem
-from rb_pipeline.sources.normalize import NormalizedBenchmark, normalize, planned_origin
+from rb_pipeline.sources.normalize import (
+    NormalizedBenchmark,
+    local_source_files,
+    normalize,
+    planned_origin,
+    source_problem,
+)
 from rb_pipeline.sources.steps import run_step_checks, step_tables, write_step_tables
 
 # Real benchmark data has these defects and the official numbers score such examples: RMB pairwise
@@ -68,6 +76,76 @@ def run_quality(benchmark: Benchmark, data: NormalizedBenchmark) -> tuple[Qualit
     )
 
 
+# The code that turns source files into normalized tables and judges them: a change to it is a new
+# data version (every module of this package: readers, adapters, normalization, quality suites).
+NORMALIZATION_CODE = Path(__file__).parent
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def input_version(benchmark: Benchmark) -> str:
+    """The data version of a benchmark's normalized tables, computed from their inputs without
+    normalizing: where the data is read from (`planned_origin`, which names a Hub revision), the
+    catalog entry, each local source file's bytes, and the normalization code. Equal versions mean
+    normalizing again would write the same tables and the quality suites would say the same."""
+    origin = planned_origin(benchmark)
+    parts = [origin, benchmark.model_dump_json()]
+    if not origin.startswith("hub@"):  # a Hub snapshot is pinned by the revision in `origin`
+        parts += [
+            f"{f.path}|{f.origin}|{f.subset}|{f.format}|{_file_digest(f.path)}"
+            for f in sorted(local_source_files(benchmark), key=lambda f: str(f.path))
+        ]
+    parts += [
+        f"{p.relative_to(NORMALIZATION_CODE)}|{_file_digest(p)}"
+        for p in sorted(NORMALIZATION_CODE.rglob("*.py"))
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    """What a run does with one benchmark's normalized data: `normalize` it (missing or stale),
+    `reuse` it (its recorded data version equals `input_version`), or `skip` it (its data cannot be
+    had now: `reason`)."""
+
+    action: Literal["normalize", "reuse", "skip"]
+    reason: str
+    version: str | None = None
+
+
+def plan_dataset(benchmark: Benchmark) -> DatasetPlan:
+    """Whether the benchmark's normalized data is to be made, reused or skipped (see `DatasetPlan`)."""
+    problem = source_problem(benchmark)
+    if problem is not None:
+        return DatasetPlan("skip", problem)
+    version = input_version(benchmark)
+    path = quality_path(benchmark.benchmark)
+    recorded = json.loads(path.read_text()).get("data_version") if path.exists() else None
+    if recorded == version:
+        return DatasetPlan("reuse", f"inputs unchanged (data version {version})", version)
+    return DatasetPlan("normalize", "not materialized yet" if recorded is None else "inputs changed", version)
+
+
+def recorded_verdict(benchmark: str) -> dict:
+    """The quality verdict written by the benchmark's last materialization (`materialize_benchmark`)."""
+    return json.loads(quality_path(benchmark).read_text())
+
+
+def record_data_version(benchmark: str, version: str, checks: dict[str, dict]) -> None:
+    """Add the data version and every check's outcome (name -> passed, description) to the verdict
+    of a materialization, once it is whole: a run that finds the same version reuses the tables and
+    reports these outcomes instead of running the suites again."""
+    verdict = recorded_verdict(benchmark) | {"data_version": version, "checks": checks}
+    with atomic_path(quality_path(benchmark)) as tmp:
+        tmp.write_text(json.dumps(verdict))
+
+
 def materialize_benchmark(benchmark: Benchmark) -> tuple[NormalizedBenchmark, list[QualityVerdict]]:
     """Normalize, check, and write examples/responses/rejects plus the quality verdict (which also
     records where the data came from and how many examples it holds, for the runs that score it)."""
@@ -87,6 +165,8 @@ def materialize_benchmark(benchmark: Benchmark) -> tuple[NormalizedBenchmark, li
                     "rejects": data.rejects.height,
                     "source": origin,
                     "examples": data.examples.height,
+                    "responses": data.responses.height,
+                    "source_rows": data.source_rows,
                 }
             )
         )
@@ -99,12 +179,6 @@ def _step_verdict(benchmark: Benchmark, data: NormalizedBenchmark) -> QualityVer
     write_step_tables(benchmark.benchmark, tables)
     passed, summary, metadata = run_step_checks(tables)
     return QualityVerdict(passed=passed, summary=summary, metadata=metadata)
-
-
-def recorded_source(benchmark: str) -> str | None:
-    """The source (`planned_origin`) of the benchmark's materialized data; None if not materialized."""
-    path = quality_path(benchmark)
-    return json.loads(path.read_text()).get("source") if path.exists() else None
 
 
 def run_sources(benchmarks: list[str]) -> dict:

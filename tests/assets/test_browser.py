@@ -1,10 +1,11 @@
-"""Tier 5: a model the UI has never seen, added, scored and ranked by clicks and typing alone.
+"""Tier 5: models the UI has never seen, scored and ranked by clicks and typing alone, on a FRESH lake.
 
-A real `dagster dev` (conftest's `start_dagster_dev`) serves a lake with the sample data; Playwright
-drives Debian's Chromium (/usr/bin/chromium, from scripts/install_browser.sh; Playwright never downloads
-a browser here) through the Add partition dialog, the launchpad, the run page and the warehouse's
-metadata, asserting on what the page shows. A screenshot of each step goes to tests/artifacts/
-(gitignored) for a human to look at.
+A real `dagster dev` (conftest's `start_dagster_dev`) starts on an empty RB_HOME with the shipped sample
+data (RB_SOURCE=sample) and nothing materialized: no Python API or CLI call prepares the lake. The only
+set-up is the users' model folders on disk (tiny models built offline). Playwright drives Debian's
+Chromium (/usr/bin/chromium; Playwright never downloads a browser here) through the `score_new_model`
+launchpad, the scores asset's "Add partition" dialog, the run pages and the warehouse's metadata,
+asserting on what the page shows. A screenshot of each step goes to tests/artifacts/ (gitignored).
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser  # skipped, with its reason, where Chromium could not be installed (conftest)
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 RUN_TIMEOUT_MS = 300_000  # a run's worker process imports torch and dagster on a busy 2-core machine
-# What the researcher types in the launchpad: what differs from a model entry's defaults.
-RUN_CONFIG = (
-    "ops: {scores: {config: {benchmarks: [rmb-bon], max_length: 256, dtype: float32, chat_template: raw}}}"
-)
+# What the researcher changes from the defaults shown: one small benchmark, a short length.
+SETTINGS = "benchmarks: [rmb-bon], max_length: 256, dtype: float32, chat_template: raw"
+BACKGROUND_SHARE = 0.9  # a blank chart is (nearly) all one colour
 
 
 @pytest.fixture(scope="session")
@@ -61,123 +61,156 @@ def check_entry(page, name: str):
     return page.get_by_title(name, exact=True).locator("xpath=..")
 
 
-def wait_for_run(page, name: str) -> None:
-    """On a run's page: wait until it ends, then require success."""
+def wait_for_run(page, name: str, expected: str = "Success") -> None:
+    """On a run's page: wait until it ends, then require `expected`."""
     status = page.get_by_text(re.compile(r"^(Success|Failure|Canceled)$")).first
     status.wait_for(timeout=RUN_TIMEOUT_MS)
     shot(page, name)
-    assert status.inner_text() == "Success", page.locator("body").inner_text()[-3000:]
+    assert status.inner_text() == expected, page.locator("body").inner_text()[-3000:]
 
 
-@pytest.mark.slow
-def test_a_new_model_from_the_ui_alone(ui, rb_home, start_dagster_dev):
+def wait_until(page, url: str, locator, name: str) -> None:
+    """Reload `url` until `locator` shows (what the daemon launches appears within seconds to minutes)."""
     from playwright.sync_api import expect
 
-    from assets.launch import materialize_datasets
+    for _ in range(RUN_TIMEOUT_MS // 10_000):
+        page.goto(url)
+        try:
+            expect(locator).to_be_visible(timeout=10_000)
+            shot(page, name)
+            return
+        except AssertionError:
+            continue
+    shot(page, name)
+    raise AssertionError(f"{name}: never showed {locator}")
+
+
+def share_of_commonest_colour(png: bytes) -> float:
+    """The share of the image's pixels that have its commonest colour (its background)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    counts = image.getcolors(maxcolors=image.width * image.height)
+    return max(n for n, _ in counts) / (image.width * image.height)
+
+
+def launch_new_model(page, base: str, model: str, first: bool = True) -> None:
+    """The `score_new_model` launchpad: the form shows every default (the `first` time: later the
+    launchpad keeps what was typed last); type the model and what differs."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/jobs")
+    page.get_by_text("score_new_model", exact=True).click()
+    page.get_by_text("Launchpad", exact=True).click()
+    editor = page.locator(".CodeMirror")
+    if first:
+        for default in ("max_length: 2048", "batch_size: 8", "dtype: auto", "type: classifier"):
+            expect(editor).to_contain_text(default)  # the real defaults, not nulls
+        expect(page.get_by_text('Missing required config entry "model"')).to_be_visible()
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(f"ops: {{add_model: {{config: {{model: {model}, {SETTINGS}}}}}}}")
+    expect(page.get_by_text("No errors", exact=True)).to_be_visible()
+    shot(page, "launchpad-" + re.sub(r"\W+", "-", model).strip("-")[-30:])
+    page.get_by_role("button", name="Launch Run").click()
+    expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]+$"))
+
+
+@pytest.mark.slow(minutes=6)
+def test_new_models_from_the_ui_alone_on_a_fresh_lake(ui, rb_home, start_dagster_dev):
+    from playwright.sync_api import expect
+
     from rb_pipeline.catalog.entries import user_models_path
     from rb_pipeline.core.paths import encode_model_id
     from rb_pipeline.models.tiny_models import build_tiny_classifier
 
-    # Set-up, not under test: the sample data's dataset assets, and a model folder nobody registered.
-    model_dir = build_tiny_classifier(
-        rb_home / "models" / "tiny-rm", texts=["hand-made text for the tokenizer"]
-    )
-    model_id = str(model_dir)  # a local model is named by its absolute path
-    key = encode_model_id(model_id)  # typed as the partition key: '/' written as '--'
-    assert key.startswith("--") and not user_models_path().exists()
-    materialize_datasets(["rmb-bon"])
+    # The users' model folders (not lake state): nothing is materialized, no partition exists.
+    texts = ["hand-made text for the tokenizer"]
+    first_model = str(build_tiny_classifier(rb_home / "models" / "tiny-rm", texts=texts))
+    second_model = str(build_tiny_classifier(rb_home / "models" / "other-rm", texts=texts))
+    assert not (rb_home / "lake").exists() and not user_models_path().exists()
     base = start_dagster_dev().url
     page = ui
     page.set_default_timeout(60_000)
     expect.set_options(timeout=60_000)
 
-    # (1) The asset catalog lists the assets; the lineage graph around `scores` draws them.
-    page.goto(f"{base}/assets")
-    for name in ("scores", "warehouse", "normalized / rewardbench", "normalized / rmb_bon"):
-        expect(page.get_by_text(name, exact=True).first).to_be_visible()
-    shot(page, "01-asset-catalog")
-    page.goto(f"{base}/assets/scores?view=lineage&lineageScope=neighbors&lineageDepth=1")
-    for name in ("datasets", "rewardbench", "scores", "warehouse"):
-        expect(page.get_by_text(name, exact=True).first).to_be_visible()
-    shot(page, "02-scores-lineage")
+    # (1) A new model by its folder path, in the score_new_model form; its scores run follows by itself.
+    launch_new_model(page, base, first_model)
+    wait_for_run(page, "01-add-model-run")
+    key = encode_model_id(first_model)
+    scores_page = f"{base}/assets/scores?view=partitions&partition={key}"
+    wait_until(page, scores_page, page.get_by_text("Materialized (1)", exact=True), "02-scores-partition")
+    expect(page.get_by_text("Failed (0)", exact=True)).to_be_visible()
+    expect(metadata_row(page, "model")).to_contain_text(first_model)
+    expect(metadata_row(page, "settings")).to_contain_text('"max_length": 256')
+    expect(metadata_row(page, "benchmarks_skipped")).to_contain_text("none")
+    (entry,) = yaml.safe_load(user_models_path().read_text())["models"]
+    assert {k: entry.get(k) for k in ("id", "max_length", "dtype", "chat_template")} == {
+        "id": first_model, "max_length": 256, "dtype": "float32", "chat_template": "raw"
+    }  # fmt: skip
 
-    # (2) The scores asset's launchpad: add the model's partition, type the run config, materialize.
+    # (2) The dataset the run needed was built in that run, its blocking checks passed.
+    checks_page = f"{base}/assets/normalized/rmb_bon?view=checks"
+    wait_until(
+        page, checks_page, check_entry(page, "examples_quality").get_by_text("Succeeded"), "03-dataset-checks"
+    )
+    for check in ("examples_quality", "responses_quality", "no_rejected_rows"):
+        expect(check_entry(page, check)).to_contain_text("Succeeded")
+    expect(page.get_by_text(re.compile(r"^all \d+ expectations passed$")).first).to_be_visible()
+    shot(page, "03-dataset-checks")
+
+    # (3) The warehouse updated by itself (its automation sensor) and ranks the model with numbers.
+    warehouse_page = f"{base}/assets/warehouse"
+    model_cell = page.get_by_role("cell", name=first_model, exact=True).first
+    wait_until(page, warehouse_page, model_cell, "04-warehouse-leaderboard")
+    leaderboard = metadata_row(page, "leaderboard")
+    row = leaderboard.get_by_role("row").filter(has=page.get_by_role("cell", name=first_model, exact=True))
+    expect(row.first).to_contain_text(re.compile(r"0\.\d+|1\.0"))  # a score, not a blank
+    expect(row.first).to_contain_text(re.compile(r"\d+/\d+ subsets"))  # shipped samples: partial, said so
+
+    # (4) A chart is drawn: its pixels are not all background.
+    metadata_row(page, "subset_chart").get_by_text("Show Markdown").click()
+    chart = page.get_by_role("img", name="accuracy per subset with bootstrap intervals")
+    expect(chart).to_be_visible()
+    png = chart.screenshot(path=ARTIFACTS / "05-subset-chart.png")
+    assert share_of_commonest_colour(png) < BACKGROUND_SHARE
+    page.keyboard.press("Escape")
+
+    # (5) The "Add partition" route on the scores asset: a second folder, first launch succeeds.
+    second_key = encode_model_id(second_model)
     page.goto(f"{base}/assets/scores?view=partitions")
-    expect(page.get_by_text("Missing (0)", exact=True)).to_be_visible()  # no model has a partition yet
     page.locator("button:right-of(:text('Materialize…'))").first.click()  # the button's menu
     page.get_by_role("menuitem", name="Open launchpad").click()
+    # Dagster warns of the never-built datasets (Hub-only ones, or not needed yet): the run builds or
+    # skips them itself, so confirming is safe
     upstream = page.get_by_role("dialog").filter(has_text="upstream assets listed below")
-    expect(upstream).to_contain_text("normalized / reward_bench_2")  # Hub-only: not materialized offline
+    expect(upstream).to_contain_text("normalized / reward_bench_2")
     upstream.get_by_role("button", name="Confirm").click()
     launchpad = page.get_by_role("dialog").filter(has_text="Launchpad")
     launchpad.get_by_role("button", name="Add new partition").click()
     add = page.get_by_role("dialog").filter(has_text="Add a partition for models")
-    add.get_by_placeholder("name", exact=True).press_sequentially(key)
-    shot(page, "03-add-partition")
+    add.get_by_placeholder("name", exact=True).press_sequentially(second_key)
+    shot(page, "06-add-partition")
     add.get_by_role("button", name="Save").click()
     expect(add).to_be_hidden()
-    expect(launchpad.get_by_placeholder("Partition")).to_have_value(key)
+    expect(launchpad.get_by_placeholder("Partition")).to_have_value(second_key)
     launchpad.locator(".CodeMirror").click()
     page.keyboard.press("Control+A")
-    page.keyboard.type(RUN_CONFIG)  # replaces the scaffold
-    expect(launchpad.locator(".CodeMirror")).to_contain_text("chat_template: raw}}}")
-    expect(launchpad.get_by_text("No errors", exact=True)).to_be_visible()  # the config validates
-    shot(page, "04-launchpad")
+    page.keyboard.type(f"ops: {{scores: {{config: {{{SETTINGS}}}}}}}")
+    expect(launchpad.get_by_text("No errors", exact=True)).to_be_visible()
     launchpad.get_by_role("button", name="Materialize").click()
-
-    # (3) The run page: the run succeeds; the model's entry was recorded with what was typed.
     expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]+$"))
-    expect(page.get_by_text(f"partition: {key}")).to_be_visible()
-    wait_for_run(page, "05-scores-run")
-    (entry,) = yaml.safe_load(user_models_path().read_text())["models"]
-    assert {k: entry.get(k) for k in ("id", "max_length", "dtype", "chat_template")} == {
-        "id": model_id, "max_length": 256, "dtype": "float32", "chat_template": "raw"
-    }  # fmt: skip
+    wait_for_run(page, "07-add-partition-scores-run")
 
-    # (4) The partition is materialized with the model's metadata, and both checks passed.
-    page.goto(f"{base}/assets/scores?view=partitions&partition={key}")
-    expect(page.get_by_text("Materialized (1)", exact=True)).to_be_visible()
-    expect(page.get_by_text("Failed (0)", exact=True)).to_be_visible()
-    expect(metadata_row(page, "model")).to_contain_text(model_id)
-    expect(metadata_row(page, "entry_recorded")).to_contain_text(str(user_models_path()))
-    expect(metadata_row(page, "settings")).to_contain_text('"max_length": 256')
-    shot(page, "06-scores-partition")
-    page.goto(f"{base}/assets/scores?view=checks")
-    for check in ("every_response_scored", "no_nan_scores"):
-        expect(check_entry(page, check)).to_contain_text("Succeeded")
-    expect(page.get_by_text(re.compile(r"^\d+ of \d+ responses have a score$"))).to_be_visible()
-    shot(page, "07-scores-checks")
-
-    # (5) A dataset asset's blocking GX checks passed and show their numbers.
-    page.goto(f"{base}/assets/normalized/rmb_bon?view=checks")
-    for check in ("examples_quality", "responses_quality", "no_rejected_rows"):
-        expect(check_entry(page, check)).to_contain_text("Succeeded")
-    expect(page.get_by_text("This is a blocking asset check.")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^all \d+ expectations passed$")).first).to_be_visible()
-    expect(metadata_row(page, "failed")).to_contain_text("0")
-    expect(metadata_row(page, "unexpected.example_id_unique")).to_contain_text("0")
-    expect(page.get_by_text("Failed", exact=True)).to_have_count(0)
-    shot(page, "08-dataset-checks")
-
-    # (6) The warehouse, materialized from its page, ranks the model in its leaderboard metadata.
-    page.goto(f"{base}/assets/warehouse")
-    page.get_by_role("button", name="Materialize").click()
-    page.get_by_role("link", name="View", exact=True).click()  # in the "Launched run" toast
-    wait_for_run(page, "09-warehouse-run")
-    page.goto(f"{base}/assets/warehouse")
-    leaderboard = metadata_row(page, "leaderboard")
-    headers = leaderboard.get_by_role("columnheader")
-    expect(headers).to_contain_text(["model", "coverage"])  # in this order, among others
-    model_row = leaderboard.get_by_role("row").filter(has=page.get_by_role("cell", name=model_id, exact=True))
-    # shipped samples cover part of each subset: its scores are left empty (columns empty for every model
-    # are not shown) and `coverage` says what is missing
-    coverage = headers.all_inner_texts().index("coverage")
-    expect(model_row.get_by_role("cell").nth(coverage)).to_contain_text("rmb_helpfulness_bon: empty, missing")
-    shot(page, "10-warehouse-leaderboard")
-
-    # The section chart (a data: URI PNG in markdown metadata) renders in the "[Show Markdown]" dialog.
-    metadata_row(page, "section_chart").get_by_text("Show Markdown").click()
-    chart = page.get_by_role("img", name="section scores by model")
-    expect(chart).to_be_visible()
-    assert chart.evaluate("img => img.complete && img.naturalWidth > 0 && img.width > 100")
-    shot(page, "11-warehouse-section-chart")
+    # (6) A Hub id while offline: the run fails with one line a person can act on.
+    launch_new_model(page, base, "org/never-seen", first=False)
+    wait_for_run(page, "08-hub-id-offline", expected="Failure")
+    expect(
+        page.get_by_text(
+            re.compile(
+                "model org/never-seen: not a local folder, not in the Hub cache, and the Hub is offline"
+            )
+        ).first
+    ).to_be_visible()

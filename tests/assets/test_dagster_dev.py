@@ -3,10 +3,12 @@ the model partitions and the leaderboard metadata (queried over GraphQL on 127.0
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 ASSETS_QUERY = """{ assetNodes { assetKey { path } partitionKeys
-  assetMaterializations(limit: 1) { metadataEntries { label ... on MarkdownMetadataEntry { mdStr } } } } }"""
+  assetMaterializations(limit: 1) { metadataEntries { label ... on TableMetadataEntry { table { records } } } } } }"""
 
 
 @pytest.fixture
@@ -31,11 +33,15 @@ def test_dagster_dev_serves_assets_partitions_and_leaderboard(dagster_dev):
     }
     assert {"normalized/rewardbench", "normalized/rmb_bon", "scores", "warehouse"} <= set(nodes)
     assert nodes["scores"]["partitionKeys"] == ["test-org--tiny"]
-    warehouse_md = {
-        e["label"]: e.get("mdStr") for e in nodes["warehouse"]["assetMaterializations"][0]["metadataEntries"]
+    tables = {
+        e["label"]: e["table"]["records"]
+        for e in nodes["warehouse"]["assetMaterializations"][0]["metadataEntries"]
+        if "table" in e
     }
-    assert "test-org/tiny" in warehouse_md["leaderboard"]
-    assert "rmb_helpfulness_bon" in warehouse_md["leaderboard"]
+    rows = [json.loads(record) for record in tables["leaderboard"]]  # one per model and section
+    assert {row["model"] for row in rows} == {"test-org/tiny"}
+    assert all(isinstance(row["score"], float) for row in rows if "score" in row)
+    assert any(row["coverage"].endswith(" subsets") for row in rows)  # shipped samples: partial, said so
 
 
 def test_model_catalog_sensor_adds_new_models_and_removes_none(rb_home):

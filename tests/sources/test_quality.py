@@ -365,5 +365,5 @@ def test_identical_pairs_check_warns_without_blocking(rb_home, tmp_path) -> None
     identical = checks["no_chosen_equal_to_rejected"]
     assert not identical.passed and identical.severity == AssetCheckSeverity.WARN
     assert identical.metadata["pairs"].value == 1 and identical.metadata["examples"].value == 1
-    assert "| b | 1 |" in identical.metadata["per_subset"].value
+    assert [r.data for r in identical.metadata["per_subset"].records] == [{"subset": "b", "pairs": 1}]
     assert checks["examples_quality"].passed and checks["responses_quality"].passed

@@ -144,10 +144,12 @@ def test_no_view_names_a_model_kind_the_kinds_table_says_which_judge():
     assert kinds.filter("scores_steps")["kind"].to_list() == ["prm"]  # prm_step_scores reads these
 
 
-def test_section_chart_is_a_png_of_the_leaderboard(warehouse):
-    from rb_pipeline.warehouse.plots import markdown_image, section_bar_chart
+def test_section_chart_is_a_png_of_the_section_scores(warehouse):
+    from rb_pipeline.warehouse.plots import markdown_image, section_chart
+    from rb_pipeline.warehouse.sql_rules import query_sql
 
-    png = section_bar_chart(query("select * from leaderboard", warehouse))
+    sections = query(query_sql("report/section_coverage"), warehouse)  # what the warehouse asset charts
+    png = section_chart(sections)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
     assert markdown_image(png, "chart").startswith("![chart](data:image/png;base64,iVBOR")
 
