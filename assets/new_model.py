@@ -39,6 +39,8 @@ ENTRY_HELP = {
     "api_key_env": "the environment variable holding that server's key (the key is never stored)",
     "request_timeout": "seconds per HTTP request to that server",
     "max_retries": "retries of a failed request",
+    "protocol": "generative judges on RewardBench 2's best-of-4 subsets: rate each answer 1-10 (ratings, "
+    "upstream's default), pick the best of four (four-way), or compare chosen with each rejected (pairwise)",
 }
 SETTINGS = {setting.name: setting for setting in user_settings()}
 FORM_FIELDS = [name for name in ENTRY_FIELDS if name != "source"]  # the model as typed is its source

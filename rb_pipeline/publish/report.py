@@ -23,7 +23,8 @@ import polars as pl
 from rb_pipeline.catalog.entries import load_benchmarks
 from rb_pipeline.core.paths import encode_model_id, warehouse_path
 from rb_pipeline.warehouse import answers
-from rb_pipeline.warehouse.plots import section_bar_chart, subset_heatmap
+from rb_pipeline.warehouse.plots import section_chart, subset_heatmap
+from rb_pipeline.warehouse.sql_rules import query_sql
 from rb_pipeline.warehouse.views import connect, leaderboard_columns
 
 STATIC = Path(__file__).with_name("static")
@@ -153,7 +154,12 @@ class Site:
                 "does not beat the best null baseline (its accuracy in brackets); coverage: what a score "
                 "still needs.",
             ),
-            Section("Scores by column", image=self.image("sections.png", section_bar_chart(board))),
+            Section(
+                "Scores by section",
+                image=self.image(
+                    "sections.png", section_chart(self.sql(query_sql("report/section_coverage")))
+                ),
+            ),
         ]
         if subsets.height:
             sections.append(

@@ -67,5 +67,11 @@ def test_score_a_prm_prints_prmbench_scores(tmp_path):
     with DagsterInstance.from_config(str(home / "dagster")) as instance:
         event = instance.get_latest_materialization_event(AssetKey("scores"))
     metadata = event.asset_materialization.metadata
-    assert "| tiny-prm-twin | 0.5000 | 0/10 subsets in full; missing: " in metadata["leaderboard_row"].value
-    assert "| prmbench | multi_solutions | category |" in metadata["per_subset"].value
+    (row,) = metadata["leaderboard_row"].value.records  # table metadata (issue 23)
+    assert row.data["model"] == "tiny-prm-twin" and row.data["coverage"].startswith(
+        "0/10 subsets in full; missing: "
+    )
+    categories = [
+        (r.data["benchmark"], r.data["subset"], r.data["scope"]) for r in metadata["per_subset"].value.records
+    ]
+    assert ("prmbench", "multi_solutions", "category") in categories
