@@ -484,8 +484,11 @@ def one_line(exc: BaseException, args: argparse.Namespace) -> str:
             f"out of memory scoring model {model} at batch size {batch}: "
             f"try --batch-size {max(1, batch // 2)} or smaller (or a smaller --max-length)"
         )
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    # a heading ending in ':' (Dagster's "1 blocking asset check failed ...:") names nothing alone
+    return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
 def main(argv: list[str] | None = None) -> int:

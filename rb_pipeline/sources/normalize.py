@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from rb_pipeline.sources.formats import (
     get_adapter,
     read_records,
 )
+from rb_pipeline.sources.quality import ROLE_SEQUENCE
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ def _hub_snapshots(benchmark: Benchmark) -> list[SourceFile]:
 
 
 def check_example(raw: RawExample) -> None:
-    """Row-level rules: valid roles, a prompt ending with the user, a chosen response.
+    """Row-level rules: valid roles, alternating roles, a prompt ending with the user, a chosen response.
 
     Only what cannot be scored is quarantined. An empty turn or an empty response text is kept: the
     official scripts score such rows (RMB's pairwise files hold 2 empty rejected answers and 5 empty
@@ -186,6 +188,10 @@ def check_example(raw: RawExample) -> None:
     for index, message in enumerate(raw.prompt):
         if message["role"] not in VALID_ROLES:
             raise RowError(f"prompt[{index}]: invalid role {message['role']!r}")
+    roles = ",".join(message["role"] for message in raw.prompt)
+    # the same rule as the blocking check `prompt_roles_alternate`: quarantined here, named by its row
+    if raw.prompt[-1]["role"] == "user" and not re.match(ROLE_SEQUENCE, roles):
+        raise RowError(f"prompt roles do not alternate user/assistant (system only first): {roles}")
     if raw.prompt[-1]["role"] != "user":
         raise RowError(f"prompt must end with a user turn, not {raw.prompt[-1]['role']!r}")
     if not raw.chosen:

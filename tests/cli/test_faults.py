@@ -227,3 +227,16 @@ def test_a_build_killed_midway_leaves_nothing_behind_after_the_next(rb_home):
     build_warehouse({})
     assert path.exists() and not any(file.exists() for file in leftovers)
     assert in_progress.exists()
+
+
+def test_an_error_whose_first_line_is_a_heading_keeps_what_it_names() -> None:
+    """Dagster's blocking-check failure is a heading ending in ':' and the check on the next line."""
+    import argparse
+
+    from rb_pipeline.cli import one_line
+
+    error = RuntimeError("1 blocking asset check failed with ERROR severity:\nexamples_quality: 1 row x\n")
+    assert one_line(error, argparse.Namespace()) == (
+        "1 blocking asset check failed with ERROR severity: examples_quality: 1 row x"
+    )
+    assert one_line(RuntimeError("a: b\nsecond"), argparse.Namespace()) == "a: b"

@@ -84,3 +84,18 @@ def test_messages_file_has_only_chosen_responses() -> None:
     data = load("messages_only.jsonl")
     assert data.responses["label"].unique().to_list() == ["chosen"]
     assert data.examples["prompt"].to_list()[1][0] == {"role": "system", "content": "Be brief."}
+
+
+def test_non_alternating_roles_are_quarantined_and_the_blocking_check_passes(rb_home: Path) -> None:
+    """Rows whose prompt roles do not alternate used to pass the row checks and fail the blocking check
+    `prompt_roles_alternate` for the whole file, naming no row; the dataset was then left out of every
+    later `score`. Now they are quarantined by row (file, row, the roles) and the file's suite passes."""
+    from rb_pipeline.sources.datasets import materialize_benchmark
+
+    data, verdicts = materialize_benchmark(dataset_benchmark(CORPUS / "prompt_roles_not_alternating.jsonl"))
+    assert [v.passed for v in verdicts] == [True, True], [v.summary for v in verdicts]
+    assert (
+        data.rejects["source_file"].to_list()
+        == [str((CORPUS / "prompt_roles_not_alternating.jsonl").resolve())] * 2
+    )
+    assert data.examples.height == 1  # row 0 of 3 kept; rows 1 and 2 quarantined
