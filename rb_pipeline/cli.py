@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
+import textwrap
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -24,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from rb_pipeline.core.paths import rb_home
-from rb_pipeline.core.settings import add_setting_flags, user_settings
+from rb_pipeline.core.settings import add_setting_flags, positive, user_settings
 
 DEMO_MODEL_ID = "rb-demo/tiny-classifier"
 COVERAGE_WIDTH = 100  # characters of the leaderboard's coverage text shown on the console
@@ -44,10 +46,11 @@ def render(frame: pl.DataFrame, fmt: str = "table") -> str:
     if fmt == "csv":
         return frame.write_csv().rstrip("\n")
     if fmt == "json":
-        return json.dumps(frame.to_dicts(), default=str, indent=1)
+        return json.dumps(finite(frame).to_dicts(), default=str, indent=1)
     cells = [[_cell(v) for v in row] for row in frame.iter_rows()]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(frame.columns)]
-    line = "  ".join(c.ljust(w) for c, w in zip(frame.columns, widths, strict=True))
+    names = [visible(name) for name in frame.columns]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(names)]
+    line = "  ".join(c.ljust(w) for c, w in zip(names, widths, strict=True))
     rule = "  ".join("-" * w for w in widths)
     body = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join([line, rule, *body, f"({frame.height} rows)"])
@@ -69,12 +72,29 @@ def nested_as_json(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def finite(frame: pl.DataFrame) -> pl.DataFrame:
+    """NaN and infinite floats as null (JSON has no such numbers)."""
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    return frame.with_columns(
+        pl.when(pl.col(name).is_finite()).then(pl.col(name)).alias(name) for name in floats
+    )
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """Control characters (ESC, CR, newline, ...) escaped as `\\x1b`, `\\r`, `\\n`: a table cell
+    stays on its line and the data cannot drive the terminal."""
+    return CONTROL_CHARACTERS.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+
+
 def _cell(value: object) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
         return f"{value:.4f}"
-    return str(value)
+    return visible(str(value))
 
 
 def print_leaderboard(model_id: str | None = None) -> None:
@@ -182,6 +202,8 @@ def resolve_model(name: str, ref_model: str | None):
     two folders of the same name stay two models), or a Hub id."""
     from rb_pipeline.catalog.entries import ModelEntry, load_models, path_tag, register_model
 
+    if not name.strip():  # Path("") is the current folder: it would be scored and registered
+        raise UserError("--model is empty: give a registered id, a model folder or a Hub id ORG/NAME")
     models = load_models()
     path = Path(name).expanduser()
     if name not in models and path.is_dir():  # a folder registered before keeps its id
@@ -326,9 +348,40 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 def cmd_sql(args: argparse.Namespace) -> None:
     """Run a read-only query over the warehouse."""
-    from rb_pipeline.warehouse.views import query
+    from rb_pipeline.warehouse.views import stream_query
 
-    print(render(query(args.query), args.format))
+    batches = stream_query(args.query, timeout=args.timeout)
+    try:
+        write_result(batches, args.format, args.max_rows)
+    finally:
+        batches.close()  # stops the query when fewer rows were wanted than it returns
+
+
+def write_result(batches: Iterator[pl.DataFrame], fmt: str, max_rows: int) -> None:
+    """A query's batches to stdout as they come (CSV and JSON: every row, as `render` writes them); a
+    table needs every row's width first, so it shows at most `max_rows` and says how to get the rest."""
+    if fmt == "table":
+        kept: list[pl.DataFrame] = []
+        for batch in batches:
+            kept.append(batch)
+            if sum(frame.height for frame in kept) > max_rows:
+                break
+        frame = pl.concat(kept)
+        print(render(frame.head(max_rows)))
+        if frame.height > max_rows:
+            print(f"(only the first {max_rows} rows shown: --max-rows N, or --format csv or json for all)")
+        return
+    written = 0
+    for index, batch in enumerate(batches):
+        if fmt == "csv":
+            sys.stdout.write(nested_as_json(batch).write_csv(include_header=index == 0))
+            continue
+        for record in finite(batch).to_dicts():
+            text = textwrap.indent(json.dumps(record, default=str, indent=1), " ")
+            sys.stdout.write(("[\n" if written == 0 else ",\n") + text)
+            written += 1
+    if fmt == "json":
+        sys.stdout.write("[]\n" if written == 0 else "\n]\n")
 
 
 def cmd_warehouse(args: argparse.Namespace) -> None:
@@ -380,7 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--benchmark", action="append", help="benchmark to score (repeatable); default all")
     score.add_argument("--dataset", help="a local preference file (json, jsonl, parquet)")
     add_setting_flags(score)  # --dtype, --max-length, --batch-size, ... (core.settings)
-    score.add_argument("--nproc-per-node", type=int, help="data-parallel processes (one per GPU), torchrun")
+    score.add_argument(
+        "--nproc-per-node", type=positive(int), help="data-parallel processes (one per GPU), torchrun"
+    )
     score.add_argument(
         "--sample",
         action="store_true",
@@ -390,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help=cmd_sql.__doc__)
     sql.add_argument("query")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.add_argument("--timeout", type=positive(float), help="stop the query after this many seconds")
+    sql.add_argument(
+        "--max-rows", type=positive(int), default=10_000, help="rows a table shows (csv and json: all)"
+    )
     sql.set_defaults(func=cmd_sql)
     store = sub.add_parser("warehouse", help=cmd_warehouse.__doc__)
     store.add_argument("--rebuild", action="store_true", help="rebuild the file whole from the lake")
@@ -506,9 +565,10 @@ def main(argv: list[str] | None = None) -> int:
                     raise
         except interrupts():
             number = received()  # exit 128 + the signal: 130 for SIGINT, 143 for SIGTERM
+            resumes = "; the run is marked interrupted and the next run resumes where it stopped"
             print(
-                f"rb-pipeline: stopped by {signal.Signals(number).name}; the run is marked interrupted"
-                " and the next run resumes where it stopped",
+                f"rb-pipeline: stopped by {signal.Signals(number).name}"
+                + ("" if args.command == "sql" else resumes),  # a query is stopped, not resumed
                 file=sys.stderr,
             )
             print(f"rb-pipeline: log: {log}", file=sys.stderr)

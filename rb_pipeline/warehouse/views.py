@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import graphlib
 import os
+import queue
 import re
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -389,13 +393,82 @@ def lock_to_lake(con: duckdb.DuckDBPyConnection, lake: Path | Any) -> None:
     con.execute("set lock_configuration = true")
 
 
-def query(sql: str, path: Path | None = None) -> pl.DataFrame:
-    """Run a read-only query: only query statements, over a connection that reads no file outside the
-    lake and cannot be reconfigured; DuckDB's error comes back as a one-line QueryError."""
+@contextmanager
+def _read_only(sql: str, path: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A warehouse connection that runs only query statements, reads no file outside the lake and
+    cannot be reconfigured."""
     with connect(read_only=True, path=path) as con:
         check_read_only(con, sql)
         lock_to_lake(con, lake_dir())
+        yield con
+
+
+def query(sql: str, path: Path | None = None) -> pl.DataFrame:
+    """Run a read-only query (see _read_only); DuckDB's error comes back as a one-line QueryError."""
+    with _read_only(sql, path) as con:
         try:
             return con.sql(sql).pl()
         except duckdb.Error as exc:
             raise QueryError(str(exc).splitlines()[0]) from None
+
+
+STREAM_ROWS = 65_536  # rows per batch of `stream_query`
+
+
+def stream_query(
+    sql: str, path: Path | None = None, timeout: float | None = None, batch_rows: int = STREAM_ROWS
+) -> Iterator[pl.DataFrame]:
+    """A read-only query's result in batches (the first one holds at least the columns), for output
+    that need not hold it whole. DuckDB runs it in a worker thread while this thread waits in Python,
+    so Ctrl-C and SIGTERM (a KeyboardInterrupt here) and `timeout` seconds stop it: the query is
+    interrupted (`DuckDBPyConnection.interrupt`), never left running. Closing the generator stops it too."""
+    with _read_only(sql, path) as con:
+        batches: queue.Queue = queue.Queue(maxsize=2)  # at most 2 batches wait for the reader
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                reader = con.sql(sql).to_arrow_reader(batch_rows)
+                empty = True
+                for batch in reader:
+                    empty = False
+                    while not stop.is_set():
+                        try:
+                            batches.put(pl.from_arrow(batch), timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                if empty:
+                    batches.put(pl.from_arrow(reader.schema.empty_table()))
+                batches.put(None)
+            except BaseException as exc:  # handed to the reading thread
+                batches.put(exc)
+
+        worker = threading.Thread(target=produce, name="rb-sql", daemon=True)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        worker.start()
+        try:
+            while True:
+                try:
+                    item = batches.get(timeout=0.05)  # signals are handled between waits
+                except queue.Empty:
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise QueryError(
+                            f"query stopped after its time limit (--timeout {timeout:g} s)"
+                        ) from None
+                    continue
+                if item is None:
+                    return
+                if isinstance(item, duckdb.Error):
+                    raise QueryError(str(item).splitlines()[0])
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            con.interrupt()
+            while worker.is_alive():  # interrupted within milliseconds; a batch put is dropped
+                with suppress(queue.Empty):
+                    batches.get(timeout=0.05)

@@ -240,3 +240,15 @@ def test_an_error_whose_first_line_is_a_heading_keeps_what_it_names() -> None:
         "1 blocking asset check failed with ERROR severity: examples_quality: 1 row x"
     )
     assert one_line(RuntimeError("a: b\nsecond"), argparse.Namespace()) == "a: b"
+
+
+def test_an_empty_model_name_is_refused_and_registers_nothing(rb_home, capsys) -> None:
+    """`--model ""` was the current folder: it was scored and registered."""
+    from rb_pipeline.cli import main
+
+    assert main(["score", "--model", "", "--sample"]) == 2
+    error = capsys.readouterr().err.splitlines()[0]
+    assert error == (
+        "rb-pipeline: error: --model is empty: give a registered id, a model folder or a Hub id ORG/NAME"
+    )
+    assert not (rb_home / "models.yaml").exists()
