@@ -9,6 +9,7 @@ to stderr (Dagster's logs, warnings, progress bars, the full traceback) goes to 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import textwrap
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stderr
+from contextlib import contextmanager, redirect_stderr, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -521,14 +522,37 @@ def stderr_to(path: Path) -> Iterator[None]:
     (Dagster's console logger, warnings, progress bars), also where `sys.stderr` was replaced."""
     sys.stderr.flush()
     saved = os.dup(2)
-    with path.open("a", encoding="utf-8") as log, redirect_stderr(log):  # and Python's sys.stderr
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+    log = path.open("a", encoding="utf-8")
+    try:
+        with redirect_stderr(log):  # and Python's sys.stderr
+            os.dup2(log.fileno(), 2)
+            try:
+                yield
+            finally:
+                with suppress(OSError):  # a full disk: what cannot be written is lost, never the console
+                    sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+    finally:
+        with suppress(OSError):
+            log.close()
+
+
+def write_trace(log: Path) -> Path:
+    """The exception being handled, with its traceback, into the command's log (where stderr points
+    now); where the log cannot be written (a full disk), into a file of that name in the temporary
+    folder instead. Returns the file that holds it."""
+    trace = traceback.format_exc()
+    try:
+        sys.stderr.write(trace)
+        sys.stderr.flush()
+        return log
+    except OSError:
+        fallback = Path(tempfile.gettempdir()) / log.name
+        with suppress(OSError):
+            fallback.write_text(trace, encoding="utf-8")
+            return fallback
+        return log
 
 
 def one_line(exc: BaseException, args: argparse.Namespace) -> str:
@@ -543,6 +567,9 @@ def one_line(exc: BaseException, args: argparse.Namespace) -> str:
             f"out of memory scoring model {model} at batch size {batch}: "
             f"try --batch-size {max(1, batch // 2)} or smaller (or a smaller --max-length)"
         )
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "database or disk is full" in str(exc):
+        where = getattr(exc, "filename", None) or rb_home()
+        return f"no space left on the disk of {where}: free some space and run the command again"
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     if not lines:
         return type(exc).__name__
@@ -561,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     args.func(args)
                 except BaseException:
-                    traceback.print_exc()  # the full trace goes to the log, never to the console
+                    log = write_trace(log)  # the full trace goes to the log, never to the console
                     raise
         except interrupts():
             number = received()  # exit 128 + the signal: 130 for SIGINT, 143 for SIGTERM

@@ -252,3 +252,52 @@ def test_an_empty_model_name_is_refused_and_registers_nothing(rb_home, capsys) -
         "rb-pipeline: error: --model is empty: give a registered id, a model folder or a Hub id ORG/NAME"
     )
     assert not (rb_home / "models.yaml").exists()
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path):
+    """A 4 MiB tmpfs filled to the last block (a real full disk: every write fails with ENOSPC);
+    skipped where mounting is not permitted (not root, a container without CAP_SYS_ADMIN)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
+        pytest.skip("mounting a small tmpfs is not permitted here")
+    try:
+        home = mount / "rb_home"
+        (home / "dagster").mkdir(parents=True)
+        (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        filler = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                os.write(filler, b"\0" * 4096)
+        os.close(filler)
+        yield home
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_disk_early_in_score_prints_one_line_and_a_log(
+    full_disk: Path, tiny_classifier, tmp_path
+) -> None:
+    """It used to exit 1 with nothing on stdout or stderr (the log could not be written, and the
+    failed flush left stderr pointing at it)."""
+    scratch = tmp_path / "scratch"  # the temporary folder, on a disk with room: the log goes there
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "rb_pipeline.cli", "score", "--model", str(tiny_classifier), "--sample"],
+        cwd=REPO,
+        env=os.environ
+        | {"RB_HOME": str(full_disk), "DAGSTER_HOME": str(full_disk / "dagster"), "TMPDIR": str(scratch)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    error, log = done.stderr.splitlines()
+    assert done.returncode == 2, done.stderr
+    assert error.startswith("rb-pipeline: error: no space left on the disk of ") and error.endswith(
+        ": free some space and run the command again"
+    )
+    assert log.startswith(f"rb-pipeline: log: {scratch}/") and log.endswith("-score.log")
+    assert "No space left on device" in Path(log.removeprefix("rb-pipeline: log: ")).read_text()
