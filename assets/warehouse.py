@@ -33,6 +33,8 @@ def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> Materi
         + (f" ({update.reason})" if update.reason else "")
         + (f": models {', '.join(update.models)}" if update.models else "")
     )
+    for moved in update.set_aside:
+        context.log.warning(f"{moved}: set aside: its content hash differs from the one in its name")
     leaderboard = query("select * from leaderboard", path)
     subset_accuracy = query("select model, benchmark, subset, accuracy from subset_accuracy", path)
     # counts the files' footers answer: `count(*) from scores` resolves every run's scores (30 s at 11M)
@@ -52,6 +54,7 @@ def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> Materi
             "update_reason": update.reason or "-",
             "models_updated": MetadataValue.json(list(update.models)),
             "update_s": round(update.seconds, 3),
+            "set_aside": MetadataValue.json(list(update.set_aside)),  # changed score files (update.py)
             "models": leaderboard.height,
             **counts,
             "leaderboard": MetadataValue.md(markdown_table(leaderboard.select(non_empty))),

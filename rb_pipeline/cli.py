@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from rb_pipeline.core.ids import check_model_id, id_part
 from rb_pipeline.core.paths import rb_home
 from rb_pipeline.core.settings import add_setting_flags, positive, user_settings
 
@@ -219,11 +220,15 @@ def resolve_model(name: str, ref_model: str | None):
     if not path.exists() and _looks_like_path(name):
         raise UserError(f"model {name}: no such folder: give an existing model folder or a Hub id ORG/NAME")
     if not path.exists():
+        try:  # checked before anything is registered
+            check_model_id(name)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         _check_hub_reachable(name)
     if path.exists():
         folder = path.resolve()
         entry = ModelEntry(
-            id=f"local/{folder.name}-{path_tag(folder)}",
+            id=f"local/{id_part(folder.name)}-{path_tag(folder)}",
             source=str(folder),
             type=model_type,
             ref_model=ref_model,
@@ -396,6 +401,8 @@ def cmd_warehouse(args: argparse.Namespace) -> None:
     reason = f" ({done['update_reason']})" if done["update_reason"] != "-" else ""
     models = f", models: {', '.join(done['models_updated'])}" if done["models_updated"] else ""
     print(f"{done['path']}: {done['update']}{reason} in {done['update_s']} s{models}")
+    for moved in done["set_aside"]:  # a changed score file is never served; the next `score` redoes it
+        print(f"{moved}: set aside: its content hash differs from the one recorded when it was written")
 
 
 def cmd_import(args: argparse.Namespace) -> None:

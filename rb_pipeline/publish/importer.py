@@ -51,7 +51,7 @@ import polars as pl
 from pydantic import AfterValidator, BeforeValidator, StrictInt
 
 from rb_pipeline.catalog.entries import Benchmark, load_benchmarks
-from rb_pipeline.core.ids import content_hash
+from rb_pipeline.core.ids import check_model_id, content_hash
 from rb_pipeline.core.lake import write_parquet
 from rb_pipeline.core.paths import lake_dir
 from rb_pipeline.core.runs import new_run_id, run_record, write_run
@@ -334,7 +334,10 @@ def _parse(path: Path, benchmarks: dict[str, Benchmark], model: str | None) -> _
         row_models = {row.get("model") for row in body if isinstance(row.get("model"), str)}
         if len(row_models) == 1:
             metadata["model"] = row_models.pop()
-    model_id = _model_id(path, model, metadata)
+    try:
+        model_id = check_model_id(_model_id(path, model, metadata))
+    except ValueError as exc:  # a newline or '--' in the file's model name: nothing is imported
+        raise ResultFileError(f"{path}: {exc}") from None
     parsed = _Parsed(
         path=path,
         format=fmt,

@@ -25,6 +25,7 @@ import duckdb
 import polars as pl
 
 from rb_pipeline.catalog.entries import AGGREGATIONS, RULES, Benchmark, Ensemble, load_ensembles
+from rb_pipeline.core.lake import UnverifiedFile, hash_differs
 from rb_pipeline.core.paths import lake_dir, warehouse_path
 from rb_pipeline.core.runs import process_alive
 from rb_pipeline.core.schemas import (
@@ -186,16 +187,19 @@ def create_lake_view(
     files: list[str] | None = None,
     into: str = "",
     copy: bool = False,
+    temporary: bool = False,
 ) -> None:
     """`<into>name`: a view over the lake table's files (every file of its pattern, or `files`), or an
-    empty typed table while there is none; with `copy`, a table holding the files' rows."""
+    empty typed table while there is none; with `copy`, a table holding the files' rows; `temporary`:
+    for this connection only (it shadows the file's own)."""
     pattern, schema = LAKE_TABLES[name]
+    temp = "temp " if temporary else ""
     for attempt in range(REREADS + 1):
         # lake paths stay as the lake gives them (a UPath of an object store is no local Path)
         listed = sorted(lake.glob(pattern)) if files is None else [Path(file) for file in files]
         if not listed:
             empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
-            con.execute(f"create table {into}{name} as select * from empty")
+            con.execute(f"create {temp}table {into}{name} as select * from empty")
             return
         source = (
             _quote(lake / pattern)
@@ -205,7 +209,7 @@ def create_lake_view(
         try:
             # the files carry every column; hive keys would replace `model` with its folder form `org--name`
             con.execute(
-                f"create {'table' if copy else 'view'} {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
+                f"create {temp}{'table' if copy else 'view'} {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
             )
             return
         except duckdb.Error as error:
@@ -340,8 +344,64 @@ def connect(read_only: bool = True, path: Path | None = None) -> duckdb.DuckDBPy
             f"{path}: no warehouse yet (run `rb-pipeline demo` or materialize the assets)"
         )
     con = duckdb.connect(str(path), read_only=read_only)
-    attach_lake(con, lake_dir())  # views read the lake at query time: an object store needs its reader
+    lake = lake_dir()
+    attach_lake(con, lake)  # views read the lake at query time: an object store needs its reader
+    if not is_remote(lake):  # (an object store's files would be downloaded to be hashed: not checked)
+        follow_moved_lake(con, lake)
+        changed = unverified_files(lake, checked_files(con))
+        if changed:
+            con.close()
+            more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+            raise UnverifiedFile(
+                f"{changed[0]}{more}: content hash differs from the one recorded when it was written:"
+                " run `rb-pipeline warehouse` to set it aside (the next `score` scores its responses again)"
+            )
     return con
+
+
+def follow_moved_lake(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """A warehouse file whose lake views name another folder (`RB_HOME` moved or copied) reads this
+    lake: temporary views of the lake tables shadow the file's for this connection (the SQL views
+    resolve the names when they run); the next `rb-pipeline warehouse` rebuilds the file for it."""
+    views = con.execute(
+        "select sql from duckdb_views() where not temporary and view_name in (select unnest($1))",
+        [list(LAKE_TABLES)],
+    ).fetchall()
+    if all(str(lake).rstrip("/") + "/" in sql for (sql,) in views):
+        return
+    for name in LAKE_TABLES:
+        create_lake_view(con, lake, name, temporary=True)
+
+
+INPUTS_TABLE = "warehouse_inputs"  # the per-model lake files the file was computed from (update.py)
+CHECKED_TABLE = "stored_scores"  # the lake table whose files carry the sha256 of their bytes in their name
+
+
+def checked_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of the score files the warehouse was built from: checked then."""
+    try:
+        return set(
+            con.execute(
+                f"select path, size, mtime_ns from {INPUTS_TABLE} where lake_table = $1", [CHECKED_TABLE]
+            ).fetchall()
+        )
+    except duckdb.Error:  # a warehouse without a record
+        return set()
+
+
+def unverified_files(lake: Path, checked: set[tuple[str, int, int]] = frozenset()) -> list[Path]:
+    """The lake's score files whose bytes differ from the sha256 in their name (changed after they were
+    written: by hand, a bad disk); files in `checked` ((path, size, mtime_ns) as a build recorded them
+    after checking them) are not read again, so a query pays for a stat per file."""
+    found = []
+    for path in sorted(lake.glob(LAKE_TABLES[CHECKED_TABLE][0])):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # set aside meanwhile
+            continue
+        if (str(path), stat.st_size, stat.st_mtime_ns) not in checked and hash_differs(path):
+            found.append(path)
+    return found
 
 
 # what `rb-pipeline sql` may run: queries (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE parse as

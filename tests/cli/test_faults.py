@@ -301,3 +301,55 @@ def test_a_full_disk_early_in_score_prints_one_line_and_a_log(
     )
     assert log.startswith(f"rb-pipeline: log: {scratch}/") and log.endswith("-score.log")
     assert "No space left on device" in Path(log.removeprefix("rb-pipeline: log: ")).read_text()
+
+
+def flip_bytes(path: Path, at: int, count: int = 8) -> None:
+    """Invert `count` bytes in place (size kept), as a bad disk or a stray write would."""
+    data = bytearray(path.read_bytes())
+    data[at : at + count] = bytes(b ^ 0xFF for b in data[at : at + count])
+    path.write_bytes(bytes(data))
+
+
+def test_a_corrupted_score_shard_is_refused_by_sql_and_push_set_aside_by_the_warehouse_and_rescored(
+    rb_home, tiny_classifier, tmp_path, capsys
+) -> None:
+    """8 bytes flipped in a lake shard were served by `sql`, published by `push --dry-run` and kept by
+    `warehouse --rebuild` (only the next `score` checked the hash in the file's name)."""
+    from rb_pipeline.cli import main
+    from rb_pipeline.warehouse.update import update_warehouse
+
+    examples, responses = hand_made_frames()
+    for table, frame in (("examples", examples), ("responses", responses)):
+        write_parquet(frame, dataset_path(table, "hm"))
+    entry = ModelEntry(id="test/tiny", source=str(tiny_classifier))
+    settings = ScorerSettings(max_length=256, batch_size=2)
+    run = score_model(entry, responses, examples, settings, ["hm"], device="cpu", shard_rows=8, log=silent)
+    shards = sorted(scores_dir(entry.id, run.run_id).glob("*.parquet"))
+    assert len(shards) == 3  # 22 responses in shards of 8, 8 and 6
+    update_warehouse({})  # built from the honest files (and checked them)
+    flip_bytes(shards[0], at=shards[0].stat().st_size // 2)
+    refusal = f"{shards[0]}: content hash differs from the one recorded when it was written"
+    capsys.readouterr()  # the scoring's progress bars
+
+    for argv in (
+        ["sql", "select count(*) from stored_scores"],
+        ["push", "--model", entry.id, "--repo-id", "org/scores", "--dry-run", str(tmp_path / "out")],
+    ):
+        assert main(argv) == 2
+        out, err = capsys.readouterr()
+        error, log = err.splitlines()
+        assert out == "" and error.startswith(f"rb-pipeline: error: {refusal}: run `rb-pipeline warehouse`")
+    assert not (tmp_path / "out").exists()
+
+    assert main(["warehouse", "--rebuild"]) == 0
+    moved = shards[0].with_name(shards[0].name + SET_ASIDE_SUFFIX)
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[-1] == f"{moved}: set aside: its content hash differs from the one recorded when it was written"
+    )
+    assert not shards[0].exists() and moved.exists()
+    assert main(["sql", "select count(*) as n from stored_scores", "--format", "csv"]) == 0
+    assert capsys.readouterr().out == "n\n14\n"  # 22 - the 8 of the set-aside shard
+
+    again = score_model(entry, responses, examples, settings, ["hm"], device="cpu", log=silent)
+    assert (again.n_scored, again.n_reused) == (8, 14)  # the set-aside file's 8 scored again

@@ -19,10 +19,11 @@ from rb_pipeline.catalog.entries import (
     load_benchmarks,
     load_models,
     local_revision,
+    path_tag,
     register_model,
     user_benchmarks_dir,
 )
-from rb_pipeline.cli import main, register_dataset, resolve_model
+from rb_pipeline.cli import UserError, main, register_dataset, resolve_model
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.scoring import score_model
 from rb_pipeline.sources.datasets import dataset_benchmark
@@ -238,3 +239,22 @@ def test_overwritten_weights_are_scored_again_unchanged_ones_reused(
     shutil.copy(other / "model.safetensors", folder / "model.safetensors")  # same path, new weights
     retrained = score()
     assert (retrained.n_scored, retrained.n_reused) == (distinct, 0)  # nothing reused
+
+
+def test_ids_with_a_newline_or_a_double_dash_are_refused_before_anything_is_registered(
+    rb_home: Path, tmp_path: Path, tiny_classifier: Path
+) -> None:
+    """A folder named `m--dash` was refused only after its entry was written to models.yaml; names
+    with a newline were accepted, then `push` failed and tables printed across lines."""
+    for name in ("org/m--dash", "org/line\nbreak", "org/tab\there"):
+        with pytest.raises(
+            UserError, match=r"^model id .* (must not contain '--'|holds a control character)"
+        ):
+            resolve_model(name, None)
+    assert not (rb_home / "models.yaml").exists()
+    # a folder's own name is made fit for an id (the path tag keeps two folders apart)
+    for name, part in (("m--dash", "m-dash"), ("line\nbreak", "linebreak")):
+        folder = copy_model(tiny_classifier, tmp_path / name)
+        entry = resolve_model(str(folder), None)
+        assert entry.id == f"local/{part}-{path_tag(folder.resolve())}"
+        assert entry.id in load_models()

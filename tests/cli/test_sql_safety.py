@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -214,3 +215,27 @@ def test_output_streams_and_escapes(warehouse: Path, capsys: pytest.CaptureFixtu
     assert json.loads(capsys.readouterr().out) == [{"i": i} for i in range(70000)]
     assert main(["sql", "select 1 as i where false", "--format", "json"]) == 0
     assert capsys.readouterr().out == "[]\n"
+
+
+@pytest.mark.parametrize("how", ["move", "copy"])
+def test_a_moved_or_copied_rb_home_keeps_working(
+    how: str, warehouse: Path, rb_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The views named the lake by its absolute path: after a move every query failed with "file
+    system operations are disabled" (the old folder is outside the new lake)."""
+    board = "select * from leaderboard order by model"
+    before = query(board)
+    counts = "select (select count(*) from runs) as runs, (select count(*) from stored_scores) as scores"
+    before_counts = query(counts)
+    target = tmp_path / "elsewhere" / "rb_home"
+    target.parent.mkdir()
+    if how == "move":
+        shutil.move(rb_home, target)
+    else:
+        shutil.copytree(rb_home, target)
+        # the old lake must not be the one read: drop its runs
+        for run in (rb_home / "lake" / "runs").glob("*.parquet"):
+            run.unlink()
+    monkeypatch.setenv("RB_HOME", str(target))
+    assert query(board).equals(before)
+    assert query(counts).equals(before_counts) and before_counts["runs"].item() > 0
