@@ -270,6 +270,8 @@ def register_dataset(path: Path) -> str:
 
     if not path.exists():
         raise UserError(f"{path}: no such file")
+    if not path.is_file():  # read whole, /dev/zero would never end; a FIFO would wait for a writer
+        raise UserError(f"{path}: not a regular file (a folder, a FIFO or a device): give a preference file")
     bench = dataset_benchmark(path)
     target = user_benchmarks_dir() / f"{bench.benchmark}.yaml"
     for other in load_benchmarks().values():

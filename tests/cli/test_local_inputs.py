@@ -5,6 +5,7 @@ local model's revision is the hash of its files, so scores of other weights are 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -258,3 +259,18 @@ def test_ids_with_a_newline_or_a_double_dash_are_refused_before_anything_is_regi
         entry = resolve_model(str(folder), None)
         assert entry.id == f"local/{part}-{path_tag(folder.resolve())}"
         assert entry.id in load_models()
+
+
+def test_a_folder_a_fifo_or_a_device_is_named_as_such(rb_home: Path, tmp_path: Path) -> None:
+    """They were reported as "no such file" (and /dev/zero would be read forever)."""
+    fifo = tmp_path / "prefs.jsonl"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.jsonl"
+    folder.mkdir()
+    for path in (fifo, folder, Path("/dev/zero")):
+        with pytest.raises(UserError) as refused:
+            register_dataset(path)
+        assert str(refused.value) == (
+            f"{path}: not a regular file (a folder, a FIFO or a device): give a preference file"
+        )
+    assert registered() == {}
