@@ -294,7 +294,7 @@ def _detect(path: Path, document: object) -> tuple[str, list[dict] | dict, dict]
             return "rewardbench-scores", rows, metadata
         values = [value for key, value in document.items() if key not in METADATA_KEYS]  # accuracies
         plain = all(_is_number(v) or v is None or isinstance(v, str) for v in values)
-        if plain and any(_is_number(v) for v in values):
+        if plain and any(_number(v) is not None for v in values):
             return "rewardbench-metrics", document, {}
     if isinstance(document, list) and document and all(isinstance(row, dict) for row in document):
         first = document[0]
@@ -320,6 +320,17 @@ def _describe(value: object) -> str:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(value: object) -> float | int | None:
+    """A number, or a string holding a finite one (`"0.75"`: some writers quote them); else None."""
+    if _is_number(value):
+        return value
+    try:
+        number = float(value) if isinstance(value, str) else math.nan
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 # ---------------------------------------------------------------- parsing
@@ -351,9 +362,8 @@ def _parse(path: Path, benchmarks: dict[str, Benchmark], model: str | None) -> _
         digest=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
     if fmt == "rewardbench-metrics":
-        accuracies = {
-            key: value for key, value in body.items() if key not in METADATA_KEYS and _is_number(value)
-        }
+        numbers = {key: _number(value) for key, value in body.items() if key not in METADATA_KEYS}
+        accuracies = {key: number for key, number in numbers.items() if number is not None}
         _parse_metrics(parsed, accuracies, benchmarks)
     elif fmt == "rewardbench-cli-metrics":
         extra = body.get("extra_results")

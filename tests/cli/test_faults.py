@@ -353,3 +353,20 @@ def test_a_corrupted_score_shard_is_refused_by_sql_and_push_set_aside_by_the_war
 
     again = score_model(entry, responses, examples, settings, ["hm"], device="cpu", log=silent)
     assert (again.n_scored, again.n_reused) == (8, 14)  # the set-aside file's 8 scored again
+
+
+def test_a_quoted_accuracy_is_imported(rb_home, tmp_path) -> None:
+    """A metrics file writing its accuracies as strings ("0.75") was dropped as "no result"."""
+    import json
+
+    from rb_pipeline.publish.importer import import_path
+
+    path = tmp_path / "quoted.json"
+    path.write_text(json.dumps({"model": "org/quoted", "alpacaeval-easy": "0.75", "mt-bench-easy": 0.5}))
+    (run,) = import_path(path, log=silent)
+    metrics = pl.read_parquet(lake_dir("imported_metrics")).filter(pl.col("run_id") == run.run_id)
+    # 0.75 of alpacaeval-easy's 100 rows, 0.5 of mt-bench-easy's 28 (the catalog's expected rows)
+    assert sorted(metrics.select("subset", "n", "accuracy").iter_rows()) == [
+        ("alpacaeval-easy", 100, 0.75),
+        ("mt-bench-easy", 28, 0.5),
+    ]
