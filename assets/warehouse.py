@@ -63,6 +63,8 @@ def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> Materi
         + (f" ({update.reason})" if update.reason else "")
         + (f": models {', '.join(update.models)}" if update.models else "")
     )
+    for moved in update.set_aside:
+        context.log.warning(f"{moved}: set aside: its content hash differs from the one in its name")
     leaderboard = query(query_sql("report/leaderboard"), path).drop("coverage")
     sections = query(query_sql("report/section_coverage"), path)
     subset_accuracy = query(query_sql("report/subset_accuracy_ci"), path)
@@ -77,6 +79,7 @@ def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> Materi
             "update_reason": update.reason or "-",
             "models_updated": MetadataValue.json(list(update.models)),
             "update_s": round(update.seconds, 3),
+            "set_aside": MetadataValue.json(list(update.set_aside)),  # changed score files (update.py)
             "models": leaderboard.height,
             **counts,
             "leaderboard": frame_table(sections.drop("complete"), descriptions=SECTION_COLUMNS),

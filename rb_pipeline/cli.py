@@ -9,22 +9,26 @@ to stderr (Dagster's logs, warnings, progress bars, the full traceback) goes to 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
+import textwrap
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stderr
+from contextlib import contextmanager, redirect_stderr, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
+from rb_pipeline.core.ids import check_model_id, id_part
 from rb_pipeline.core.paths import atomic_path, rb_home
-from rb_pipeline.core.settings import add_setting_flags, user_settings
+from rb_pipeline.core.settings import add_setting_flags, positive, user_settings
 from rb_pipeline.core.text import first_line, table_cell
 
 DEMO_MODEL_ID = "rb-demo/tiny-classifier"
@@ -45,10 +49,11 @@ def render(frame: pl.DataFrame, fmt: str = "table") -> str:
     if fmt == "csv":
         return frame.write_csv().rstrip("\n")
     if fmt == "json":
-        return json.dumps(frame.to_dicts(), default=str, indent=1)
-    cells = [[table_cell(v) for v in row] for row in frame.iter_rows()]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(frame.columns)]
-    line = "  ".join(c.ljust(w) for c, w in zip(frame.columns, widths, strict=True))
+        return json.dumps(finite(frame).to_dicts(), default=str, indent=1)
+    cells = [[visible(table_cell(v)) for v in row] for row in frame.iter_rows()]
+    names = [visible(name) for name in frame.columns]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(names)]
+    line = "  ".join(c.ljust(w) for c, w in zip(names, widths, strict=True))
     rule = "  ".join("-" * w for w in widths)
     body = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join([line, rule, *body, f"({frame.height} rows)"])
@@ -68,6 +73,23 @@ def nested_as_json(frame: pl.DataFrame) -> pl.DataFrame:
         )
         for name in nested
     )
+
+
+def finite(frame: pl.DataFrame) -> pl.DataFrame:
+    """NaN and infinite floats as null (JSON has no such numbers)."""
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    return frame.with_columns(
+        pl.when(pl.col(name).is_finite()).then(pl.col(name)).alias(name) for name in floats
+    )
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """Control characters (ESC, CR, newline, ...) escaped as `\\x1b`, `\\r`, `\\n`: a table cell
+    stays on its line and the data cannot drive the terminal."""
+    return CONTROL_CHARACTERS.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
 
 
 def print_leaderboard(model_id: str | None = None) -> None:
@@ -195,6 +217,8 @@ def resolve_model(name: str, ref_model: str | None):
     two folders of the same name stay two models), or a Hub id."""
     from rb_pipeline.catalog.entries import ModelEntry, load_models, names_a_folder, path_tag, register_model
 
+    if not name.strip():  # Path("") is the current folder: it would be scored and registered
+        raise UserError("--model is empty: give a registered id, a model folder or a Hub id ORG/NAME")
     models = load_models()
     path = Path(name).expanduser()
     if name not in models and path.is_dir():  # a folder registered before keeps its id
@@ -209,11 +233,15 @@ def resolve_model(name: str, ref_model: str | None):
     if not path.exists() and names_a_folder(name):
         raise UserError(f"model {name}: no such folder: give an existing model folder or a Hub id ORG/NAME")
     if not path.exists():
+        try:  # checked before anything is registered
+            check_model_id(name)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         _check_hub_reachable(name)
     if path.exists():
         folder = path.resolve()
         entry = ModelEntry(
-            id=f"local/{folder.name}-{path_tag(folder)}",
+            id=f"local/{id_part(folder.name)}-{path_tag(folder)}",
             source=str(folder),
             type=model_type,
             ref_model=ref_model,
@@ -245,6 +273,8 @@ def register_dataset(path: Path) -> str:
 
     if not path.exists():
         raise UserError(f"{path}: no such file")
+    if not path.is_file():  # read whole, /dev/zero would never end; a FIFO would wait for a writer
+        raise UserError(f"{path}: not a regular file (a folder, a FIFO or a device): give a preference file")
     bench = dataset_benchmark(path)
     target = user_benchmarks_dir() / f"{bench.benchmark}.yaml"
     for other in load_benchmarks().values():
@@ -333,9 +363,40 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 def cmd_sql(args: argparse.Namespace) -> None:
     """Run a read-only query over the warehouse."""
-    from rb_pipeline.warehouse.views import query
+    from rb_pipeline.warehouse.views import stream_query
 
-    print(render(query(args.query), args.format))
+    batches = stream_query(args.query, timeout=args.timeout)
+    try:
+        write_result(batches, args.format, args.max_rows)
+    finally:
+        batches.close()  # stops the query when fewer rows were wanted than it returns
+
+
+def write_result(batches: Iterator[pl.DataFrame], fmt: str, max_rows: int) -> None:
+    """A query's batches to stdout as they come (CSV and JSON: every row, as `render` writes them); a
+    table needs every row's width first, so it shows at most `max_rows` and says how to get the rest."""
+    if fmt == "table":
+        kept: list[pl.DataFrame] = []
+        for batch in batches:
+            kept.append(batch)
+            if sum(frame.height for frame in kept) > max_rows:
+                break
+        frame = pl.concat(kept)
+        print(render(frame.head(max_rows)))
+        if frame.height > max_rows:
+            print(f"(only the first {max_rows} rows shown: --max-rows N, or --format csv or json for all)")
+        return
+    written = 0
+    for index, batch in enumerate(batches):
+        if fmt == "csv":
+            sys.stdout.write(nested_as_json(batch).write_csv(include_header=index == 0))
+            continue
+        for record in finite(batch).to_dicts():
+            text = textwrap.indent(json.dumps(record, default=str, indent=1), " ")
+            sys.stdout.write(("[\n" if written == 0 else ",\n") + text)
+            written += 1
+    if fmt == "json":
+        sys.stdout.write("[]\n" if written == 0 else "\n]\n")
 
 
 def cmd_warehouse(args: argparse.Namespace) -> None:
@@ -349,6 +410,8 @@ def cmd_warehouse(args: argparse.Namespace) -> None:
     reason = f" ({done['update_reason']})" if done["update_reason"] != "-" else ""
     models = f", models: {', '.join(done['models_updated'])}" if done["models_updated"] else ""
     print(f"{done['path']}: {done['update']}{reason} in {done['update_s']} s{models}")
+    for moved in done["set_aside"]:  # a changed score file is never served; the next `score` redoes it
+        print(f"{moved}: set aside: its content hash differs from the one recorded when it was written")
 
 
 def cmd_import(args: argparse.Namespace) -> None:
@@ -457,7 +520,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--benchmark", action="append", help="benchmark to score (repeatable); default all")
     score.add_argument("--dataset", help="a local preference file (json, jsonl, parquet)")
     add_setting_flags(score)  # --dtype, --max-length, --batch-size, ... (core.settings)
-    score.add_argument("--nproc-per-node", type=int, help="data-parallel processes (one per GPU), torchrun")
+    score.add_argument(
+        "--nproc-per-node", type=positive(int), help="data-parallel processes (one per GPU), torchrun"
+    )
     score.add_argument(
         "--sample",
         action="store_true",
@@ -467,6 +532,10 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help=cmd_sql.__doc__)
     sql.add_argument("query")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.add_argument("--timeout", type=positive(float), help="stop the query after this many seconds")
+    sql.add_argument(
+        "--max-rows", type=positive(int), default=10_000, help="rows a table shows (csv and json: all)"
+    )
     sql.set_defaults(func=cmd_sql)
     store = sub.add_parser("warehouse", help=cmd_warehouse.__doc__)
     store.add_argument("--rebuild", action="store_true", help="rebuild the file whole from the lake")
@@ -555,14 +624,37 @@ def stderr_to(path: Path) -> Iterator[None]:
     (Dagster's console logger, warnings, progress bars), also where `sys.stderr` was replaced."""
     sys.stderr.flush()
     saved = os.dup(2)
-    with path.open("a", encoding="utf-8") as log, redirect_stderr(log):  # and Python's sys.stderr
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+    log = path.open("a", encoding="utf-8")
+    try:
+        with redirect_stderr(log):  # and Python's sys.stderr
+            os.dup2(log.fileno(), 2)
+            try:
+                yield
+            finally:
+                with suppress(OSError):  # a full disk: what cannot be written is lost, never the console
+                    sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+    finally:
+        with suppress(OSError):
+            log.close()
+
+
+def write_trace(log: Path) -> Path:
+    """The exception being handled, with its traceback, into the command's log (where stderr points
+    now); where the log cannot be written (a full disk), into a file of that name in the temporary
+    folder instead. Returns the file that holds it."""
+    trace = traceback.format_exc()
+    try:
+        sys.stderr.write(trace)
+        sys.stderr.flush()
+        return log
+    except OSError:
+        fallback = Path(tempfile.gettempdir()) / log.name
+        with suppress(OSError):
+            fallback.write_text(trace, encoding="utf-8")
+            return fallback
+        return log
 
 
 def one_line(exc: BaseException, args: argparse.Namespace) -> str:
@@ -577,6 +669,9 @@ def one_line(exc: BaseException, args: argparse.Namespace) -> str:
             f"out of memory scoring model {model} at batch size {batch}: "
             f"try --batch-size {max(1, batch // 2)} or smaller (or a smaller --max-length)"
         )
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "database or disk is full" in str(exc):
+        where = getattr(exc, "filename", None) or rb_home()
+        return f"no space left on the disk of {where}: free some space and run the command again"
     return first_line(exc)
 
 
@@ -591,13 +686,14 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     args.func(args)
                 except BaseException:
-                    traceback.print_exc()  # the full trace goes to the log, never to the console
+                    log = write_trace(log)  # the full trace goes to the log, never to the console
                     raise
         except interrupts():
             number = received()  # exit 128 + the signal: 130 for SIGINT, 143 for SIGTERM
+            resumes = "; the run is marked interrupted and the next run resumes where it stopped"
             print(
-                f"rb-pipeline: stopped by {signal.Signals(number).name}; the run is marked interrupted"
-                " and the next run resumes where it stopped",
+                f"rb-pipeline: stopped by {signal.Signals(number).name}"
+                + ("" if args.command == "sql" else resumes),  # a query is stopped, not resumed
                 file=sys.stderr,
             )
             print(f"rb-pipeline: log: {log}", file=sys.stderr)

@@ -47,10 +47,23 @@ def read_verified_parquet(path: Path) -> pl.DataFrame:
     """A published file, after checking its bytes against the hash in its name; files written before
     names carried a hash (`part-00000.parquet`) have nothing to check and are read as they are."""
     data = path.read_bytes()
-    recorded = _HASHED_NAME.search(path.name)
-    if recorded and hashlib.sha256(data).hexdigest() != recorded.group(1):
+    if _differs(path, hashlib.sha256(data).hexdigest()):
         raise UnverifiedFile(f"{path}: content hash differs from the one recorded when it was written")
     return pl.read_parquet(io.BytesIO(data))
+
+
+def hash_differs(path: Path) -> bool:
+    """True when a published file's bytes differ from the sha256 its name records (read in chunks;
+    False for a name without one)."""
+    if not _HASHED_NAME.search(path.name):
+        return False
+    with path.open("rb") as file:
+        return _differs(path, hashlib.file_digest(file, "sha256").hexdigest())
+
+
+def _differs(path: Path, sha256: str) -> bool:
+    recorded = _HASHED_NAME.search(path.name)
+    return recorded is not None and recorded.group(1) != sha256
 
 
 def set_aside(path: Path) -> Path:

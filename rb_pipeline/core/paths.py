@@ -85,6 +85,15 @@ def decode_model_key(key: str) -> str:
     return key.replace("--", "/")
 
 
+def current_umask() -> int:
+    """The process's umask. The rule for every file rb-pipeline writes (lake files, the warehouse, the
+    catalog's YAML, logs): mode 0666 less the umask, as `touch` or DuckDB would create it, so a lake
+    shared by a group (umask 002) is group-writable and the usual umask 022 gives 0644."""
+    mask = os.umask(0o022)  # read by setting it: restored at once
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path next to `final` (`.<name>.<pid>.<random>.tmp`: the process that writes it
@@ -102,6 +111,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would keep the file from a group
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)

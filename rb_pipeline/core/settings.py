@@ -8,6 +8,7 @@ declaration come the CLI flags (`add_setting_flags`), the Dagster run config fie
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import Field, dataclass, field, fields
 from typing import Protocol
 
@@ -32,13 +33,41 @@ class ScoredModel(Protocol):
 
 
 def setting(
-    default: object, help: str, choices: tuple[str, ...] = (), from_entry: bool = False, user: bool = True
+    default: object,
+    help: str,
+    choices: tuple[str, ...] = (),
+    from_entry: bool = False,
+    user: bool = True,
+    positive: bool = False,
 ) -> object:
     """A settings field: `from_entry`: the model entry's field of the same name is its default;
-    `user`: a CLI flag (`--max-length` for `max_length`) and a run config field set it."""
+    `user`: a CLI flag (`--max-length` for `max_length`) and a run config field set it; `positive`:
+    a number above 0 (the flag refuses 0 and below in one line, as the settings themselves do)."""
     return field(
-        default=default, metadata={"help": help, "choices": choices, "from_entry": from_entry, "user": user}
+        default=default,
+        metadata={
+            "help": help,
+            "choices": choices,
+            "from_entry": from_entry,
+            "user": user,
+            "positive": positive,
+        },
     )
+
+
+def positive(kind: type) -> Callable[[str], object]:
+    """An argparse `type`: a number of `kind` above 0, else one line saying so."""
+
+    def parse(text: str) -> object:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, not {text!r}")
+        return value
+
+    return parse
 
 
 @dataclass(frozen=True)
@@ -46,14 +75,16 @@ class ScorerSettings:
     """What changes a score (all but batch sizes) plus how to batch."""
 
     dtype: str = setting("auto", "weights' dtype", DTYPES, from_entry=True)
-    max_length: int = setting(2048, "tokens per sequence (capped by the model's context)", from_entry=True)
+    max_length: int = setting(
+        2048, "tokens per sequence (capped by the model's context)", from_entry=True, positive=True
+    )
     chat_template: str | None = setting(
         None,
         "a named chat template (models/templates.py) or a Jinja one; unset: the tokenizer's",
         from_entry=True,
     )
-    batch_size: int = setting(8, "upper bound on rows per batch", from_entry=True)
-    token_budget: int = setting(16384, "upper bound on padded tokens per batch")
+    batch_size: int = setting(8, "upper bound on rows per batch", from_entry=True, positive=True)
+    token_budget: int = setting(16384, "upper bound on padded tokens per batch", positive=True)
     ref_free_type: str = setting("avg", "dpo without a reference model", REF_FREE_TYPES)
     dpo_tokens: str = setting(
         "rewardbench", "dpo: which tokens are the response's (models/dpo.py)", DPO_TOKENS
@@ -69,6 +100,8 @@ class ScorerSettings:
             value, choices = getattr(self, setting.name), setting.metadata["choices"]
             if choices and value not in choices:
                 raise ValueError(f"{setting.name}: {value!r} is not one of {', '.join(choices)}")
+            if setting.metadata["positive"] and not value > 0:
+                raise ValueError(f"{setting.name}: must be above 0, not {value!r}")
 
     def key(self, entry: ScoredModel) -> str:
         """Scores with the same key are interchangeable: batch sizes are not part of it.
@@ -118,7 +151,7 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             flag(setting.name),
             dest=setting.name,
-            type=_value_type(setting),
+            type=positive(_value_type(setting)) if setting.metadata["positive"] else _value_type(setting),
             choices=setting.metadata["choices"] or None,
             help=f"{setting.metadata['help']} (default: {_default_text(setting)})",
         )

@@ -8,8 +8,11 @@ from pydantic import ValidationError
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when the message is empty): errors are
     reported on one line, naming the file and the row, and tracebacks or DuckDB's hints stay out."""
-    text = str(exc).strip()
-    return text.splitlines()[0].strip() if text else type(exc).__name__
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    # a heading ending in ':' (Dagster's "1 blocking asset check failed ...:") names nothing alone
+    return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
 def validation_problem(error: ValidationError, prefix: str = "") -> str:

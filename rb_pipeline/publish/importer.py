@@ -55,7 +55,7 @@ import polars as pl
 from pydantic import AfterValidator, BeforeValidator, StrictInt
 
 from rb_pipeline.catalog.entries import Benchmark, load_benchmarks
-from rb_pipeline.core.ids import content_hash
+from rb_pipeline.core.ids import check_model_id, content_hash
 from rb_pipeline.core.lake import write_parquet
 from rb_pipeline.core.paths import lake_dir
 from rb_pipeline.core.runs import new_run_id, run_record, write_run
@@ -303,7 +303,7 @@ def _detect(path: Path, document: object) -> tuple[str, list[dict] | dict, dict]
             return "rewardbench-scores", rows, metadata
         values = [value for key, value in document.items() if key not in METADATA_KEYS]  # accuracies
         plain = all(_is_number(v) or v is None or isinstance(v, str) for v in values)
-        if plain and any(_is_number(v) for v in values):
+        if plain and any(_number(v) is not None for v in values):
             return "rewardbench-metrics", document, {}
     if isinstance(document, list) and document and all(isinstance(row, dict) for row in document):
         first = document[0]
@@ -331,6 +331,17 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _number(value: object) -> float | int | None:
+    """A number, or a string holding a finite one (`"0.75"`: some writers quote them); else None."""
+    if _is_number(value):
+        return value
+    try:
+        number = float(value) if isinstance(value, str) else math.nan
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 # ---------------------------------------------------------------- parsing
 
 
@@ -343,7 +354,10 @@ def _parse(path: Path, benchmarks: dict[str, Benchmark], model: str | None) -> _
         row_models = {row.get("model") for row in body if isinstance(row.get("model"), str)}
         if len(row_models) == 1:
             metadata["model"] = row_models.pop()
-    model_id = _model_id(path, model, metadata)
+    try:
+        model_id = check_model_id(_model_id(path, model, metadata))
+    except ValueError as exc:  # a newline or '--' in the file's model name: nothing is imported
+        raise ResultFileError(f"{path}: {exc}") from None
     parsed = _Parsed(
         path=path,
         format=fmt,
@@ -357,9 +371,8 @@ def _parse(path: Path, benchmarks: dict[str, Benchmark], model: str | None) -> _
         digest=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
     if fmt == "rewardbench-metrics":
-        accuracies = {
-            key: value for key, value in body.items() if key not in METADATA_KEYS and _is_number(value)
-        }
+        numbers = {key: _number(value) for key, value in body.items() if key not in METADATA_KEYS}
+        accuracies = {key: number for key, number in numbers.items() if number is not None}
         _parse_metrics(parsed, accuracies, benchmarks)
     elif fmt == "rewardbench-cli-metrics":
         extra = body.get("extra_results")

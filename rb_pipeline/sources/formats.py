@@ -151,11 +151,12 @@ def _json_lines(path: Path, text: str) -> Iterator[tuple[int, object]]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            cut = (
-                " (the last line, with no line end: is the file cut short?)"
-                if index == len(lines) - 1
-                else ""
-            )
+            if "\r" in line.rstrip("\r"):  # records joined by CR alone read as one line
+                cut = " (its lines end in CR alone, old Mac style: convert the line ends to LF)"
+            elif index == len(lines) - 1:
+                cut = " (the last line, with no line end: is the file cut short?)"
+            else:
+                cut = ""
             raise SourceError(
                 f"{path}: invalid JSON on line {index + 1} column {exc.colno}: {_json_problem(exc)}{cut}"
             ) from None
@@ -170,6 +171,11 @@ NESTED_TOO_DEEPLY = "nested too deeply (arrays or objects more than ~1000 levels
 def _json_problem(exc: json.JSONDecodeError) -> str:
     if exc.msg.startswith("Unexpected UTF-8 BOM"):  # Python's wording names a Python codec
         return "a UTF-8 byte-order mark inside the file (files joined together?)"
+    if exc.msg == "Invalid control character at":  # Python's wording stops short of naming it
+        return (
+            f"a raw control character U+{ord(exc.doc[exc.pos]):04X} inside a string"
+            " (JSON needs it escaped: \\n, \\t or \\uXXXX)"
+        )
     return exc.msg
 
 

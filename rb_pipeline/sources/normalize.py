@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from rb_pipeline.sources.formats import (
     get_adapter,
     read_records,
 )
+from rb_pipeline.sources.quality import ROLE_SEQUENCE
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def _hub_snapshots(benchmark: Benchmark) -> list[SourceFile]:
 
 
 def check_example(raw: RawExample) -> None:
-    """Row-level rules: valid roles, a prompt ending with the user, a chosen response.
+    """Row-level rules: valid roles, alternating roles, a prompt ending with the user, a chosen response.
 
     Only what cannot be scored is quarantined. An empty turn or an empty response text is kept: the
     official scripts score such rows (RMB's pairwise files hold 2 empty rejected answers and 5 empty
@@ -193,10 +195,17 @@ def check_example(raw: RawExample) -> None:
     for index, message in enumerate(raw.prompt):
         if message["role"] not in VALID_ROLES:
             raise RowError(f"prompt[{index}]: invalid role {message['role']!r}")
+    roles = ",".join(message["role"] for message in raw.prompt)
+    # the same rule as the blocking check `prompt_roles_alternate`: quarantined here, named by its row
+    if raw.prompt[-1]["role"] == "user" and not re.match(ROLE_SEQUENCE, roles):
+        raise RowError(f"prompt roles do not alternate user/assistant (system only first): {roles}")
     if raw.prompt[-1]["role"] != "user":
         raise RowError(f"prompt must end with a user turn, not {raw.prompt[-1]['role']!r}")
     if not raw.chosen:
         raise RowError("no chosen response")
+
+
+BATCH_ROWS = 50_000
 
 
 def normalize(benchmark: Benchmark, files: list[SourceFile] | None = None) -> NormalizedBenchmark:
@@ -207,6 +216,15 @@ def normalize(benchmark: Benchmark, files: list[SourceFile] | None = None) -> No
     rejects: list[dict] = []
     first_seen: dict[str, str] = {}
     source_rows = accepted_rows = 0
+    # rows become frames every BATCH_ROWS examples: a Python dict per row took 13 GB at 1M tiny rows
+    done: dict[str, list[pl.DataFrame]] = {"examples": [], "responses": []}
+
+    def to_frames() -> None:
+        done["examples"].append(pl.DataFrame(examples, schema=EXAMPLES_SCHEMA))
+        done["responses"].append(pl.DataFrame(responses, schema=RESPONSES_SCHEMA))
+        examples.clear()
+        responses.clear()
+
     for source in files:
         adapter = get_adapter(source.format)
         default_subset = file_stem(source.path)
@@ -261,9 +279,12 @@ def normalize(benchmark: Benchmark, files: list[SourceFile] | None = None) -> No
                             "source_model": answer.model,
                         }
                     )
+            if len(examples) >= BATCH_ROWS:
+                to_frames()
+    to_frames()
     return NormalizedBenchmark(
-        examples=pl.DataFrame(examples, schema=EXAMPLES_SCHEMA),
-        responses=pl.DataFrame(responses, schema=RESPONSES_SCHEMA),
+        examples=pl.concat(done["examples"]),
+        responses=pl.concat(done["responses"]),
         rejects=pl.DataFrame(rejects, schema=REJECTS_SCHEMA),
         source_rows=source_rows,
         sources=tuple(files),

@@ -27,7 +27,8 @@ import hashlib
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,13 +37,14 @@ import polars as pl
 from filelock import FileLock
 
 from rb_pipeline.catalog.entries import Benchmark
+from rb_pipeline.core.lake import set_aside
 from rb_pipeline.core.paths import atomic_path, decode_model_key, lake_dir, warehouse_path
 from rb_pipeline.core.schemas import DATASET_TABLES
 from rb_pipeline.core.storage import is_remote
 from rb_pipeline.core.text import first_line
 from rb_pipeline.warehouse import ranks, sql_rules, stats, views
 
-INPUTS_TABLE = "warehouse_inputs"  # the per-model lake files the file was computed from
+INPUTS_TABLE = views.INPUTS_TABLE  # the per-model lake files the file was computed from
 STATE_TABLE = "warehouse_state"  # one row: shared fingerprint, and what the last build or update did
 # tables of the file holding rows per model (the rest are views, or the catalog's)
 PER_MODEL_TABLES = (*views.MATERIALIZED, stats.BOOTSTRAP_TABLE)
@@ -75,6 +77,7 @@ class WarehouseUpdate:
     models: tuple[str, ...] = ()  # the models whose rows were recomputed (incremental)
     reason: str = ""
     seconds: float = 0.0
+    set_aside: tuple[str, ...] = ()  # score files whose bytes no longer matched their name (lake.set_aside)
 
 
 def list_files(lake: Path, tables: tuple[str, ...]) -> pl.DataFrame:
@@ -236,13 +239,28 @@ def update_warehouse(
     path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with FileLock(path.with_name(f".{path.name}.lock")):
+        moved = set_aside_changed(path, rebuild)
         reason = "asked (--rebuild)" if rebuild else ""
         if not reason:
             reason, result = _try_incremental(benchmarks, path, start)
             if result is not None:
-                return result
+                return replace(result, set_aside=moved)
         rebuild_warehouse(benchmarks, path)
-    return WarehouseUpdate(path, "full", reason=reason, seconds=time.perf_counter() - start)
+    return WarehouseUpdate(path, "full", reason=reason, seconds=time.perf_counter() - start, set_aside=moved)
+
+
+def set_aside_changed(path: Path, rebuild: bool) -> tuple[str, ...]:
+    """Set aside (out of every view) the lake's score files whose bytes differ from the hash in their
+    name, so no build serves them; files the warehouse recorded unchanged were checked when it was
+    built (all are checked again on a rebuild). Returns their paths."""
+    lake = lake_dir()
+    if is_remote(lake):
+        return ()
+    checked = set()
+    if not rebuild and path.exists():
+        with suppress(duckdb.Error), duckdb.connect(str(path), read_only=True) as con:
+            checked = views.checked_files(con)
+    return tuple(str(set_aside(changed)) for changed in views.unverified_files(lake, checked))
 
 
 def rebuild_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) -> Path:

@@ -11,8 +11,12 @@ full rebuild (`rb-pipeline warehouse --rebuild`).
 from __future__ import annotations
 
 import graphlib
+import queue
 import re
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ from rb_pipeline.catalog.entries import (
     Ensemble,
     load_ensembles,
 )
+from rb_pipeline.core.lake import UnverifiedFile, hash_differs
 from rb_pipeline.core.paths import atomic_path, lake_dir, warehouse_path
 from rb_pipeline.core.runs import process_alive
 from rb_pipeline.core.schemas import (
@@ -191,16 +196,19 @@ def create_lake_view(
     files: list[str] | None = None,
     into: str = "",
     copy: bool = False,
+    temporary: bool = False,
 ) -> None:
     """`<into>name`: a view over the lake table's files (every file of its pattern, or `files`), or an
-    empty typed table while there is none; with `copy`, a table holding the files' rows."""
+    empty typed table while there is none; with `copy`, a table holding the files' rows; `temporary`:
+    for this connection only (it shadows the file's own)."""
     pattern, schema = LAKE_TABLES[name]
+    temp = "temp " if temporary else ""
     for attempt in range(REREADS + 1):
         # lake paths stay as the lake gives them (a UPath of an object store is no local Path)
         listed = sorted(lake.glob(pattern)) if files is None else [Path(file) for file in files]
         if not listed:
             empty = pl.DataFrame(schema=schema).to_arrow()  # noqa: F841 (read by DuckDB by name)
-            con.execute(f"create table {into}{name} as select * from empty")
+            con.execute(f"create {temp}table {into}{name} as select * from empty")
             return
         source = (
             _quote(lake / pattern)
@@ -211,7 +219,7 @@ def create_lake_view(
             # hive keys would replace `model` with its folder form `org--name`; files written before a
             # column existed read it as NULL (the union with the schema's typed, empty select)
             con.execute(
-                f"create {'table' if copy else 'view'} {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
+                f"create {temp}{'table' if copy else 'view'} {into}{name} as select * from read_parquet({source}, union_by_name = true, hive_partitioning = false)"
                 f" union all by name {_typed_empty(con, schema)}"
             )
             return
@@ -355,8 +363,64 @@ def connect(read_only: bool = True, path: Path | None = None) -> duckdb.DuckDBPy
             f"{path}: no warehouse yet (run `rb-pipeline demo` or materialize the assets)"
         )
     con = duckdb.connect(str(path), read_only=read_only)
-    attach_lake(con, lake_dir())  # views read the lake at query time: an object store needs its reader
+    lake = lake_dir()
+    attach_lake(con, lake)  # views read the lake at query time: an object store needs its reader
+    if not is_remote(lake):  # (an object store's files would be downloaded to be hashed: not checked)
+        follow_moved_lake(con, lake)
+        changed = unverified_files(lake, checked_files(con))
+        if changed:
+            con.close()
+            more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+            raise UnverifiedFile(
+                f"{changed[0]}{more}: content hash differs from the one recorded when it was written:"
+                " run `rb-pipeline warehouse` to set it aside (the next `score` scores its responses again)"
+            )
     return con
+
+
+def follow_moved_lake(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """A warehouse file whose lake views name another folder (`RB_HOME` moved or copied) reads this
+    lake: temporary views of the lake tables shadow the file's for this connection (the SQL views
+    resolve the names when they run); the next `rb-pipeline warehouse` rebuilds the file for it."""
+    views = con.execute(
+        "select sql from duckdb_views() where not temporary and view_name in (select unnest($1))",
+        [list(LAKE_TABLES)],
+    ).fetchall()
+    if all(str(lake).rstrip("/") + "/" in sql for (sql,) in views):
+        return
+    for name in LAKE_TABLES:
+        create_lake_view(con, lake, name, temporary=True)
+
+
+INPUTS_TABLE = "warehouse_inputs"  # the per-model lake files the file was computed from (update.py)
+CHECKED_TABLE = "stored_scores"  # the lake table whose files carry the sha256 of their bytes in their name
+
+
+def checked_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of the score files the warehouse was built from: checked then."""
+    try:
+        return set(
+            con.execute(
+                f"select path, size, mtime_ns from {INPUTS_TABLE} where lake_table = $1", [CHECKED_TABLE]
+            ).fetchall()
+        )
+    except duckdb.Error:  # a warehouse without a record
+        return set()
+
+
+def unverified_files(lake: Path, checked: set[tuple[str, int, int]] = frozenset()) -> list[Path]:
+    """The lake's score files whose bytes differ from the sha256 in their name (changed after they were
+    written: by hand, a bad disk); files in `checked` ((path, size, mtime_ns) as a build recorded them
+    after checking them) are not read again, so a query pays for a stat per file."""
+    found = []
+    for path in sorted(lake.glob(LAKE_TABLES[CHECKED_TABLE][0])):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # set aside meanwhile
+            continue
+        if (str(path), stat.st_size, stat.st_mtime_ns) not in checked and hash_differs(path):
+            found.append(path)
+    return found
 
 
 # what `rb-pipeline sql` may run: queries (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE parse as
@@ -408,13 +472,82 @@ def lock_to_lake(con: duckdb.DuckDBPyConnection, lake: Path | Any) -> None:
     con.execute("set lock_configuration = true")
 
 
-def query(sql: str, path: Path | None = None) -> pl.DataFrame:
-    """Run a read-only query: only query statements, over a connection that reads no file outside the
-    lake and cannot be reconfigured; DuckDB's error comes back as a one-line QueryError."""
+@contextmanager
+def _read_only(sql: str, path: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A warehouse connection that runs only query statements, reads no file outside the lake and
+    cannot be reconfigured."""
     with connect(read_only=True, path=path) as con:
         check_read_only(con, sql)
         lock_to_lake(con, lake_dir())
+        yield con
+
+
+def query(sql: str, path: Path | None = None) -> pl.DataFrame:
+    """Run a read-only query (see _read_only); DuckDB's error comes back as a one-line QueryError."""
+    with _read_only(sql, path) as con:
         try:
             return con.sql(sql).pl()
         except duckdb.Error as exc:
             raise QueryError(first_line(exc)) from None
+
+
+STREAM_ROWS = 65_536  # rows per batch of `stream_query`
+
+
+def stream_query(
+    sql: str, path: Path | None = None, timeout: float | None = None, batch_rows: int = STREAM_ROWS
+) -> Iterator[pl.DataFrame]:
+    """A read-only query's result in batches (the first one holds at least the columns), for output
+    that need not hold it whole. DuckDB runs it in a worker thread while this thread waits in Python,
+    so Ctrl-C and SIGTERM (a KeyboardInterrupt here) and `timeout` seconds stop it: the query is
+    interrupted (`DuckDBPyConnection.interrupt`), never left running. Closing the generator stops it too."""
+    with _read_only(sql, path) as con:
+        batches: queue.Queue = queue.Queue(maxsize=2)  # at most 2 batches wait for the reader
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                reader = con.sql(sql).to_arrow_reader(batch_rows)
+                empty = True
+                for batch in reader:
+                    empty = False
+                    while not stop.is_set():
+                        try:
+                            batches.put(pl.from_arrow(batch), timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                if empty:
+                    batches.put(pl.from_arrow(reader.schema.empty_table()))
+                batches.put(None)
+            except BaseException as exc:  # handed to the reading thread
+                batches.put(exc)
+
+        worker = threading.Thread(target=produce, name="rb-sql", daemon=True)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        worker.start()
+        try:
+            while True:
+                try:
+                    item = batches.get(timeout=0.05)  # signals are handled between waits
+                except queue.Empty:
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise QueryError(
+                            f"query stopped after its time limit (--timeout {timeout:g} s)"
+                        ) from None
+                    continue
+                if item is None:
+                    return
+                if isinstance(item, duckdb.Error):
+                    raise QueryError(first_line(item))
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            con.interrupt()
+            while worker.is_alive():  # interrupted within milliseconds; a batch put is dropped
+                with suppress(queue.Empty):
+                    batches.get(timeout=0.05)

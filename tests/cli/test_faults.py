@@ -227,3 +227,146 @@ def test_a_build_killed_midway_leaves_nothing_behind_after_the_next(rb_home):
     build_warehouse({})
     assert path.exists() and not any(file.exists() for file in leftovers)
     assert in_progress.exists()
+
+
+def test_an_error_whose_first_line_is_a_heading_keeps_what_it_names() -> None:
+    """Dagster's blocking-check failure is a heading ending in ':' and the check on the next line."""
+    import argparse
+
+    from rb_pipeline.cli import one_line
+
+    error = RuntimeError("1 blocking asset check failed with ERROR severity:\nexamples_quality: 1 row x\n")
+    assert one_line(error, argparse.Namespace()) == (
+        "1 blocking asset check failed with ERROR severity: examples_quality: 1 row x"
+    )
+    assert one_line(RuntimeError("a: b\nsecond"), argparse.Namespace()) == "a: b"
+
+
+def test_an_empty_model_name_is_refused_and_registers_nothing(rb_home, capsys) -> None:
+    """`--model ""` was the current folder: it was scored and registered."""
+    from rb_pipeline.cli import main
+
+    assert main(["score", "--model", "", "--sample"]) == 2
+    error = capsys.readouterr().err.splitlines()[0]
+    assert error == (
+        "rb-pipeline: error: --model is empty: give a registered id, a model folder or a Hub id ORG/NAME"
+    )
+    assert not (rb_home / "models.yaml").exists()
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path):
+    """A 4 MiB tmpfs filled to the last block (a real full disk: every write fails with ENOSPC);
+    skipped where mounting is not permitted (not root, a container without CAP_SYS_ADMIN)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
+        pytest.skip("mounting a small tmpfs is not permitted here")
+    try:
+        home = mount / "rb_home"
+        (home / "dagster").mkdir(parents=True)
+        (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        filler = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                os.write(filler, b"\0" * 4096)
+        os.close(filler)
+        yield home
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_disk_early_in_score_prints_one_line_and_a_log(
+    full_disk: Path, tiny_classifier, tmp_path
+) -> None:
+    """It used to exit 1 with nothing on stdout or stderr (the log could not be written, and the
+    failed flush left stderr pointing at it)."""
+    scratch = tmp_path / "scratch"  # the temporary folder, on a disk with room: the log goes there
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "rb_pipeline.cli", "score", "--model", str(tiny_classifier), "--sample"],
+        cwd=REPO,
+        env=os.environ
+        | {"RB_HOME": str(full_disk), "DAGSTER_HOME": str(full_disk / "dagster"), "TMPDIR": str(scratch)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    error, log = done.stderr.splitlines()
+    assert done.returncode == 2, done.stderr
+    assert error.startswith("rb-pipeline: error: no space left on the disk of ") and error.endswith(
+        ": free some space and run the command again"
+    )
+    assert log.startswith(f"rb-pipeline: log: {scratch}/") and log.endswith("-score.log")
+    assert "No space left on device" in Path(log.removeprefix("rb-pipeline: log: ")).read_text()
+
+
+def flip_bytes(path: Path, at: int, count: int = 8) -> None:
+    """Invert `count` bytes in place (size kept), as a bad disk or a stray write would."""
+    data = bytearray(path.read_bytes())
+    data[at : at + count] = bytes(b ^ 0xFF for b in data[at : at + count])
+    path.write_bytes(bytes(data))
+
+
+def test_a_corrupted_score_shard_is_refused_by_sql_and_push_set_aside_by_the_warehouse_and_rescored(
+    rb_home, tiny_classifier, tmp_path, capsys
+) -> None:
+    """8 bytes flipped in a lake shard were served by `sql`, published by `push --dry-run` and kept by
+    `warehouse --rebuild` (only the next `score` checked the hash in the file's name)."""
+    from rb_pipeline.cli import main
+    from rb_pipeline.warehouse.update import update_warehouse
+
+    examples, responses = hand_made_frames()
+    for table, frame in (("examples", examples), ("responses", responses)):
+        write_parquet(frame, dataset_path(table, "hm"))
+    entry = ModelEntry(id="test/tiny", source=str(tiny_classifier))
+    settings = ScorerSettings(max_length=256, batch_size=2)
+    run = score_model(entry, responses, examples, settings, ["hm"], device="cpu", shard_rows=8, log=silent)
+    shards = sorted(scores_dir(entry.id, run.run_id).glob("*.parquet"))
+    assert len(shards) == 3  # 22 responses in shards of 8, 8 and 6
+    update_warehouse({})  # built from the honest files (and checked them)
+    flip_bytes(shards[0], at=shards[0].stat().st_size // 2)
+    refusal = f"{shards[0]}: content hash differs from the one recorded when it was written"
+    capsys.readouterr()  # the scoring's progress bars
+
+    for argv in (
+        ["sql", "select count(*) from stored_scores"],
+        ["push", "--model", entry.id, "--repo-id", "org/scores", "--dry-run", str(tmp_path / "out")],
+    ):
+        assert main(argv) == 2
+        out, err = capsys.readouterr()
+        error, log = err.splitlines()
+        assert out == "" and error.startswith(f"rb-pipeline: error: {refusal}: run `rb-pipeline warehouse`")
+    assert not (tmp_path / "out").exists()
+
+    assert main(["warehouse", "--rebuild"]) == 0
+    moved = shards[0].with_name(shards[0].name + SET_ASIDE_SUFFIX)
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[-1] == f"{moved}: set aside: its content hash differs from the one recorded when it was written"
+    )
+    assert not shards[0].exists() and moved.exists()
+    assert main(["sql", "select count(*) as n from stored_scores", "--format", "csv"]) == 0
+    assert capsys.readouterr().out == "n\n14\n"  # 22 - the 8 of the set-aside shard
+
+    again = score_model(entry, responses, examples, settings, ["hm"], device="cpu", log=silent)
+    assert (again.n_scored, again.n_reused) == (8, 14)  # the set-aside file's 8 scored again
+
+
+def test_a_quoted_accuracy_is_imported(rb_home, tmp_path) -> None:
+    """A metrics file writing its accuracies as strings ("0.75") was dropped as "no result"."""
+    import json
+
+    from rb_pipeline.publish.importer import import_path
+
+    path = tmp_path / "quoted.json"
+    path.write_text(json.dumps({"model": "org/quoted", "alpacaeval-easy": "0.75", "mt-bench-easy": 0.5}))
+    (run,) = import_path(path, log=silent)
+    metrics = pl.read_parquet(lake_dir("imported_metrics")).filter(pl.col("run_id") == run.run_id)
+    # 0.75 of alpacaeval-easy's 100 rows, 0.5 of mt-bench-easy's 28 (the catalog's expected rows)
+    assert sorted(metrics.select("subset", "n", "accuracy").iter_rows()) == [
+        ("alpacaeval-easy", 100, 0.75),
+        ("mt-bench-easy", 28, 0.5),
+    ]

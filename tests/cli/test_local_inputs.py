@@ -5,6 +5,7 @@ local model's revision is the hash of its files, so scores of other weights are 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -19,10 +20,11 @@ from rb_pipeline.catalog.entries import (
     load_benchmarks,
     load_models,
     local_revision,
+    path_tag,
     register_model,
     user_benchmarks_dir,
 )
-from rb_pipeline.cli import main, register_dataset, resolve_model
+from rb_pipeline.cli import UserError, main, register_dataset, resolve_model
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.scoring import score_model
 from rb_pipeline.sources.datasets import dataset_benchmark
@@ -238,3 +240,37 @@ def test_overwritten_weights_are_scored_again_unchanged_ones_reused(
     shutil.copy(other / "model.safetensors", folder / "model.safetensors")  # same path, new weights
     retrained = score()
     assert (retrained.n_scored, retrained.n_reused) == (distinct, 0)  # nothing reused
+
+
+def test_ids_with_a_newline_or_a_double_dash_are_refused_before_anything_is_registered(
+    rb_home: Path, tmp_path: Path, tiny_classifier: Path
+) -> None:
+    """A folder named `m--dash` was refused only after its entry was written to models.yaml; names
+    with a newline were accepted, then `push` failed and tables printed across lines."""
+    for name in ("org/m--dash", "org/line\nbreak", "org/tab\there"):
+        with pytest.raises(
+            UserError, match=r"^model id .* (must not contain '--'|holds a control character)"
+        ):
+            resolve_model(name, None)
+    assert not (rb_home / "models.yaml").exists()
+    # a folder's own name is made fit for an id (the path tag keeps two folders apart)
+    for name, part in (("m--dash", "m-dash"), ("line\nbreak", "linebreak")):
+        folder = copy_model(tiny_classifier, tmp_path / name)
+        entry = resolve_model(str(folder), None)
+        assert entry.id == f"local/{part}-{path_tag(folder.resolve())}"
+        assert entry.id in load_models()
+
+
+def test_a_folder_a_fifo_or_a_device_is_named_as_such(rb_home: Path, tmp_path: Path) -> None:
+    """They were reported as "no such file" (and /dev/zero would be read forever)."""
+    fifo = tmp_path / "prefs.jsonl"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.jsonl"
+    folder.mkdir()
+    for path in (fifo, folder, Path("/dev/zero")):
+        with pytest.raises(UserError) as refused:
+            register_dataset(path)
+        assert str(refused.value) == (
+            f"{path}: not a regular file (a folder, a FIFO or a device): give a preference file"
+        )
+    assert registered() == {}

@@ -3,6 +3,13 @@ refused with one line and exit code 2, and ordinary queries over every view stil
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -136,3 +143,99 @@ def test_queries_over_every_view_still_work(warehouse: Path, capsys: pytest.Capt
     code, out, _ = run_sql("select count(*) as n from scores", capsys)
     # 8 examples with 2, 2, 3, 2, 3, 2, 2, 2 responses = 18 scores for the one run
     assert (code, out.split()) == (0, ["n", "18"])
+
+
+# a query that runs for hours: DuckDB cannot shortcut a hash sum over ten trillion rows
+ENDLESS = "select sum(hash(i)) from range(10000000000000) t(i)"
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_a_long_query_stops_on_ctrl_c_and_sigterm_within_a_second(
+    number: int, warehouse: Path, rb_home: Path
+) -> None:
+    """It used to ignore three SIGINTs and SIGTERM (only SIGKILL ended it)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rb_pipeline.cli", "sql", ENDLESS],
+        env=os.environ | {"RB_HOME": str(rb_home), "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(6)  # imports done, the query running
+        assert process.poll() is None, process.communicate()
+        sent = time.monotonic()
+        process.send_signal(number)
+        _, err = process.communicate(timeout=10)
+        stopped_in = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 128 + number, err
+    assert stopped_in < 1.0, stopped_in
+    assert err.splitlines()[0] == f"rb-pipeline: stopped by {signal.Signals(number).name}", err
+
+
+def test_timeout_stops_a_long_query_with_one_line(warehouse: Path, capsys: pytest.CaptureFixture) -> None:
+    started = time.monotonic()
+    code = main(["sql", ENDLESS, "--timeout", "0.5"])
+    took = time.monotonic() - started
+    error = capsys.readouterr().err.splitlines()[0]
+    assert code == 2 and error == "rb-pipeline: error: query stopped after its time limit (--timeout 0.5 s)"
+    assert took < 1.5, took  # 0.5 s, then the interrupt
+    with pytest.raises(SystemExit) as refused:  # argparse: one line, must be above 0
+        main(["sql", "select 1", "--timeout", "0"])
+    assert refused.value.code == 2
+    assert "argument --timeout: must be above 0, not '0'" in capsys.readouterr().err
+
+
+def test_output_streams_and_escapes(warehouse: Path, capsys: pytest.CaptureFixture) -> None:
+    """JSON has no NaN or Infinity (they are null); a table escapes control characters, so a cell stays
+    on its line and cannot drive the terminal; a table shows at most --max-rows rows, CSV and JSON every
+    row, batch by batch (one header)."""
+    nan_sql = "select 'nan'::double as x, 'inf'::double as y, 1.5::double as z"
+    assert main(["sql", nan_sql, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"x": None, "y": None, "z": 1.5}]
+    assert main(["sql", "select chr(27) || '[31mred' || chr(13) || chr(10) || 'x' as t"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "\\x1b[31mred\\r\\nx" in out
+    assert len(out.splitlines()) == 4  # header, rule, the one row, "(1 rows)"
+    assert main(["sql", "select range as i from range(5)", "--max-rows", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        "(2 rows)",
+        "(only the first 2 rows shown: --max-rows N, or --format csv or json for all)",
+    ]
+    # 200,000 rows: 4 batches of STREAM_ROWS (65,536): one header, every row once, in order
+    assert main(["sql", "select range as i from range(200000)", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "i" and lines[1:] == [str(i) for i in range(200000)]
+    assert main(["sql", "select range as i from range(70000)", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"i": i} for i in range(70000)]
+    assert main(["sql", "select 1 as i where false", "--format", "json"]) == 0
+    assert capsys.readouterr().out == "[]\n"
+
+
+@pytest.mark.parametrize("how", ["move", "copy"])
+def test_a_moved_or_copied_rb_home_keeps_working(
+    how: str, warehouse: Path, rb_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The views named the lake by its absolute path: after a move every query failed with "file
+    system operations are disabled" (the old folder is outside the new lake)."""
+    board = "select * from leaderboard order by model"
+    before = query(board)
+    counts = "select (select count(*) from runs) as runs, (select count(*) from stored_scores) as scores"
+    before_counts = query(counts)
+    target = tmp_path / "elsewhere" / "rb_home"
+    target.parent.mkdir()
+    if how == "move":
+        shutil.move(rb_home, target)
+    else:
+        shutil.copytree(rb_home, target)
+        # the old lake must not be the one read: drop its runs
+        for run in (rb_home / "lake" / "runs").glob("*.parquet"):
+            run.unlink()
+    monkeypatch.setenv("RB_HOME", str(target))
+    assert query(board).equals(before)
+    assert query(counts).equals(before_counts) and before_counts["runs"].item() > 0

@@ -63,3 +63,36 @@ def test_the_reproduce_command_gives_the_recorded_settings_again():
     args = parser().parse_args(flags)
     again = settings_for(ModelEntry(id="org/rm"), **{s.name: getattr(args, s.name) for s in user_settings()})
     assert asdict(again) == recorded
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["score", "--model", "m", "--max-length", "0"],
+        ["score", "--model", "m", "--max-length", "-5"],
+        ["score", "--model", "m", "--batch-size", "0"],
+        ["score", "--model", "m", "--batch-size", "-1"],
+        ["score", "--model", "m", "--nproc-per-node", "0"],
+        ["score", "--model", "m", "--nproc-per-node", "-3"],
+    ],
+)
+def test_counts_of_zero_or_below_are_refused_in_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture
+) -> None:
+    """They were accepted (`--batch-size 0`), failed deep in torch (`--max-length 0`: "argmax():
+    Expected reduction dim 1") or as a pydantic dump (`--nproc-per-node 0`)."""
+    from rb_pipeline.cli import build_parser
+
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args(argv)
+    assert refused.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error == f"rb-pipeline score: error: argument {argv[3]}: must be above 0, not '{argv[4]}'"
+
+
+def test_settings_refuse_counts_of_zero_whatever_sets_them() -> None:
+    """A run config or a model entry gives the same rule as the flag (the settings' declaration)."""
+    with pytest.raises(ValueError, match=r"^max_length: must be above 0, not 0$"):
+        ScorerSettings(max_length=0)
+    with pytest.raises(ValueError, match=r"^token_budget: must be above 0, not -1$"):
+        ScorerSettings(token_budget=-1)

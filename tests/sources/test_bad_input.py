@@ -91,3 +91,31 @@ def test_messages_file_has_only_chosen_responses() -> None:
     data = load("messages_only.jsonl")
     assert data.responses["label"].unique().to_list() == ["chosen"]
     assert data.examples["prompt"].to_list()[1][0] == {"role": "system", "content": "Be brief."}
+
+
+def test_non_alternating_roles_are_quarantined_and_the_blocking_check_passes(rb_home: Path) -> None:
+    """Rows whose prompt roles do not alternate used to pass the row checks and fail the blocking check
+    `prompt_roles_alternate` for the whole file, naming no row; the dataset was then left out of every
+    later `score`. Now they are quarantined by row (file, row, the roles) and the file's suite passes."""
+    from rb_pipeline.sources.datasets import materialize_benchmark
+
+    data, verdicts = materialize_benchmark(dataset_benchmark(CORPUS / "prompt_roles_not_alternating.jsonl"))
+    assert [v.passed for v in verdicts] == [True, True], [v.summary for v in verdicts]
+    assert (
+        data.rejects["source_file"].to_list()
+        == [str((CORPUS / "prompt_roles_not_alternating.jsonl").resolve())] * 2
+    )
+    assert data.examples.height == 1  # row 0 of 3 kept; rows 1 and 2 quarantined
+
+
+def test_rows_become_frames_batch_by_batch_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Normalization holds at most BATCH_ROWS rows as Python dicts (1M tiny rows peaked at 2.3 GB
+    RSS, 1.2 GB batched): batches of 2 give the frames one batch gives, rows in file order."""
+    from rb_pipeline.sources import normalize as module
+
+    whole = load("mixed_rows.jsonl")
+    monkeypatch.setattr(module, "BATCH_ROWS", 2)
+    batched = load("mixed_rows.jsonl")
+    assert whole.examples.height > 2  # more than one batch
+    assert batched.examples.equals(whole.examples) and batched.responses.equals(whole.responses)
+    assert batched.rejects.equals(whole.rejects)
