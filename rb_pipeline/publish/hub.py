@@ -1,12 +1,13 @@
 """Publish one model's scores to the Hugging Face Hub as a dataset (Parquet configs + dataset card).
 
-`build_score_dataset` reads the warehouse (read-only) and writes a dataset folder:
+`build_score_dataset` reads the warehouse (read-only) and writes a dataset folder (each config that has rows):
 
     README.md                                  dataset card: YAML header (configs, license, tags) + provenance
     scores/train-00000-of-00001.parquet        one row per example: outcome, margin, chosen/rejected ids, texts, scores
     metrics/train-00000-of-00001.parquet       one row per subset: n, accuracy (the `subset_accuracy` view)
     sections/train-00000-of-00001.parquet      one row per section (the `section_scores` view)
     leaderboard/train-00000-of-00001.parquet   the model's `leaderboard` row
+    prm_scores/train-00000-of-00001.parquet    a process reward model's PRMBench / ProcessBench scores
 
 It always describes the model's latest complete run per benchmark (the views' rule). The folder is
 written under a temporary name and renamed into place, so a reader never sees half of it.
@@ -58,7 +59,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CONFIGS = ("scores", "metrics", "sections", "leaderboard")
+CONFIGS = ("scores", "metrics", "sections", "leaderboard", "prm_scores")
 REPORT_DIR = "report"  # the static report (publish.report) of the model, uploaded beside the configs
 # The card's Jinja template, beside this module (package data, so it is there in any install)
 CARD_TEMPLATE = resources.files("rb_pipeline.publish") / "dataset_card.md.jinja"
@@ -103,8 +104,7 @@ def _read_snapshot(model_id: str, warehouse: Path | None = None) -> _Snapshot:
             if not runs:
                 raise HubError(_no_run_message(con, model_id))
             tables = {  # each from sql/queries/hub/<name>.sql
-                name: con.sql(query_sql(f"hub/{name}"), params=params).to_arrow_table()
-                for name in ("scores", "metrics", "sections", "leaderboard")
+                name: con.sql(query_sql(f"hub/{name}"), params=params).to_arrow_table() for name in CONFIGS
             }
     except duckdb.Error as exc:
         raise HubError(f"reading the warehouse for model {model_id!r} failed: {first_line(exc)}") from None
@@ -184,7 +184,11 @@ def build_score_dataset(
     snapshot = _read_snapshot(model_id, warehouse)
     out_dir = Path(out_dir).resolve()
     with _atomic_dir(out_dir) as tmp:
-        files = {name: _write_config(tmp, name, snapshot.tables[name]) for name in CONFIGS}
+        # only the configs with rows: `datasets` cannot load an empty Parquet file (a PRM has no
+        # preference scores, a preference model no prm_scores)
+        files = {
+            name: _write_config(tmp, name, table) for name, table in snapshot.tables.items() if table.num_rows
+        }
         write_report(tmp / REPORT_DIR, model=model_id, path=warehouse)
         card = render_card(snapshot, files, repo_id=repo_id, license=license)
         (tmp / "README.md").write_text(card, encoding="utf-8")
@@ -261,6 +265,8 @@ CONFIG_DESCRIPTIONS = {
     "metrics": "one row per subset: benchmark, subset, section, n, accuracy",
     "sections": "one row per section: the catalog's weighted mean of subset accuracies",
     "leaderboard": "the model's leaderboard row",
+    "prm_scores": "a process reward model's step-level scores: one row per PRMBench category, overall and "
+    "group (PRMScore, F1, F1_neg) and per ProcessBench subset (acc_err, acc_cor, F1); empty otherwise",
 }
 
 
@@ -285,7 +291,7 @@ def render_card(
                 "data_files": [{"split": SPLIT, "path": f"{name}/{SPLIT}-*.parquet"}],
                 **({"default": True} if name == "scores" else {}),
             }
-            for name in CONFIGS
+            for name in files
         ],
     )
     leaderboard = tables["leaderboard"].to_pylist()
@@ -308,6 +314,8 @@ def render_card(
                 for s in tables["sections"].to_pylist()
             ]
         ),
+        prm_columns=list(tables["prm_scores"].column_names),
+        prm_rows=_cells([list(row.values()) for row in tables["prm_scores"].to_pylist()]),
         subset_rows=_cells(
             [[m["benchmark"], m["subset"], m["n"], m["accuracy"]] for m in tables["metrics"].to_pylist()]
         ),
@@ -318,8 +326,9 @@ def render_card(
                 ", ".join(f"`{f}`" for f in files[name]),
                 CONFIG_DESCRIPTIONS[name],
             ]
-            for name in CONFIGS
+            for name in files
         ],
+        load_configs=list(files)[:2],  # the loading snippet's examples
         load_repo=load_repo,
         split=SPLIT,
         run_rows=_cells(

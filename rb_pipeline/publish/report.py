@@ -165,6 +165,17 @@ class Site:
             sections.append(
                 Section("Subset accuracy", image=self.image("subsets.png", subset_heatmap(subsets)))
             )
+        prm_board = self.sql("select * from prm_leaderboard order by model")
+        if prm_board.height:
+            sections.append(
+                Section(
+                    "Process reward models",
+                    frame_table("prm_leaderboard", prm_board, {"model": "models/{}.html"}),
+                    "Step-level benchmarks (prm_leaderboard): PRMBench's overall and group PRMScores, "
+                    "ProcessBench's mean F1, the threshold used; a score only where every subset it needs "
+                    "was scored in full (coverage).",
+                )
+            )
         self.page("index.html", "Leaderboard", sections)
 
     def model(self, model: str) -> None:
@@ -241,10 +252,19 @@ class Site:
         )
         scored = self.sql("select distinct benchmark from subset_accuracy where model = $model", model=model)
         suspects = answers.suspects(self.con).filter(pl.col("benchmark").is_in(scored["benchmark"].to_list()))
+        prm_scores = self.sql(query_sql("hub/prm_scores"), model=model)  # a PRM's; the Hub export's rows
+        prm_sections = [
+            Section(
+                "Process reward scores",
+                frame_table("prm_scores", prm_scores),
+                "PRMBench per category, overall and group (PRMScore); ProcessBench per subset (F1).",
+            )
+        ]
         self.page(
             model_page(model),
             model,
             [
+                *(prm_sections if prm_scores.height else []),
                 Section("Sections", sections_table),
                 Section(
                     "Subsets",
@@ -389,7 +409,9 @@ def write_report(out: Path, model: str | None = None, path: Path | None = None) 
     shutil.copytree(STATIC, out / "assets", dirs_exist_ok=True)
     with connect(read_only=True, path=path) as con:
         site = Site(con, out)
-        models = site.sql("select distinct model from leaderboard order by 1")["model"].to_list()
+        models = site.sql("select model from leaderboard union select model from prm_leaderboard order by 1")[
+            "model"
+        ].to_list()
         if model is not None and model not in models:
             raise ValueError(f"{model}: no such model in the warehouse")
         site.leaderboard()

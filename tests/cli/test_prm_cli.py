@@ -1,7 +1,7 @@
 """`rb-pipeline score` with a process reward model (a tiny token-classification twin, entry in
 $RB_HOME/models.yaml) on PRMBench's shipped sample rows, through Dagster and the warehouse: it scores
 the step-level benchmarks only, prints PRMScore per category, overall and group, and says in one line
-that ProcessBench needs the Hub."""
+that ProcessBench needs the Hub; `report` and `push --dry-run` then carry its PRMScores (issue 27 item 5)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import os
 import re
 
+import datasets
 import yaml
 from dagster import AssetKey, DagsterInstance
 
@@ -75,3 +76,48 @@ def test_score_a_prm_prints_prmbench_scores(tmp_path):
         (r.data["benchmark"], r.data["subset"], r.data["scope"]) for r in metadata["per_subset"].value.records
     ]
     assert ("prmbench", "multi_solutions", "category") in categories
+
+    # the report and the Hub dataset treat the PRM like any other model: its page and a `prm_scores`
+    # config with the PRMScores the warehouse computed, the report's index lists it on the PRM leaderboard
+    wanted = json.loads(
+        run_cli(
+            "sql",
+            "select scope, name, prmscore from prm_prmbench_scores order by all",
+            "--format",
+            "json",
+            env=env,
+        ).stdout
+    )
+    assert len(wanted) == 10 + 1 + 3  # the sample's 10 categories, the overall, 3 groups
+    run_cli("report", "--out", str(tmp_path / "report"), env=env)
+    page = (tmp_path / "report" / "models" / "tiny-prm-twin.html").read_text(encoding="utf-8")
+    assert "Process reward scores" in page
+    for row in wanted:
+        # within one table row: the name's cell, then its PRMScore's cell
+        assert re.search(rf"<td>{row['name']}</td>((?!</tr>).)*>{row['prmscore']:.4f}</td>", page, re.S), row
+    assert 'href="models/tiny-prm-twin.html"' in (tmp_path / "report" / "index.html").read_text(
+        encoding="utf-8"
+    )
+    run_cli(
+        "push",
+        "--model",
+        "tiny-prm-twin",
+        "--repo-id",
+        "me/tiny-prm",
+        "--dry-run",
+        str(tmp_path / "hub"),
+        env=env,
+    )
+    # only configs with rows: `datasets` cannot load an empty file, and a PRM has no sections and no
+    # (preference) leaderboard row; its solutions' scores and step-level scores are there
+    hub = sorted(p.name for p in (tmp_path / "hub").iterdir())
+    assert hub == ["README.md", "metrics", "prm_scores", "report", "scores"]
+    loaded = datasets.load_dataset(
+        str(tmp_path / "hub"), "prm_scores", split="train", cache_dir=str(tmp_path / "cache")
+    )
+    pushed = loaded.select_columns(["scope", "name", "prmscore"]).to_list()
+    assert sorted(pushed, key=lambda r: (r["scope"], r["name"])) == wanted
+    assert (tmp_path / "hub" / "report" / "models" / "tiny-prm-twin.html").is_file()
+    card = (tmp_path / "hub" / "README.md").read_text(encoding="utf-8")
+    overall = next(r["prmscore"] for r in wanted if r["scope"] == "overall")
+    assert re.search(rf"^\| prmbench \| overall \| overall \|.* {overall:.4f} \|", card, re.M)

@@ -124,14 +124,17 @@ def test_dry_run_folder_loads_with_datasets(dry_dir: Path, tmp_path: Path) -> No
         "metrics": _count(f"select count(*) from subset_accuracy {where}"),
         "sections": _count(f"select count(*) from section_scores {where}"),
         "leaderboard": 1,
+        "prm_scores": 0,  # not a process reward model
     }
     assert expected["scores"] > 100 and expected["metrics"] > 10
-    assert sorted(p.name for p in dry_dir.iterdir()) == sorted(["README.md", REPORT_DIR, *CONFIGS])
+    written = [config for config in CONFIGS if expected[config]]  # `datasets` cannot load an empty file
+    assert written == ["scores", "metrics", "sections", "leaderboard"]
+    assert sorted(p.name for p in dry_dir.iterdir()) == sorted(["README.md", REPORT_DIR, *written])
     # the model's report beside the configs, linked from the card
     assert (dry_dir / REPORT_DIR / "models" / f"{MODEL.replace('/', '--')}.html").is_file()
     assert "(report/index.html)" in (dry_dir / "README.md").read_text()
     assert (dry_dir / "scores" / "train-00000-of-00001.parquet").is_file()
-    for config in CONFIGS:
+    for config in written:
         loaded = datasets.load_dataset(str(dry_dir), config, split="train", cache_dir=str(tmp_path))
         assert loaded.num_rows == expected[config], config
     scores = datasets.load_dataset(str(dry_dir), "scores", split="train", cache_dir=str(tmp_path))
@@ -172,7 +175,7 @@ def test_card_has_yaml_header_numbers_and_provenance(dry_dir: Path) -> None:
     assert text.startswith("---\n")
     card = DatasetCard.load(dry_dir / "README.md")
     meta = card.data.to_dict()
-    assert [c["config_name"] for c in meta["configs"]] == list(CONFIGS)
+    assert [c["config_name"] for c in meta["configs"]] == [c for c in CONFIGS if c != "prm_scores"]  # no PRM
     assert meta["configs"][0]["data_files"] == [{"split": "train", "path": "scores/train-*.parquet"}]
     assert meta["license"] and "rb-pipeline" in meta["tags"] and "rewardbench" in meta["tags"]
     board = query(f"select * from leaderboard where model = '{MODEL}'").row(0, named=True)
@@ -504,7 +507,8 @@ def test_push_uploads_over_http_and_the_dataset_loads_back(
     built = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert _LoopbackHub.files == built
     dataset = sorted(name for name in built if not name.startswith("report/"))
-    assert dataset == sorted(["README.md", *(f"{c}/train-00000-of-00001.parquet" for c in CONFIGS)])
+    written = [c for c in CONFIGS if c != "prm_scores"]  # a preference model: no PRM rows, no empty file
+    assert dataset == sorted(["README.md", *(f"{c}/train-00000-of-00001.parquet" for c in written)])
     assert "report/index.html" in built  # the static report travels beside the dataset
     received = tmp_path / "received"
     for path, content in _LoopbackHub.files.items():
