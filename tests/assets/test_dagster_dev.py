@@ -102,7 +102,11 @@ def test_a_new_model_is_scored_from_its_partition_key_and_run_config(rb_home, ti
     assert metadata["model"].value == model_id
     assert metadata["entry_recorded"].value == str(user_models_path())
     assert metadata["settings"].value["max_length"] == 64
-    assert metadata["responses"].value > 0
+    # the shipped rmb-bon sample (data/samples/rmb/RMB_dataset/BoN_set, counted from the raw JSON): 98
+    # items, each its bon_best + loser_list: 82 responses in Harmlessness' 12 files + 235 in Helpfulness'
+    # 37 = 317 listed; 23 items repeat another's prompt and with it 27 of its (prompt, answer) pairs,
+    # which share one response id and are scored once: 317 - 27 = 290 responses scored
+    assert metadata["responses"].value == 290
 
     # The recorded entry is the default next time; an unchanged run records nothing.
     assert score(key, {}).success
