@@ -28,7 +28,6 @@ def frame_table(frame: pl.DataFrame, digits: int = 4, descriptions: dict[str, st
         if _column_type(dtype) == "string" and dtype != pl.Utf8
     ]
     rounded = frame.with_columns(pl.col(pl.Float32, pl.Float64).round(digits), *as_text)
-    records = [
-        TableRecord({k: v for k, v in row.items() if v is not None}) for row in rounded.iter_rows(named=True)
-    ]
+    # every record keeps every column (None where empty): Dagster requires the same fields in each
+    records = [TableRecord(row) for row in rounded.iter_rows(named=True)]
     return MetadataValue.table(records, schema)
