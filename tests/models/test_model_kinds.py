@@ -100,6 +100,31 @@ def test_every_kind_scores_through_the_scores_asset(models, rb_home):
         )
         seen = query(f"select subset, accuracy from subset_accuracy where model = '{models[kind]}'")
         assert dict(seen.rows()) == pytest.approx(dict(by_hand.rows()), abs=1e-12), kind
+    # judge kinds: JudgeBench's rule for a judge (catalog `judgebench-both-orders`, JudgeBench's
+    # utils/metrics.py), worked out here from the lake's stored judgments: each pair is judged in both
+    # orders; +1 for each order whose verdict names the chosen answer (A when it was shown first, B when
+    # second), -1 for each naming the rejected one, 0 for a tie or an unparseable verdict; the example is
+    # right (1) when the sum is > 0, else 0; a subset's accuracy is the mean over its examples
+    from rb_pipeline.engine.judging import judgments_dir
+
+    chosen_letter = {"chosen_first": "A", "rejected_first": "B"}
+    for kind in ("pairwise-judge", "generative"):
+        judged = pl.read_parquet(sorted(judgments_dir(models[kind]).rglob("*.parquet")))
+        assert set(judged["pair_order"]) == set(chosen_letter), kind  # JudgeBench: both orders, pairwise
+        points = [
+            (example_id, 1 if verdict == chosen_letter[order] else -1 if verdict in ("A", "B") else 0)
+            for example_id, order, verdict in judged.select("example_id", "pair_order", "verdict").iter_rows()
+        ]
+        by_hand = (
+            pl.DataFrame(points, schema=["example_id", "points"], orient="row")
+            .group_by("example_id")
+            .agg(right=(pl.col("points").sum() > 0).cast(pl.Float64), orders=pl.len())
+            .join(subsets, on="example_id")
+        )
+        assert by_hand["orders"].to_list() == [2] * n_examples, kind  # one pair per example, both orders
+        expected = dict(by_hand.group_by("subset").agg(pl.col("right").mean()).rows())
+        seen = query(f"select subset, accuracy from subset_accuracy where model = '{models[kind]}'")
+        assert dict(seen.rows()) == pytest.approx(expected, abs=1e-12), kind
     kinds = query("select model, model_type from runs where provenance = 'computed'")
     assert dict(kinds.iter_rows()) == {
         models[k]: ("classifier" if k == "multi-objective" else k) for k in KINDS
