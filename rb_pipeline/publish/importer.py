@@ -184,7 +184,7 @@ def import_path(
         raise FileNotFoundError(f"{path}: no such file or folder")
     benchmarks = benchmarks if benchmarks is not None else load_benchmarks()
     files = _result_files(path, log)
-    parsed = _merge_parts([_parse(file, benchmarks, model) for file in files])  # all checked before any write
+    parsed = _merge_parts([_parse_file(file, benchmarks, model) for file in files])  # all checked before any write
     imported = [_write(item) for item in parsed]
     for run in imported:
         log(run.summary())
@@ -343,6 +343,14 @@ def _number(value: object) -> float | int | None:
 
 
 # ---------------------------------------------------------------- parsing
+
+
+def _parse_file(path: Path, benchmarks: dict[str, Benchmark], model: str | None) -> _Parsed:
+    """`_parse`, with a file nested deeper than Python can follow named in one line."""
+    try:
+        return _parse(path, benchmarks, model)
+    except RecursionError:
+        raise ResultFileError(f"{path}: nested too deeply to read (not a result file?)") from None
 
 
 def _parse(path: Path, benchmarks: dict[str, Benchmark], model: str | None) -> _Parsed:

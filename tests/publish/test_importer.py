@@ -604,3 +604,11 @@ def test_rmb_result_files_of_one_model_are_one_run(tmp_path: Path) -> None:
         {"subset": "Harmlessness/S5", "n": 1, "accuracy": 1.0},
         {"subset": "Helpfulness/Brainstorming/Problem Solving", "n": 2, "accuracy": 0.5},
     ]
+
+
+def test_deeply_nested_file_names_the_file(tmp_path: Path) -> None:
+    """Issue 28 wording: 100,000 nested lists gave a bare 'maximum recursion depth exceeded'."""
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ResultFileError, match=r"nested.json: nested too deeply to read"):
+        import_path(nested, log=lambda _: None)
