@@ -184,7 +184,9 @@ def import_path(
         raise FileNotFoundError(f"{path}: no such file or folder")
     benchmarks = benchmarks if benchmarks is not None else load_benchmarks()
     files = _result_files(path, log)
-    parsed = _merge_parts([_parse_file(file, benchmarks, model) for file in files])  # all checked before any write
+    parsed = _merge_parts(
+        [_parse_file(file, benchmarks, model) for file in files]
+    )  # all checked before any write
     imported = [_write(item) for item in parsed]
     for run in imported:
         log(run.summary())
