@@ -93,20 +93,84 @@ def load_tokenizer(entry: ModelEntry):
     return tokenizer
 
 
+# a token of a real text rarely spans more characters than this: a window of max_length x this many
+# characters holds max_length tokens (the window grows when it does not)
+CHARS_PER_TOKEN_BOUND = 64
+# tokens past the kept ones that the window must also hold, so a word cut at its edge changes none of them
+WINDOW_MARGIN_TOKENS = 64
+COUNT_CHUNK_CHARS = 1 << 20  # a huge text is counted in chunks this long, never tokenized whole
+
+
 def tokenize_truncated(tokenizer, texts: list[str], max_length: int) -> list[tuple[list[int], int]]:
     """Token ids (with special tokens) of each text, cut to `max_length` by the tokenizer's own
     truncation (its side; a [SEP] or EOS it adds is kept, as rewardbench's pipeline keeps it), and how
-    many tokens were cut. Only over-long texts are tokenized a second time."""
-    token_ids = tokenizer(texts, add_special_tokens=True)["input_ids"]
-    lengths = [len(ids) for ids in token_ids]
-    over = [index for index, length in enumerate(lengths) if length > max_length]
+    many tokens were cut. Only over-long texts are tokenized a second time; a text too long for
+    `max_length x CHARS_PER_TOKEN_BOUND` characters is never tokenized whole (`truncate_long_text`)."""
+    window = max_length * CHARS_PER_TOKEN_BOUND
+    short = [index for index, text in enumerate(texts) if len(text) <= window]
+    results: list[tuple[list[int], int]] = [([], 0)] * len(texts)
+    token_ids = tokenizer([texts[i] for i in short], add_special_tokens=True)["input_ids"] if short else []
+    over = [(index, ids) for index, ids in zip(short, token_ids, strict=True) if len(ids) > max_length]
+    for index, ids in zip(short, token_ids, strict=True):
+        results[index] = (ids, 0)
     if over:
         cut = tokenizer(
-            [texts[i] for i in over], add_special_tokens=True, truncation=True, max_length=max_length
+            [texts[i] for i, _ in over], add_special_tokens=True, truncation=True, max_length=max_length
         )["input_ids"]
-        for index, ids in zip(over, cut, strict=True):
-            token_ids[index] = ids  # the full list is freed: long benchmarks hold only what is kept
-    return [(ids, length - len(ids)) for ids, length in zip(token_ids, lengths, strict=True)]
+        for (index, full), ids in zip(over, cut, strict=True):
+            results[index] = (ids, len(full) - len(ids))  # the full list is freed: only what is kept stays
+    for index, text in enumerate(texts):
+        if len(text) > window:
+            kept = truncate_long_text(tokenizer, text, max_length)
+            results[index] = (kept, max(count_tokens(tokenizer, text) - len(kept), 0))
+    return results
+
+
+def truncate_long_text(tokenizer, text: str, max_length: int) -> list[int]:
+    """`tokenizer(text, truncation=True, max_length=max_length)` of a huge text, tokenizing only the
+    side that is kept: a prefix (or a suffix, truncating on the left) that holds max_length tokens and
+    `WINDOW_MARGIN_TOKENS` more, so the cut at the window's edge falls among tokens dropped anyway."""
+    keep_start = tokenizer.truncation_side != "left"
+    size = max_length * CHARS_PER_TOKEN_BOUND
+    while True:
+        part = text[:size] if keep_start else text[-size:]
+        n_tokens = len(tokenizer(part, add_special_tokens=True)["input_ids"])
+        if n_tokens > max_length + WINDOW_MARGIN_TOKENS or size >= len(text):
+            kept = tokenizer(part, add_special_tokens=True, truncation=True, max_length=max_length)
+            return kept["input_ids"]
+        size *= 2
+
+
+def count_tokens(tokenizer, text: str, add_special_tokens: bool = True) -> int:
+    """How many tokens `text` has, counted in chunks of about
+    `COUNT_CHUNK_CHARS` that start at a space, so memory stays bounded. A merge across a chunk's start
+    can differ from the whole text's, so for a huge text the count is within a token per chunk."""
+    total = tokenizer.num_special_tokens_to_add(pair=False) if add_special_tokens else 0
+    start = 0
+    while start < len(text):
+        end = min(start + COUNT_CHUNK_CHARS, len(text))
+        if end < len(text):
+            space = text.rfind(" ", start + COUNT_CHUNK_CHARS // 2, end)
+            end = space if space > start else end
+        total += len(tokenizer(text[start:end], add_special_tokens=False)["input_ids"])
+        start = end
+    return total
+
+
+def tokenize_unless_over(
+    tokenizer, texts: list[str], max_length: int, add_special_tokens: bool
+) -> list[list[int] | int]:
+    """Token ids of each text; a text too long for `max_length x CHARS_PER_TOKEN_BOUND` characters
+    whose (chunked) count is over `max_length` gets that count instead, never tokenized whole."""
+    window = max_length * CHARS_PER_TOKEN_BOUND
+    counts = [count_tokens(tokenizer, t, add_special_tokens) if len(t) > window else 0 for t in texts]
+    kept = [index for index, count in enumerate(counts) if count <= max_length]
+    results: list[list[int] | int] = list(counts)
+    if kept:
+        token_ids = tokenizer([texts[i] for i in kept], add_special_tokens=add_special_tokens)["input_ids"]
+        for index, ids in zip(kept, token_ids, strict=True):
+            results[index] = ids
+    return results
 
 
 def pad_batch(batch: list[Encoded], pad_id: int, side: str, device: str) -> dict[str, torch.Tensor]:

@@ -31,7 +31,13 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.settings import ScorerSettings
-from rb_pipeline.models.classifier import classify, load_for_scoring, pad_batch, reward_and_vector
+from rb_pipeline.models.classifier import (
+    classify,
+    load_for_scoring,
+    pad_batch,
+    reward_and_vector,
+    tokenize_unless_over,
+)
 from rb_pipeline.models.context import capped_settings
 from rb_pipeline.models.registry import Comparison, Encoded, Judgment, redact_url, register_judge
 
@@ -221,15 +227,17 @@ def _render(tokenizer, template: str, messages: list[dict[str, str]], generation
         )
 
 
-def over_long_as_errors(token_ids: list[list[int]], max_length: int) -> tuple[list, list[int]]:
+def over_long_as_errors(token_ids: list[list[int] | int], max_length: int) -> tuple[list, list[int]]:
     """Inputs longer than `max_length` are not judged (a cut judge prompt loses an answer): their
-    Judgment is an `error` with the overflow counted; returns the results so far and the rest's indexes."""
+    Judgment is an `error` with the overflow counted; returns the results so far and the rest's indexes.
+    `token_ids` as `tokenize_unless_over` gives them (a huge input's count in place of its ids)."""
     results: list[Judgment | None] = [None] * len(token_ids)
     runnable = []
     for index, ids in enumerate(token_ids):
-        over = len(ids) - max_length
+        n_tokens = ids if isinstance(ids, int) else len(ids)
+        over = n_tokens - max_length
         if over > 0:
-            results[index] = Judgment("error", None, n_tokens=len(ids), truncated_tokens=over)
+            results[index] = Judgment("error", None, n_tokens=n_tokens, truncated_tokens=over)
         else:
             runnable.append(index)
     return results, runnable
@@ -251,7 +259,8 @@ class LocalGenerativeJudge:
     def ask(self, conversations: list[list[dict[str, str]]], parse: Parser) -> list[Judgment]:
         """One greedy reply per conversation, parsed into (verdict, score)."""
         texts = [_render(self.tokenizer, self.template, messages, True) for messages in conversations]
-        token_ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]  # the template has its own
+        # the template has its own special tokens
+        token_ids = tokenize_unless_over(self.tokenizer, texts, self.settings.max_length, False)
         results, runnable = over_long_as_errors(token_ids, self.settings.max_length)
         if runnable:
             pad_id = self.tokenizer.pad_token_id
@@ -401,7 +410,8 @@ class PairwiseClassifierJudge:
 
     @torch.inference_mode()
     def judge(self, batch: list[Comparison]) -> list[Judgment]:
-        token_ids = self.tokenizer([self.input_text(c) for c in batch], add_special_tokens=True)["input_ids"]
+        texts = [self.input_text(c) for c in batch]
+        token_ids = tokenize_unless_over(self.tokenizer, texts, self.settings.max_length, True)
         results, runnable = over_long_as_errors(token_ids, self.settings.max_length)
         if runnable:
             encoded = [Encoded("", token_ids[i], 0) for i in runnable]

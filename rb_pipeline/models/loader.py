@@ -7,7 +7,16 @@ from __future__ import annotations
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.core.text import first_line
-from rb_pipeline.models.registry import JUDGES, SCORERS, Judge, Scorer, load_errors, redact_url
+from rb_pipeline.models.registry import (
+    JUDGES,
+    SCORERS,
+    UNREADABLE_WEIGHTS,
+    Judge,
+    Scorer,
+    load_errors,
+    redact_url,
+    weights_error,
+)
 
 
 def register_builtin_kinds() -> None:
@@ -40,7 +49,7 @@ def load_judge(entry: ModelEntry, settings: ScorerSettings, device: str) -> Judg
         raise ValueError(f"model {entry.id}: no judge for type {entry.type!r} (known: {sorted(JUDGES)})")
     try:
         return JUDGES[entry.type](entry, settings, device)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        reason = first_line(exc)
+    except (*UNREADABLE_WEIGHTS, OSError, ValueError, KeyError, RuntimeError) as exc:
+        reason = weights_error(exc) if isinstance(exc, UNREADABLE_WEIGHTS) else first_line(exc)
         where = redact_url(entry.api_base) if entry.api_base else entry.location
         raise RuntimeError(f"model {entry.id}: cannot load from {where}: {reason}") from exc

@@ -5,11 +5,14 @@ a decorator; `models.loader` imports the built-in kinds and instantiates a regis
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
+
+from safetensors import SafetensorError
 
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.settings import ScorerSettings
@@ -71,12 +74,34 @@ def load_errors(entry: ModelEntry) -> Iterator[None]:
     """Turn a failure to read the model into one line naming the model and the reason."""
     try:
         yield
+    except UNREADABLE_WEIGHTS as exc:
+        raise RuntimeError(
+            f"model {entry.id}: cannot load from {entry.location}: {weights_error(exc)}"
+        ) from None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         reason = first_line(exc)
         raise RuntimeError(
             f"model {entry.id}: cannot load from {entry.location}: {reason} "
             "(check its config.json, weights and tokenizer files, or its Hub id and revision)"
         ) from exc
+
+
+# a weights file that cannot be read: safetensors' header or data is broken, or a pickle asks for more
+# than tensors (torch's weights-only loader refuses it; its advice to turn that off is not repeated)
+UNREADABLE_WEIGHTS = (SafetensorError, pickle.UnpicklingError)
+
+
+def weights_error(exc: Exception) -> str:
+    """What to tell the user about an unreadable weights file (`UNREADABLE_WEIGHTS`)."""
+    if isinstance(exc, SafetensorError):
+        return (
+            f"its safetensors weights are corrupt or cut short ({first_line(exc)}): "
+            "download or copy the model again"
+        )
+    return (
+        "its pickled weights (.bin/.pt) hold more than tensors and are refused, as they could run code: "
+        "use a safetensors copy of the model"
+    )
 
 
 @dataclass(frozen=True)

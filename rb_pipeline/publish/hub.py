@@ -26,6 +26,7 @@ import os
 import re
 import shlex
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -113,8 +114,17 @@ def _read_snapshot(model_id: str, warehouse: Path | None = None) -> _Snapshot:
 
 def _no_run_message(con: duckdb.DuckDBPyConnection, model_id: str) -> str:
     statuses = con.sql(query_sql("hub/run_statuses"), params={"model": model_id}).fetchall()
+    complete = {provenance for status, provenance, _ in statuses if status == "complete"}
+    if complete == {"imported"}:  # imported results carry no per-response scores to publish
+        return (
+            f"model {model_id!r} has imported results only, and imported results are not pushed "
+            f"(they hold no per-response scores): run `rb-pipeline score --model {model_id}` to score it here"
+        )
     if statuses:
-        found = ", ".join(f"{n} {status}" for status, n in statuses)
+        by_status = Counter()
+        for status, _, n in statuses:
+            by_status[status] += n
+        found = ", ".join(f"{n} {status}" for status, n in by_status.items())
         return (
             f"model {model_id!r} has no complete run in the warehouse (runs found: {found}); "
             f"run `rb-pipeline score --model {model_id}` first"

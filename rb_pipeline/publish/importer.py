@@ -54,7 +54,7 @@ from typing import Annotated, TypeVar
 import polars as pl
 from pydantic import AfterValidator, BeforeValidator, StrictInt
 
-from rb_pipeline.catalog.entries import Benchmark, load_benchmarks
+from rb_pipeline.catalog.entries import Benchmark, load_benchmarks, load_models
 from rb_pipeline.core.ids import check_model_id, content_hash
 from rb_pipeline.core.lake import write_parquet
 from rb_pipeline.core.paths import lake_dir
@@ -184,13 +184,27 @@ def import_path(
         raise FileNotFoundError(f"{path}: no such file or folder")
     benchmarks = benchmarks if benchmarks is not None else load_benchmarks()
     files = _result_files(path, log)
-    parsed = _merge_parts([_parse(file, benchmarks, model) for file in files])  # all checked before any write
+    # all checked before any write
+    parsed = _merge_parts([_parse_file(file, benchmarks, model) for file in files])
+    _refuse_local_models(parsed)
     imported = [_write(item) for item in parsed]
     for run in imported:
         log(run.summary())
         for note in run.notes:
             log(f"  note: {note}")
     return imported
+
+
+def _refuse_local_models(parsed: list[_Parsed]) -> None:
+    """An import may not take the id of a model registered from a local folder: views prefer that
+    model's own runs, so its imported results would be hidden from every view (issue 28)."""
+    local = {model_id for model_id, entry in load_models().items() if entry.local_folder is not None}
+    for item in parsed:
+        if item.model in local:
+            raise ResultFileError(
+                f"{item.path}: model id {item.model!r} is a local model scored here, whose own runs would "
+                "hide these results: import them under another id with --model NAME"
+            )
 
 
 def _merge_parts(parsed: list[_Parsed]) -> list[_Parsed]:
@@ -343,6 +357,14 @@ def _number(value: object) -> float | int | None:
 
 
 # ---------------------------------------------------------------- parsing
+
+
+def _parse_file(path: Path, benchmarks: dict[str, Benchmark], model: str | None) -> _Parsed:
+    """`_parse`, with a file nested deeper than Python can follow named in one line."""
+    try:
+        return _parse(path, benchmarks, model)
+    except RecursionError:
+        raise ResultFileError(f"{path}: nested too deeply to read (not a result file?)") from None
 
 
 def _parse(path: Path, benchmarks: dict[str, Benchmark], model: str | None) -> _Parsed:

@@ -87,6 +87,17 @@ class QueryError(ValueError):
     """A user's SQL failed; the message is DuckDB's, on one line."""
 
 
+REBUILD_HINT = "a lake or warehouse file is broken: run `rb-pipeline warehouse --rebuild`"
+
+
+def query_error(exc: duckdb.Error) -> QueryError:
+    """DuckDB's error on one line; a Parquet file it cannot read gets the way to mend it."""
+    unreadable = isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException)) and ".parquet" in str(
+        exc
+    )
+    return QueryError(f"{first_line(exc)} ({REBUILD_HINT})" if unreadable else first_line(exc))
+
+
 def catalog_tables(
     benchmarks: dict[str, Benchmark], ensembles: dict[str, Ensemble] | None = None
 ) -> dict[str, pl.DataFrame]:
@@ -362,7 +373,12 @@ def connect(read_only: bool = True, path: Path | None = None) -> duckdb.DuckDBPy
         raise FileNotFoundError(
             f"{path}: no warehouse yet (run `rb-pipeline demo` or materialize the assets)"
         )
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:  # not a DuckDB file (cut short, overwritten): build it again
+        if "lock" in str(exc).lower():  # another process holds it: not broken
+            raise
+        raise QueryError(f"{path}: {first_line(exc)} ({REBUILD_HINT})") from None
     lake = lake_dir()
     attach_lake(con, lake)  # views read the lake at query time: an object store needs its reader
     if not is_remote(lake):  # (an object store's files would be downloaded to be hashed: not checked)
@@ -488,7 +504,7 @@ def query(sql: str, path: Path | None = None) -> pl.DataFrame:
         try:
             return con.sql(sql).pl()
         except duckdb.Error as exc:
-            raise QueryError(first_line(exc)) from None
+            raise query_error(exc) from None
 
 
 STREAM_ROWS = 65_536  # rows per batch of `stream_query`
@@ -541,7 +557,7 @@ def stream_query(
                 if item is None:
                     return
                 if isinstance(item, duckdb.Error):
-                    raise QueryError(first_line(item))
+                    raise query_error(item)
                 if isinstance(item, BaseException):
                     raise item
                 yield item

@@ -604,3 +604,46 @@ def test_rmb_result_files_of_one_model_are_one_run(tmp_path: Path) -> None:
         {"subset": "Harmlessness/S5", "n": 1, "accuracy": 1.0},
         {"subset": "Helpfulness/Brainstorming/Problem Solving", "n": 2, "accuracy": 0.5},
     ]
+
+
+def test_deeply_nested_file_names_the_file(tmp_path: Path) -> None:
+    """Issue 28 wording: 100,000 nested lists gave a bare 'maximum recursion depth exceeded'."""
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ResultFileError, match=r"nested.json: nested too deeply to read"):
+        import_path(nested, log=lambda _: None)
+
+
+def test_push_of_an_imported_model_says_imported_results_are_not_pushed(tmp_path: Path) -> None:
+    """Issue 28: the dry run said "no complete run ... (runs found: 1 complete)"."""
+    from rb_pipeline.publish.hub import HubError, build_score_dataset
+
+    path = tmp_path / "hand-made" / "imported-rm.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(hand_made_rows()))
+    import_path(path, log=quiet, model="hand-made/imported-rm")
+    build_warehouse(load_benchmarks())
+    with pytest.raises(HubError) as caught:
+        build_score_dataset("hand-made/imported-rm", tmp_path / "out")
+    message = str(caught.value)
+    assert "'hand-made/imported-rm' has imported results only, and imported results are not pushed" in message
+    assert "runs found" not in message and "\n" not in message
+
+
+def test_an_import_may_not_claim_a_local_models_id(tmp_path: Path) -> None:
+    """Issue 28: the import printed success while the local model's own runs hid it from every view."""
+    from rb_pipeline.catalog.entries import ModelEntry, register_model
+
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    register_model(ModelEntry(id="local/my-model-0123abcd", source=str(folder)))
+    path = tmp_path / "hand-made.json"
+    path.write_text(json.dumps(hand_made_rows()))
+    with pytest.raises(
+        ResultFileError, match=r"hand-made.json: model id 'local/my-model-0123abcd' is a local model"
+    ):
+        import_path(path, log=quiet, model="local/my-model-0123abcd")
+    assert not list((tmp_path / "rb_home" / "lake").rglob("runs/*.parquet"))  # nothing written
+    (run,) = import_path(path, log=quiet, model="hand-made/my-model-published")  # another id: imported
+    assert run.model == "hand-made/my-model-published"

@@ -305,3 +305,17 @@ def test_a_run_reads_only_the_scores_of_its_own_settings_key(hand_made_catalog, 
     )
     assert outcomes.rows()[0] == ("e1", True)  # 256 > 255
     assert {correct for _, correct in outcomes.rows()[1:]} == {None}
+
+
+def test_a_broken_lake_or_warehouse_file_says_to_rebuild(warehouse, rb_home):
+    """Issue 28 wording: a cut lake Parquet file or a broken warehouse gave DuckDB's error alone."""
+    from rb_pipeline.core.paths import lake_dir, warehouse_path
+    from rb_pipeline.warehouse.views import QueryError
+
+    run_file = sorted(lake_dir("runs").glob("*.parquet"))[0]  # run records are not hash-checked
+    run_file.write_bytes(run_file.read_bytes()[:40])
+    with pytest.raises(QueryError, match=r"run `rb-pipeline warehouse --rebuild`\)$"):
+        query("select count(*) from runs")
+    warehouse_path().write_bytes(b"not a duckdb file" * 1000)
+    with pytest.raises(QueryError, match=r"\.duckdb: .*run `rb-pipeline warehouse --rebuild`\)$"):
+        query("select 1")
