@@ -66,8 +66,8 @@ def hub_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         benchmarks = {}
         examples, responses = [], []
         for name, benchmark in load_benchmarks().items():
-            if not benchmark.local:
-                continue  # Hub-only: not in the shipped samples
+            if not benchmark.local or benchmark.kind == "steps":
+                continue  # Hub-only: not in the shipped samples; step-level: scored by PRMs only
             try:
                 data = normalize(benchmark)
             except SourceError:

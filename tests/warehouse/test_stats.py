@@ -27,7 +27,7 @@ from rb_pipeline.warehouse.stats import (
     resampled_means,
     stream_seed,
 )
-from rb_pipeline.warehouse.views import SQL_DIR, build_warehouse, query, render_sql
+from rb_pipeline.warehouse.views import SQL_DIR, build_warehouse, query, render_sql, sql_context
 from tests.hand_made import (
     example_row,
     response_row,
@@ -65,7 +65,7 @@ def paired_over(counts: dict[str, dict[str, tuple[int, int, int, int]]]) -> pl.D
     ).with_columns(margin=pl.lit(None, pl.Float64))
     con = duckdb.connect()
     con.execute("create table example_outcomes as select * from outcomes")
-    sql = render_sql(SQL_DIR, {"leaderboard_columns": []})["paired_comparison"]  # its macros rendered
+    sql = render_sql(SQL_DIR, sql_context({}))["paired_comparison"]  # its macros rendered
     con.execute(f"create view paired_comparison as {sql}")
     return con.sql("select * from paired_comparison where model_a = 'A' order by benchmark, subset").pl()
 
