@@ -54,7 +54,7 @@ from typing import Annotated, TypeVar
 import polars as pl
 from pydantic import AfterValidator, BeforeValidator, StrictInt
 
-from rb_pipeline.catalog.entries import Benchmark, load_benchmarks, load_models
+from rb_pipeline.catalog.entries import Benchmark, load_benchmarks
 from rb_pipeline.core.ids import check_model_id, content_hash
 from rb_pipeline.core.lake import write_parquet
 from rb_pipeline.core.paths import lake_dir
@@ -186,25 +186,12 @@ def import_path(
     files = _result_files(path, log)
     # all checked before any write
     parsed = _merge_parts([_parse_file(file, benchmarks, model) for file in files])
-    _refuse_local_models(parsed)
     imported = [_write(item) for item in parsed]
     for run in imported:
         log(run.summary())
         for note in run.notes:
             log(f"  note: {note}")
     return imported
-
-
-def _refuse_local_models(parsed: list[_Parsed]) -> None:
-    """An import may not take the id of a model registered from a local folder: views prefer that
-    model's own runs, so its imported results would be hidden from every view (issue 28)."""
-    local = {model_id for model_id, entry in load_models().items() if entry.local_folder is not None}
-    for item in parsed:
-        if item.model in local:
-            raise ResultFileError(
-                f"{item.path}: model id {item.model!r} is a local model scored here, whose own runs would "
-                "hide these results: import them under another id with --model NAME"
-            )
 
 
 def _merge_parts(parsed: list[_Parsed]) -> list[_Parsed]:

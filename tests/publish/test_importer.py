@@ -628,22 +628,3 @@ def test_push_of_an_imported_model_says_imported_results_are_not_pushed(tmp_path
     message = str(caught.value)
     assert "'hand-made/imported-rm' has imported results only, and imported results are not pushed" in message
     assert "runs found" not in message and "\n" not in message
-
-
-def test_an_import_may_not_claim_a_local_models_id(tmp_path: Path) -> None:
-    """Issue 28: the import printed success while the local model's own runs hid it from every view."""
-    from rb_pipeline.catalog.entries import ModelEntry, register_model
-
-    folder = tmp_path / "my-model"
-    folder.mkdir()
-    (folder / "config.json").write_text("{}")
-    register_model(ModelEntry(id="local/my-model-0123abcd", source=str(folder)))
-    path = tmp_path / "hand-made.json"
-    path.write_text(json.dumps(hand_made_rows()))
-    with pytest.raises(
-        ResultFileError, match=r"hand-made.json: model id 'local/my-model-0123abcd' is a local model"
-    ):
-        import_path(path, log=quiet, model="local/my-model-0123abcd")
-    assert not list((tmp_path / "rb_home" / "lake").rglob("runs/*.parquet"))  # nothing written
-    (run,) = import_path(path, log=quiet, model="hand-made/my-model-published")  # another id: imported
-    assert run.model == "hand-made/my-model-published"
