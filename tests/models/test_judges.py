@@ -9,6 +9,7 @@ are known by hand); in `greedy` mode the random model writes what it writes (unp
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ from rb_pipeline.sources.normalize import response_id
 from rb_pipeline.warehouse.views import build_warehouse, query
 from tests.hand_made import example_row, response_row, write_dataset, write_run_row, write_scores
 
-API_KEY = "sk-test-not-a-real-key-5e1f"
+API_KEY = "test-key-" + secrets.token_hex(4)  # made at run time: no key-shaped literal in the tree
 
 # ---------------------------------------------------------------- a hand-made benchmark
 

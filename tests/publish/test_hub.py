@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import secrets
 import threading
 import time
 import traceback
@@ -43,8 +44,9 @@ from rb_pipeline.warehouse.views import build_warehouse, query
 
 MODEL = "test-org/tiny"
 REPO = "test-org/tiny-scores"
-# Not shaped like a real `hf_...` token, so only the explicit scrubbing can hide it.
-FAKE_TOKEN = "tok-FAKE-5f3a9c1e7d2b4a60"
+# Made at run time (no secret-shaped literal in the tree) and not shaped like a real `hf_...` token, so
+# only the explicit scrubbing can hide it.
+FAKE_TOKEN = "tok-FAKE-" + secrets.token_hex(8)
 OFFLINE_LINE = "uploads need the network and HF_HUB_OFFLINE is set"
 
 
