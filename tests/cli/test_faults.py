@@ -359,7 +359,7 @@ def test_a_quoted_accuracy_is_imported(rb_home, tmp_path) -> None:
     """A metrics file writing its accuracies as strings ("0.75") was dropped as "no result"."""
     import json
 
-    from rb_pipeline.publish.importer import import_path
+    from rb_pipeline.sources.results.importer import import_path
 
     path = tmp_path / "quoted.json"
     path.write_text(json.dumps({"model": "org/quoted", "alpacaeval-easy": "0.75", "mt-bench-easy": 0.5}))

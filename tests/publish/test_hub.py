@@ -37,8 +37,8 @@ from rb_pipeline.publish.hub import (
     default_push_dir,
     push_score_dataset,
 )
-from rb_pipeline.sources.formats import SourceError
 from rb_pipeline.sources.normalize import normalize
+from rb_pipeline.sources.records import SourceError
 from rb_pipeline.warehouse.views import build_warehouse, query
 
 MODEL = "test-org/tiny"
