@@ -26,17 +26,14 @@ from pathlib import Path
 
 import polars as pl
 
+from rb_pipeline.core.errors import UserError
 from rb_pipeline.core.ids import check_model_id, id_part
-from rb_pipeline.core.paths import atomic_path, rb_home
+from rb_pipeline.core.paths import rb_home
 from rb_pipeline.core.settings import add_setting_flags, positive, user_settings
 from rb_pipeline.core.text import first_line, table_cell
 
 DEMO_MODEL_ID = "rb-demo/tiny-classifier"
 COVERAGE_WIDTH = 100  # characters of the leaderboard's coverage text shown on the console
-
-
-class UserError(Exception):
-    """Anything the user can fix; printed as one line."""
 
 
 # ---------------------------------------------------------------- output
@@ -203,8 +200,8 @@ def cmd_catalog(args: argparse.Namespace) -> None:
 
 def _reads(benchmark) -> str:
     """`planned_origin`, or `unavailable` where the data cannot be had now."""
-    from rb_pipeline.sources.formats import SourceError
     from rb_pipeline.sources.normalize import planned_origin
+    from rb_pipeline.sources.records import SourceError
 
     try:
         return planned_origin(benchmark)
@@ -261,44 +258,6 @@ def _check_hub_reachable(repo_id: str) -> None:
         raise UserError(problem)
 
 
-def register_dataset(path: Path) -> str:
-    """Register a user's preference file as a benchmark named after the file (see dataset_benchmark);
-    return its name. The file is read first: nothing is registered when it cannot be read, when no row
-    is left after the rejects, or when its name would clash with another benchmark."""
-    import yaml
-
-    from rb_pipeline.catalog.entries import asset_name, load_benchmarks, user_benchmarks_dir
-    from rb_pipeline.sources.datasets import dataset_benchmark
-    from rb_pipeline.sources.normalize import normalize
-
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
-    if not path.is_file():  # read whole, /dev/zero would never end; a FIFO would wait for a writer
-        raise UserError(f"{path}: not a regular file (a folder, a FIFO or a device): give a preference file")
-    bench = dataset_benchmark(path)
-    target = user_benchmarks_dir() / f"{bench.benchmark}.yaml"
-    for other in load_benchmarks().values():
-        if asset_name(other.benchmark) == asset_name(bench.benchmark) and other.source_file != str(target):
-            raise UserError(f"{path}: its name {bench.benchmark!r} is taken by {other.source_file}")
-    data = normalize(bench)
-    if data.rejects.height:
-        first = data.rejects.row(0, named=True)
-        counts = (
-            f"{data.rejects.height} of {data.source_rows} rows rejected"
-            f" (first: row {first['source_row']}: {first['reason']})"
-        )
-        if data.examples.is_empty():
-            raise UserError(f"{bench.local[0].path}: {counts}; no row left to score")
-        print(f"{bench.local[0].path}: {counts}; see the `rejects` table", file=sys.stderr)
-    document = bench.model_dump(mode="json", exclude={"source_file"}, exclude_defaults=True)
-    with atomic_path(target) as tmp:  # a reader sees the whole entry or none
-        tmp.write_text(
-            yaml.safe_dump(document | {"benchmark": bench.benchmark, "kind": bench.kind}, sort_keys=False),
-            encoding="utf-8",
-        )
-    return bench.benchmark
-
-
 def cmd_score(args: argparse.Namespace) -> None:
     """Materialize one model's scores through Dagster and print its leaderboard row."""
     from dagster import AssetKey
@@ -307,8 +266,9 @@ def cmd_score(args: argparse.Namespace) -> None:
     from assets.launch import last_metadata, materialize_scores, materialize_warehouse
     from rb_pipeline.catalog.entries import load_benchmarks
     from rb_pipeline.catalog.steps import kind_mismatch
-    from rb_pipeline.sources.formats import SourceError
+    from rb_pipeline.sources.datasets import register_dataset
     from rb_pipeline.sources.normalize import planned_origin
+    from rb_pipeline.sources.records import SourceError
     from rb_pipeline.warehouse.sql_rules import query_sql
     from rb_pipeline.warehouse.views import query
 
@@ -417,7 +377,7 @@ def cmd_warehouse(args: argparse.Namespace) -> None:
 def cmd_import(args: argparse.Namespace) -> None:
     """Import rewardbench / RMB result files as runs, then rebuild the warehouse."""
     from assets.launch import materialize_warehouse
-    from rb_pipeline.publish.importer import import_path, import_source
+    from rb_pipeline.sources.results.importer import import_path, import_source
 
     import_path(import_source(args.path))  # a path or a Hub dataset id; one summary line per run
     materialize_warehouse()

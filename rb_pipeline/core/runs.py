@@ -1,5 +1,5 @@
 """The run record: one row per run in `lake/runs/` (RUNS_SCHEMA), built in one place (`run_record`) for
-every kind of run: computed (engine), null baselines (warehouse.stats), imported (publish.importer).
+every kind of run: computed (engine), null baselines (warehouse.stats), imported (sources.results.importer).
 
 A running run's record carries its host and pid, so a run whose process died (kill -9, a lost node) is
 found and marked failed (`fail_dead_runs`).

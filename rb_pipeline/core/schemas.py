@@ -135,7 +135,7 @@ JUDGMENTS_SCHEMA = {
     "reused": pl.Boolean,
 }
 
-# ---------------------------------------------------------------- imported results (publish.importer)
+# ---------------------------------------------------------------- imported results (sources.results.importer)
 
 IMPORTED_METRICS_SCHEMA = {
     "model": pl.String,

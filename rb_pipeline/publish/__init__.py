@@ -1,1 +1,1 @@
-"""Publishing and importing: score datasets to the Hub, results of other tools into the lake."""
+"""Publishing: the score dataset for the Hub, the static report."""

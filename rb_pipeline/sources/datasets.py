@@ -1,18 +1,31 @@
-"""Materialize one benchmark's normalized tables into the lake, with its quality verdict."""
+"""Materialize one benchmark's normalized tables into the lake, with its quality verdict; register a
+user's data file as a catalog entry (`register_dataset`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from rb_pipeline.catalog.entries import Benchmark, CatalogError, LocalSource, path_tag
+import yaml
+
+from rb_pipeline.catalog.entries import (
+    Benchmark,
+    CatalogError,
+    LocalSource,
+    asset_name,
+    load_benchmarks,
+    path_tag,
+    user_benchmarks_dir,
+)
+from rb_pipeline.core.errors import UserError
 from rb_pipeline.core.lake import dataset_path, write_parquet
 from rb_pipeline.core.paths import atomic_path, lake_dir
-from rb_pipeline.sources.formats import detect_format, file_stem
+from rb_pipeline.sources.formats.registry import detect_format
 from rb_pipeline.sources.normalize import (
     NormalizedBenchmark,
     local_source_files,
@@ -20,6 +33,7 @@ from rb_pipeline.sources.normalize import (
     planned_origin,
     source_problem,
 )
+from rb_pipeline.sources.records import file_stem
 from rb_pipeline.sources.steps import run_step_checks, step_tables, write_step_tables
 
 # Real benchmark data has these defects and the official numbers score such examples: RMB pairwise
@@ -223,3 +237,35 @@ def dataset_benchmark(path: Path, format: str | None = None) -> Benchmark:
         local=(LocalSource(format=format, path=str(path)),),
         source_file=str(path),
     )
+
+
+def register_dataset(path: Path) -> str:
+    """Register a user's preference file as a benchmark named after the file (see dataset_benchmark);
+    return its name. The file is read first: nothing is registered when it cannot be read, when no row
+    is left after the rejects, or when its name would clash with another benchmark."""
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    if not path.is_file():  # read whole, /dev/zero would never end; a FIFO would wait for a writer
+        raise UserError(f"{path}: not a regular file (a folder, a FIFO or a device): give a preference file")
+    bench = dataset_benchmark(path)
+    target = user_benchmarks_dir() / f"{bench.benchmark}.yaml"
+    for other in load_benchmarks().values():
+        if asset_name(other.benchmark) == asset_name(bench.benchmark) and other.source_file != str(target):
+            raise UserError(f"{path}: its name {bench.benchmark!r} is taken by {other.source_file}")
+    data = normalize(bench)
+    if data.rejects.height:
+        first = data.rejects.row(0, named=True)
+        counts = (
+            f"{data.rejects.height} of {data.source_rows} rows rejected"
+            f" (first: row {first['source_row']}: {first['reason']})"
+        )
+        if data.examples.is_empty():
+            raise UserError(f"{bench.local[0].path}: {counts}; no row left to score")
+        print(f"{bench.local[0].path}: {counts}; see the `rejects` table", file=sys.stderr)
+    document = bench.model_dump(mode="json", exclude={"source_file"}, exclude_defaults=True)
+    with atomic_path(target) as tmp:  # a reader sees the whole entry or none
+        tmp.write_text(
+            yaml.safe_dump(document | {"benchmark": bench.benchmark, "kind": bench.kind}, sort_keys=False),
+            encoding="utf-8",
+        )
+    return bench.benchmark

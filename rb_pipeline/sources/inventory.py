@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import Counter
 
 from rb_pipeline.catalog.entries import Benchmark
-from rb_pipeline.sources.formats import SourceError
 from rb_pipeline.sources.normalize import local_source_files, normalize
+from rb_pipeline.sources.records import SourceError
 
 PRESENT, HUB_ONLY, ABSENT = "present", "hub only", "absent locally"
 

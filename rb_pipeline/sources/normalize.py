@@ -23,18 +23,10 @@ from rb_pipeline.core.ids import content_hash
 from rb_pipeline.core.paths import atomic_path, lake_dir, mirror_root, offline_var, source_mode
 from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, REJECTS_SCHEMA, RESPONSES_SCHEMA
 from rb_pipeline.core.text import first_line
-from rb_pipeline.sources import step_formats  # noqa: F401 (registers the step-level formats)
-from rb_pipeline.sources.formats import (
-    VALID_ROLES,
-    RawExample,
-    RowError,
-    SourceError,
-    check_unicode,
-    file_stem,
-    get_adapter,
-    read_records,
-)
+from rb_pipeline.sources.formats.registry import VALID_ROLES, RawExample, check_unicode, get_adapter
 from rb_pipeline.sources.quality import ROLE_SEQUENCE
+from rb_pipeline.sources.records import SourceError, file_stem, read_records
+from rb_pipeline.sources.rows import RowError
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 `step_solutions` (one row per solution: step count, earliest wrong step, error steps as published) and
 `steps` (one row per step, with its label), plus their checks (`STEP_CHECKS`).
 
-The rows come from the same adapters as the examples (`sources.step_formats`): each source row that
-normalization accepted is read again and its `StepExample`s kept, so a quarantined row has no steps."""
+The rows come from the same adapters as the examples (`sources.formats.prmbench`, `processbench`):
+each source row that normalization accepted is read again and its `StepExample`s kept, so a
+quarantined row has no steps."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ import polars as pl
 from rb_pipeline.catalog.entries import Benchmark
 from rb_pipeline.core.lake import dataset_path, write_parquet
 from rb_pipeline.core.schemas import STEP_SOLUTIONS_SCHEMA, STEPS_SCHEMA
-from rb_pipeline.sources.formats import file_stem, get_adapter, read_records
+from rb_pipeline.sources.formats.registry import StepExample, get_adapter
 from rb_pipeline.sources.normalize import NormalizedBenchmark, response_id
-from rb_pipeline.sources.step_formats import StepExample
+from rb_pipeline.sources.records import file_stem, read_records
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -41,17 +42,35 @@ def silent(_: str) -> None:
     pass
 
 
-def test_forged_scores_are_not_reused(rb_home, tiny_classifier):
-    """Overwrite a published shard with forged scores: the next run refuses it (one line), sets it aside
-    and scores its responses again; no view ever reads the forged numbers."""
+@dataclass
+class ScoredInShards:
+    """The hand-made benchmark `hm`, written to the lake and scored once into three shard files."""
+
+    entry: ModelEntry
+    settings: ScorerSettings
+    examples: pl.DataFrame
+    responses: pl.DataFrame
+    shards: list[Path]
+
+
+@pytest.fixture
+def scored_in_shards(rb_home, tiny_classifier) -> ScoredInShards:
     examples, responses = hand_made_frames()
     for table, frame in (("examples", examples), ("responses", responses)):
         write_parquet(frame, dataset_path(table, "hm"))
     entry = ModelEntry(id="test/tiny", source=str(tiny_classifier))
     settings = ScorerSettings(max_length=256, batch_size=2)
-    first = score_model(entry, responses, examples, settings, ["hm"], device="cpu", shard_rows=8, log=silent)
-    shards = sorted(scores_dir(entry.id, first.run_id).glob("*.parquet"))
+    run = score_model(entry, responses, examples, settings, ["hm"], device="cpu", shard_rows=8, log=silent)
+    shards = sorted(scores_dir(entry.id, run.run_id).glob("*.parquet"))
     assert len(shards) == 3  # 22 responses in shards of 8, 8 and 6
+    return ScoredInShards(entry, settings, examples, responses, shards)
+
+
+def test_forged_scores_are_not_reused(scored_in_shards: ScoredInShards):
+    """Overwrite a published shard with forged scores: the next run refuses it (one line), sets it aside
+    and scores its responses again; no view ever reads the forged numbers."""
+    entry, settings, shards = scored_in_shards.entry, scored_in_shards.settings, scored_in_shards.shards
+    examples, responses = scored_in_shards.examples, scored_in_shards.responses
     honest = pl.read_parquet(shards).select("response_id", "score").sort("response_id")
     forged = pl.read_parquet(shards[0]).with_columns(score=pl.lit(1000.0))
     forged.write_parquet(shards[0])  # as a `COPY ... TO` over the file would
@@ -311,21 +330,15 @@ def flip_bytes(path: Path, at: int, count: int = 8) -> None:
 
 
 def test_a_corrupted_score_shard_is_refused_by_sql_and_push_set_aside_by_the_warehouse_and_rescored(
-    rb_home, tiny_classifier, tmp_path, capsys
+    scored_in_shards: ScoredInShards, tmp_path, capsys
 ) -> None:
     """8 bytes flipped in a lake shard were served by `sql`, published by `push --dry-run` and kept by
     `warehouse --rebuild` (only the next `score` checked the hash in the file's name)."""
     from rb_pipeline.cli import main
     from rb_pipeline.warehouse.update import update_warehouse
 
-    examples, responses = hand_made_frames()
-    for table, frame in (("examples", examples), ("responses", responses)):
-        write_parquet(frame, dataset_path(table, "hm"))
-    entry = ModelEntry(id="test/tiny", source=str(tiny_classifier))
-    settings = ScorerSettings(max_length=256, batch_size=2)
-    run = score_model(entry, responses, examples, settings, ["hm"], device="cpu", shard_rows=8, log=silent)
-    shards = sorted(scores_dir(entry.id, run.run_id).glob("*.parquet"))
-    assert len(shards) == 3  # 22 responses in shards of 8, 8 and 6
+    entry, settings, shards = scored_in_shards.entry, scored_in_shards.settings, scored_in_shards.shards
+    examples, responses = scored_in_shards.examples, scored_in_shards.responses
     update_warehouse({})  # built from the honest files (and checked them)
     flip_bytes(shards[0], at=shards[0].stat().st_size // 2)
     refusal = f"{shards[0]}: content hash differs from the one recorded when it was written"
@@ -359,7 +372,7 @@ def test_a_quoted_accuracy_is_imported(rb_home, tmp_path) -> None:
     """A metrics file writing its accuracies as strings ("0.75") was dropped as "no result"."""
     import json
 
-    from rb_pipeline.publish.importer import import_path
+    from rb_pipeline.sources.results.importer import import_path
 
     path = tmp_path / "quoted.json"
     path.write_text(json.dumps({"model": "org/quoted", "alpacaeval-easy": "0.75", "mt-bench-easy": 0.5}))

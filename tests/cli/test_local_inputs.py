@@ -24,10 +24,10 @@ from rb_pipeline.catalog.entries import (
     register_model,
     user_benchmarks_dir,
 )
-from rb_pipeline.cli import UserError, main, register_dataset, resolve_model
+from rb_pipeline.cli import UserError, main, resolve_model
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.scoring import score_model
-from rb_pipeline.sources.datasets import dataset_benchmark
+from rb_pipeline.sources.datasets import dataset_benchmark, register_dataset
 from tests.hand_made import hand_made_frames
 
 PAIR = {"prompt": "What is 2+2?", "chosen": "4", "rejected": "5"}

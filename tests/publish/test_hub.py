@@ -10,11 +10,9 @@ import base64
 import json
 import math
 import secrets
-import threading
 import time
 import traceback
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import datasets
@@ -38,9 +36,10 @@ from rb_pipeline.publish.hub import (
     default_push_dir,
     push_score_dataset,
 )
-from rb_pipeline.sources.formats import SourceError
 from rb_pipeline.sources.normalize import normalize
+from rb_pipeline.sources.records import SourceError
 from rb_pipeline.warehouse.views import build_warehouse, query
+from tests.loopback import QuietJSONHandler, serving
 
 MODEL = "test-org/tiny"
 REPO = "test-org/tiny-scores"
@@ -330,7 +329,7 @@ def test_token_is_scrubbed_from_reraised_errors_and_logs(
     _assert_clean((default_push_dir(MODEL) / "README.md").read_text(encoding="utf-8"))
 
 
-class _Unavailable(BaseHTTPRequestHandler):
+class _Unavailable(QuietJSONHandler):
     """Answers 503 to everything, echoing the Authorization header (a badly behaved proxy)."""
 
     hits: list[tuple[str, str, str | None]] = []
@@ -341,31 +340,16 @@ class _Unavailable(BaseHTTPRequestHandler):
             self.rfile.read(length)
         auth = self.headers.get("Authorization")
         self.hits.append((self.command, self.path, auth))
-        body = json.dumps({"error": f"service unavailable (you sent {auth})"}).encode()
-        self.send_response(503)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_json({"error": f"service unavailable (you sent {auth})"}, status=503)
 
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _reply
-
-    def log_message(self, format: str, *args: object) -> None:  # keep pytest's output quiet
-        pass
 
 
 @pytest.fixture
 def fake_endpoint() -> Iterator[tuple[str, list]]:
     _Unavailable.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", _Unavailable.hits
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(_Unavailable) as url:
+        yield url, _Unavailable.hits
 
 
 def test_push_against_an_unavailable_endpoint(
@@ -406,7 +390,7 @@ def test_push_against_an_unavailable_endpoint(
     assert (kept / "README.md").is_file() and (kept / "scores" / "train-00000-of-00001.parquet").is_file()
 
 
-class _LoopbackHub(BaseHTTPRequestHandler):
+class _LoopbackHub(QuietJSONHandler):
     """The Hub's upload protocol as huggingface_hub's HfApi speaks it (create_repo, then upload_folder:
     list the repo tree for `delete_patterns`, validate the card's YAML, preupload, commit), over plain HTTP on 127.0.0.1. Files are
     kept in `files` ({path: bytes}); every request is recorded as (method, path, Authorization, the
@@ -423,18 +407,18 @@ class _LoopbackHub(BaseHTTPRequestHandler):
         self.requests.append((self.command, path, self.headers.get("Authorization"), others + body.decode()))
         base = f"/api/datasets/{REPO}"
         if (self.command, path) == ("POST", "/api/repos/create"):
-            self._json({"url": f"http://{self.headers['Host']}/datasets/{REPO}"})
+            self.send_json({"url": f"http://{self.headers['Host']}/datasets/{REPO}"})
         elif (self.command, path) == ("POST", "/api/validate-yaml"):  # the card's metadata, before upload
             front_matter = json.loads(body)["content"].split("---\n")[1]
             errors = [] if isinstance(yaml.safe_load(front_matter), dict) else [{"message": "no metadata"}]
-            self._json({"errors": errors, "warnings": []}, status=400 if errors else 200)
+            self.send_json({"errors": errors, "warnings": []}, status=400 if errors else 200)
         elif (self.command, path) == ("GET", f"{base}/tree/main"):
-            self._json(
+            self.send_json(
                 [{"type": "file", "path": p, "size": len(b), "oid": "0" * 40} for p, b in self.files.items()]
             )
         elif (self.command, path) == ("POST", f"{base}/preupload/main"):
             files = json.loads(body)["files"]
-            self._json(
+            self.send_json(
                 {
                     "files": [
                         {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files
@@ -449,36 +433,18 @@ class _LoopbackHub(BaseHTTPRequestHandler):
                 elif item["key"] == "deletedFile":
                     del self.files[item["value"]["path"]]
             url = f"http://{self.headers['Host']}/datasets/{REPO}/commit/{'c' * 40}"
-            self._json({"commitUrl": url, "commitOid": "c" * 40, "pullRequestUrl": None})
+            self.send_json({"commitUrl": url, "commitOid": "c" * 40, "pullRequestUrl": None})
         else:
-            self._json({"error": f"not served by the loopback Hub: {self.command} {path}"}, status=404)
-
-    def _json(self, value: object, status: int = 200) -> None:
-        body = json.dumps(value).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            self.send_json({"error": f"not served by the loopback Hub: {self.command} {path}"}, status=404)
 
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _route
-
-    def log_message(self, format: str, *args: object) -> None:  # keep pytest's output quiet
-        pass
 
 
 @pytest.fixture
 def loopback_hub() -> Iterator[str]:
     _LoopbackHub.files, _LoopbackHub.requests = {}, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _LoopbackHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(_LoopbackHub) as url:
+        yield url
 
 
 def test_push_uploads_over_http_and_the_dataset_loads_back(

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from rb_pipeline.sources.datasets import dataset_benchmark
-from rb_pipeline.sources.formats import SourceError
 from rb_pipeline.sources.normalize import NormalizedBenchmark, normalize
+from rb_pipeline.sources.records import SourceError
 
 CORPUS = Path(__file__).parents[1] / "bad_input"
 CASES: dict[str, dict] = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))["cases"]

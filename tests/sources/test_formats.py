@@ -8,18 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rb_pipeline.sources.formats import (
-    ADAPTERS,
-    Answer,
-    RawExample,
-    RowError,
-    SourceError,
-    detect_format,
-    file_stem,
-    get_adapter,
-    read_records,
-    rm_bench_level,
-)
+from rb_pipeline.sources.formats.registry import ADAPTERS, Answer, RawExample, detect_format, get_adapter
+from rb_pipeline.sources.formats.rm_bench import rm_bench_level
+from rb_pipeline.sources.records import SourceError, file_stem, read_records
+from rb_pipeline.sources.rows import RowError
 
 
 def adapt(name: str, record: dict, subset: str | None = None) -> RawExample | list[RawExample]:

@@ -1,7 +1,7 @@
-"""Step-level data (sources/step_formats.py, sources/steps.py): hand-made rows in the shapes of PRMBench
-and ProcessBench become examples, one solution response, `step_solutions` and `steps` with the labels
-each benchmark gives; bad rows are quarantined naming the field; the checks count error steps past the
-end; and the full PRMBench copy gives upstream's item counts."""
+"""Step-level data (sources/formats/prmbench.py and processbench.py, sources/steps.py): hand-made rows in the
+shapes of PRMBench and ProcessBench become examples, one solution response, `step_solutions` and `steps`
+with the labels each benchmark gives; bad rows are quarantined naming the field; the checks count error
+steps past the end; and the full PRMBench copy gives upstream's item counts."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ import pytest
 
 from rb_pipeline.catalog.entries import SAMPLES_DIR, load_benchmarks
 from rb_pipeline.core.paths import source_mode
-from rb_pipeline.sources.formats import SourceError
 from rb_pipeline.sources.normalize import normalize, planned_origin, snapshot_path, source_problem
+from rb_pipeline.sources.records import SourceError
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ def test_rewardbench_2_per_example_file_imports_with_shares_and_ties(rb_home, tm
     one-element lists ([[x], ...], as a classifier's logits come out): the warehouse computes the Ties
     score by the rb2-ties rule from the scores, never from Ties' `results` (whose mean, 0.5833, would
     be wrong) (issue 12, fix 4; issue 25)."""
-    from rb_pipeline.publish.importer import import_path
+    from rb_pipeline.sources.results.importer import import_path
 
     rows = []
     for subset, example_id, chosen, rejected in ROWS:
@@ -177,7 +177,7 @@ def test_rewardbench_2_per_example_file_imports_with_shares_and_ties(rb_home, tm
 
 def test_rewardbench_2_metrics_file_imports(rb_home, tmp_path):
     """eval-set/<org>/<model>.json of RewardBench 2: {subset: score}; overall = the mean of the subsets."""
-    from rb_pipeline.publish.importer import import_path
+    from rb_pipeline.sources.results.importer import import_path
 
     path = tmp_path / "eval-set" / "hand-made" / "rb2-metrics.json"
     path.parent.mkdir(parents=True)
@@ -192,7 +192,7 @@ def test_rewardbench_2_metrics_file_ties_is_a_score_in_its_own_column(rb_home, t
     """Upstream's Ties lies in [-0.01, 1.01] (0.30 + 0.30 + 0.20 + 0.20 + 0.01 x tanh): 1.01 imports,
     into imported_metrics.score (its accuracy NULL); beyond that range, or an accuracy above 1, the
     file is refused naming the subset (issue 25)."""
-    from rb_pipeline.publish.importer import ResultFileError, import_path
+    from rb_pipeline.sources.results.importer import ResultFileError, import_path
 
     path = tmp_path / "eval-set" / "hand-made" / "rb2-top.json"
     path.parent.mkdir(parents=True)
@@ -222,7 +222,7 @@ def test_metrics_only_import_says_published_metrics_and_per_example_leaves_short
     """A run on part of the data (2 of F's 4 examples): its metrics file holds the same keys as a full
     run's, so its counts are unknown (n NULL) and its cells say "published metrics"; its per-example
     file shows F as short (2/4) and leaves it empty (issue 25)."""
-    from rb_pipeline.publish.importer import import_path
+    from rb_pipeline.sources.results.importer import import_path
 
     counted = {
         **CATALOG,

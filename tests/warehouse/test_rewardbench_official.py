@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from rb_pipeline.catalog.entries import load_benchmarks
-from rb_pipeline.publish.importer import import_path
+from rb_pipeline.sources.results.importer import import_path
 from rb_pipeline.warehouse.views import build_warehouse, query
 
 PUBLISHED = Path(__file__).parent / "published" / "reward-bench-results"

@@ -1,16 +1,10 @@
 """Import result files written by other tools into the lake as runs (`provenance = 'imported'`).
 
-Recognised shapes (detected from the content, not the file name):
-
-* rewardbench per-subset metrics: `eval-set/<org>/<model>.json` (and `pref-sets/...`), a JSON object
-  {subset: accuracy, ..., model, model_type, chat_template} written by `scripts/run_rm.py`;
-* the `rewardbench` CLI's metrics: `results/<org>/<model>.json`, {accuracy, num_prompts, model,
-  ref_model, tokenizer, chat_template, extra_results: {subset: accuracy} | null};
-* rewardbench per-example scores: `eval-set-scores/<org>/<model>.json` (a column-wise object {id: [...],
-  subset: [...], results: [...], scores_chosen: [...], scores_rejected: [...], model, ...}), a list of
-  such rows, or the CLI's `<model>_outputs.jsonl` (one row per line);
-* RMB result files (`my_run_rm.py`): a JSON list of {pair_uid, category_path, chosen_reward,
-  reject_reward, is_correct}; `category_path` starts with the set folder (`Pairwise_set/`, `BoN_set/`).
+Recognised shapes, detected from the content, not the file name: one module of this package each,
+registered in `RESULT_FORMATS` (rewardbench's per-subset metrics `rewardbench_metrics`, the
+`rewardbench` CLI's metrics `rewardbench_cli_metrics`, rewardbench per-example scores
+`rewardbench_scores`, RMB's result files `rmb_results`). Every file is read as all inbound JSON is
+(`sources.records.read_json`). The underscored helpers below are shared with those modules only.
 
 Metrics go to `lake/imported_metrics/<run_id>.parquet` (model, run_id, benchmark, subset, n,
 accuracy, score): for a metrics file n is NULL, as its counts are unknown (the files carry none: a run
@@ -40,11 +34,9 @@ is read and checked before anything is written: one bad file fails the whole imp
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,7 +44,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import polars as pl
-from pydantic import AfterValidator, BeforeValidator, StrictInt
+from pydantic import AfterValidator, BeforeValidator
 
 from rb_pipeline.catalog.entries import Benchmark, load_benchmarks
 from rb_pipeline.core.ids import check_model_id, content_hash
@@ -62,11 +54,8 @@ from rb_pipeline.core.runs import new_run_id, run_record, write_run
 from rb_pipeline.core.schemas import IMPORTED_METRICS_SCHEMA, IMPORTED_OUTCOMES_SCHEMA
 from rb_pipeline.core.storage import scan_parquet
 from rb_pipeline.core.text import first_line
-from rb_pipeline.sources.formats import Id, RowError, SourceRow, Text, count_between, validate_row
-
-# Benchmarks whose example ids are built from the row's subset and id (formats.rewardbench2_row: ids
-# repeat across RewardBench 2's subsets), keyed by the catalog's Hub format.
-EXAMPLE_ID_SCHEMES = {"rewardbench-2": "{subset}/{id}"}
+from rb_pipeline.sources.records import SourceError, read_json
+from rb_pipeline.sources.rows import RowError, SourceRow, validate_row
 
 # Folders of rewardbench's results layout: the path below one of them is `<org>/<model>`.
 LAYOUT_ROOTS = ("eval-set", "eval-set-scores", "pref-sets", "pref-sets-scores", "results")
@@ -129,6 +118,39 @@ class _Parsed:
     mismatches: list[str]
     notes: list[str]
     digest: str
+
+
+# ---------------------------------------------------------------- result formats
+
+Body = list[dict] | dict  # a per-example file's rows, or a metrics file's object
+Parse = Callable[[_Parsed, Body, dict[str, Benchmark]], None]
+
+
+@dataclass(frozen=True)
+class ResultFormat:
+    """A result file's shape: `reads` answers whether a JSON document has it (its rows or metrics object
+    and its metadata, else None); `parse` fills a `_Parsed` from them (metrics, outcomes, notes)."""
+
+    name: str
+    shape: str  # what its files hold, in words, for the message naming what was expected
+    reads: Callable[[Path, object], tuple[Body, dict] | None]
+    parse: Parse
+
+
+# The formats of this package's modules, in the order a document is tried (sources.results.__init__)
+RESULT_FORMATS: dict[str, ResultFormat] = {}
+
+
+def register_result_format(
+    name: str, shape: str, reads: Callable[[Path, object], tuple[Body, dict] | None]
+) -> Callable[[Parse], Parse]:
+    """Register a result format: `reads` recognises its documents, the decorated function parses them."""
+
+    def decorator(parse: Parse) -> Parse:
+        RESULT_FORMATS[name] = ResultFormat(name, shape, reads, parse)
+        return parse
+
+    return decorator
 
 
 # ---------------------------------------------------------------- entry point
@@ -248,80 +270,35 @@ def _result_files(path: Path, log: Callable[[str], None]) -> list[Path]:
 
 
 def _read_json(path: Path) -> object:
-    """A JSON document; a file of several JSON values (JSON Lines, or objects written one after
-    another as rewardbench's `save_to_hub` does for lists) becomes the list of those values."""
+    """The file's JSON, read as every inbound file is (`sources.records.read_json`)."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ResultFileError(f"{path}: not UTF-8 at byte {exc.start}") from None
-    except OSError as exc:
-        raise ResultFileError(f"{path}: cannot read: {exc}") from None
-    if not text.strip():
-        raise ResultFileError(f"{path}: empty file")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data":
-            raise ResultFileError(
-                f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
-    decoder = json.JSONDecoder()
-    values, position = [], 0
-    while True:
-        while position < len(text) and text[position].isspace():
-            position += 1
-        if position >= len(text):
-            return values
-        try:
-            value, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            raise ResultFileError(
-                f"{path}: invalid JSON value #{len(values) + 1} at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
-        values.append(value)
-
-
-def _columns_to_rows(path: Path, document: dict) -> tuple[list[dict], dict]:
-    """A column-wise object ({column: [values]} plus scalar metadata) as rows and metadata."""
-    columns = {key: value for key, value in document.items() if isinstance(value, list)}
-    lengths = {len(value) for value in columns.values()}
-    if len(lengths) != 1:
-        detail = ", ".join(f"{key}: {len(value)}" for key, value in columns.items())
-        raise ResultFileError(f"{path}: column lists have different lengths ({detail})")
-    (length,) = lengths
-    rows = [{key: value[index] for key, value in columns.items()} for index in range(length)]
-    metadata = {key: value for key, value in document.items() if key not in columns}
-    return rows, metadata
+        return read_json(path)
+    except SourceError as exc:
+        raise ResultFileError(str(exc)) from None
 
 
 def _detect(path: Path, document: object) -> tuple[str, list[dict] | dict, dict]:
-    """(format, rows or metrics object, metadata) of a result document."""
-    if isinstance(document, dict):
-        if "extra_results" in document and "num_prompts" in document:
-            return "rewardbench-cli-metrics", document, {}
-        if isinstance(document.get("results"), list) and isinstance(document.get("subset"), list):
-            rows, metadata = _columns_to_rows(path, document)
-            return "rewardbench-scores", rows, metadata
-        values = [value for key, value in document.items() if key not in METADATA_KEYS]  # accuracies
-        plain = all(_is_number(v) or v is None or isinstance(v, str) for v in values)
-        if plain and any(_number(v) is not None for v in values):
-            return "rewardbench-metrics", document, {}
-    if isinstance(document, list) and document and all(isinstance(row, dict) for row in document):
-        first = document[0]
-        if "category_path" in first and "is_correct" in first:
-            return "rmb-results", document, {}
-        if "subset" in first and "results" in first:
-            return "rewardbench-scores", document, {}
+    """(format, rows or metrics object, metadata) of a result document: the first registered format
+    that reads it."""
+    for result_format in RESULT_FORMATS.values():
+        read = result_format.reads(path, document)
+        if read is not None:
+            return result_format.name, *read
     keys = sorted(document)[:12] if isinstance(document, dict) else None
     got = f"an object with keys {keys}" if keys is not None else f"a {type(document).__name__}"
     if isinstance(document, list) and document:
         got += f" whose first item is {_describe(document[0])}"
+    *shapes, last = [result_format.shape for result_format in RESULT_FORMATS.values()]
     raise ResultFileError(
-        f"{path}: unrecognised result file (got {got}); expected a rewardbench metrics JSON "
-        "({subset: accuracy, model, ...}), the rewardbench CLI's results JSON (accuracy, num_prompts, "
-        "extra_results), rewardbench per-example scores (id, subset, results, scores_chosen, "
-        "scores_rejected) or an RMB result file ([{pair_uid, category_path, ..., is_correct}])"
+        f"{path}: unrecognised result file (got {got}); expected {', '.join(shapes)} or {last}"
     )
+
+
+def _rows(document: object) -> list[dict] | None:
+    """A per-example document's rows: a non-empty JSON list of objects (else None)."""
+    if isinstance(document, list) and document and all(isinstance(row, dict) for row in document):
+        return document
+    return None
 
 
 def _describe(value: object) -> str:
@@ -379,25 +356,7 @@ def _parse(path: Path, benchmarks: dict[str, Benchmark], model: str | None) -> _
         notes=[],
         digest=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
-    if fmt == "rewardbench-metrics":
-        numbers = {key: _number(value) for key, value in body.items() if key not in METADATA_KEYS}
-        accuracies = {key: number for key, number in numbers.items() if number is not None}
-        _parse_metrics(parsed, accuracies, benchmarks)
-    elif fmt == "rewardbench-cli-metrics":
-        extra = body.get("extra_results")
-        if not isinstance(extra, dict) or not extra:
-            raise ResultFileError(
-                f"{path}: the rewardbench CLI's results hold no per-subset accuracies (`extra_results` is "
-                f"{extra!r}: a run on a custom dataset); nothing can be mapped to a catalog benchmark"
-            )
-        bad = sorted(key for key, value in extra.items() if not _is_number(value))
-        if bad:
-            raise ResultFileError(f"{path}: extra_results: non-numeric accuracy for {_listing(bad)}")
-        _parse_metrics(parsed, extra, benchmarks)
-    elif fmt == "rewardbench-scores":
-        _parse_rewardbench_rows(parsed, body, benchmarks)
-    else:
-        _parse_rmb_rows(parsed, body, benchmarks)
+    RESULT_FORMATS[fmt].parse(parsed, body, benchmarks)
     if not parsed.metrics:
         raise ResultFileError(
             f"{path}: none of its subsets is in the catalog (unknown: {_listing(parsed.unknown)}); nothing imported"
@@ -508,12 +467,6 @@ def _finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("is blank")
-    return value
-
-
 def _share(value: bool | float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"must be a number in [0, 1], got {value!r}")
@@ -522,35 +475,9 @@ def _share(value: bool | float) -> float:
 
 # A score: a number (NaN or infinite: None, not scored), None when absent
 Score = Annotated[float | None, BeforeValidator(_unwrapped), AfterValidator(_finite_or_none)]
-# One of RewardBench 2's `scores`: a number, or one wrapped in a one-element list ([0.3])
-WrappedNumber = Annotated[float, BeforeValidator(_unwrapped)]
 # The example's credit: 1 (correct), 0 (wrong) or a share in between (a judge's tie 0.5, RewardBench 2's
 # 1/k for a top score shared with k - 1 rejected, 0.25 for a judge's error); true / false as 1 / 0
 Credit = Annotated[bool | float, AfterValidator(_share)]
-
-
-class RewardBenchScoreRow(SourceRow):
-    """A row of rewardbench's per-example scores (v1: scores_chosen / scores_rejected; v2: `scores`
-    lists the `num_correct` correct answers first, as load_bon_dataset_v2 orders them)."""
-
-    id: Id
-    subset: Text
-    results: Credit | None = None  # None only where the warehouse scores the subset (rb2-ties)
-    scores_chosen: Score = None
-    scores_rejected: Score = None
-    scores: Annotated[list[WrappedNumber], count_between(1, items="scores")] | None = None
-    num_correct: StrictInt | None = None
-
-
-class RMBResultRow(SourceRow):
-    """A row of RMB's `my_run_rm.py` output."""
-
-    category_path: Annotated[Text, AfterValidator(_not_blank)]
-    pair_uid: Id | None = None
-    bon_uid: Id | None = None
-    is_correct: Credit
-    chosen_reward: Score = None
-    reject_reward: Score = None
 
 
 _Shape = TypeVar("_Shape", bound=SourceRow)
@@ -561,18 +488,6 @@ def _validated(parsed: _Parsed, number: int, shape: type[_Shape], row: object) -
         return validate_row(shape, row)
     except RowError as exc:
         raise ResultFileError(f"{parsed.path}: row {number}: {exc}") from None
-
-
-def _standing(parsed: _Parsed, number: int, row: RewardBenchScoreRow) -> tuple[float, float | None]:
-    """(margin, chosen_spread) of a RewardBench 2 row: margin = worst correct - best incorrect."""
-    scores, correct = row.scores, row.num_correct if row.num_correct is not None else 1
-    if not 0 < correct < len(scores):
-        raise ResultFileError(
-            f"{parsed.path}: row {number}: num_correct {row.num_correct!r} does not fit {len(scores)} scores"
-        )
-    chosen, rejected = scores[:correct], scores[correct:]
-    spread = max(chosen) - min(chosen) if correct > 1 else None
-    return float(min(chosen) - max(rejected)), spread
 
 
 def _add_outcome(
@@ -613,76 +528,6 @@ def _add_outcome(
             "chosen_spread": chosen_spread,
         }
     )
-
-
-def _parse_rewardbench_rows(parsed: _Parsed, rows: list[dict], benchmarks: dict[str, Benchmark]) -> None:
-    index = _subset_index(benchmarks)
-    unknown: Counter[str] = Counter()
-    seen: dict[tuple[str, str], int] = {}
-    for number, record in enumerate(rows):
-        row = _validated(parsed, number, RewardBenchScoreRow, record)
-        subset = row.subset
-        bench_name = _benchmark_of(parsed.path, subset, index)
-        if bench_name is None:
-            unknown[subset] += 1
-            continue
-        bench = benchmarks[bench_name]
-        from_scores = bench.rule_of(subset) == "rb2-ties"  # upstream writes no per-row result there
-        if row.results is None and not from_scores:
-            raise ResultFileError(f"{parsed.path}: row {number}: missing field 'results'")
-        result = None if from_scores else row.results
-        margin = spread = None
-        if row.scores is not None:  # RewardBench 2: all answers' scores, correct first
-            margin, spread = _standing(parsed, number, row)
-        elif from_scores:
-            raise ResultFileError(f"{parsed.path}: row {number}: a {subset} row needs `scores`")
-        scheme = EXAMPLE_ID_SCHEMES.get(bench.hub.format if bench.hub else "", "{id}")
-        example_id = scheme.format(subset=subset, id=row.id)
-        chosen, rejected = row.scores_chosen, row.scores_rejected
-        _add_outcome(
-            parsed, number, bench_name, subset, example_id, result, chosen, rejected, seen, margin, spread
-        )
-    parsed.unknown.update(unknown)
-    _aggregate_outcomes(parsed, benchmarks)
-
-
-def _set_benchmarks(benchmarks: dict[str, Benchmark]) -> dict[str, str]:
-    """RMB set folder (`Pairwise_set`, `BoN_set`) -> the catalog benchmark that reads it."""
-    owners: dict[str, str] = {}
-    for bench in benchmarks.values():
-        for source in bench.local:
-            if source.tree:
-                owners.setdefault(Path(source.path).name, bench.benchmark)
-    return owners
-
-
-def _parse_rmb_rows(parsed: _Parsed, rows: list[dict], benchmarks: dict[str, Benchmark]) -> None:
-    """RMB's `my_run_rm.py` output; the set comes from `category_path` (else the file's path)."""
-    owners = _set_benchmarks(benchmarks)
-    path_sets = [part for part in parsed.path.parts if part in owners]
-    default_set = path_sets[-1] if path_sets else "Pairwise_set"  # RMB's result script is pairwise
-    unknown: Counter[str] = Counter()
-    seen: dict[tuple[str, str], int] = {}
-    for number, record in enumerate(rows):
-        row = _validated(parsed, number, RMBResultRow, record)
-        example_id = row.pair_uid if row.pair_uid is not None else row.bon_uid
-        if example_id is None:
-            raise ResultFileError(f"{parsed.path}: row {number}: missing field 'pair_uid' (or 'bon_uid')")
-        category = row.category_path.strip("/")
-        head, _, rest = category.partition("/")
-        set_name, subset = (head, rest) if head in owners else (default_set, category)
-        if set_name not in owners:
-            raise ResultFileError(f"{parsed.path}: row {number}: no catalog benchmark reads RMB's {set_name}")
-        bench_name = owners[set_name]
-        if subset not in benchmarks[bench_name].all_subsets:
-            unknown[f"{bench_name}:{subset}"] += 1
-            continue
-        chosen, rejected = row.chosen_reward, row.reject_reward
-        _add_outcome(
-            parsed, number, bench_name, subset, str(example_id), row.is_correct, chosen, rejected, seen
-        )
-    parsed.unknown.update(unknown)
-    _aggregate_outcomes(parsed, benchmarks)
 
 
 def _aggregate_outcomes(parsed: _Parsed, benchmarks: dict[str, Benchmark]) -> None:

@@ -1,4 +1,4 @@
-"""Tests for rb_pipeline.publish.importer: result files in, leaderboard rows out (through the warehouse).
+"""Tests for rb_pipeline.sources.results.importer: result files in, leaderboard rows out (through the warehouse).
 
 Expected numbers are worked out by hand here from the files' own numbers (RewardBench's
 prompt-weighted section rule), never by calling the code under test.
@@ -17,8 +17,8 @@ from rb_pipeline.catalog.entries import load_benchmarks
 from rb_pipeline.core import lake
 from rb_pipeline.core.runs import write_run
 from rb_pipeline.core.schemas import RUNS_SCHEMA, SCORES_SCHEMA
-from rb_pipeline.publish.importer import ImportedRun, ResultFileError, import_path
 from rb_pipeline.sources.normalize import normalize
+from rb_pipeline.sources.results.importer import ImportedRun, ResultFileError, import_path
 from rb_pipeline.warehouse.views import build_warehouse, query
 from tests.conftest import MIRROR
 
@@ -568,7 +568,7 @@ def test_result_formats_folder_imports_every_model_beside_the_others(shared_data
 
 def test_import_source_is_a_path_or_a_hub_dataset(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from rb_pipeline.cli import main
-    from rb_pipeline.publish.importer import import_source
+    from rb_pipeline.sources.results.importer import import_source
 
     assert import_source(str(tmp_path)) == tmp_path
     with pytest.raises(FileNotFoundError, match="not a Hub dataset id"):
