@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from rb_pipeline.warehouse.sql_rules import query_sql
+
 DISAGREEMENTS_SHOWN = 10  # the disagreeing examples `compare` lists, largest margin change first
 
 
@@ -106,3 +108,17 @@ def export_suspects(frame: pl.DataFrame, path: Path) -> Path:
     else:
         frame.write_ndjson(path)
     return path
+
+
+def audit_report(con: duckdb.DuckDBPyConnection, runs: dict[str, str]) -> pl.DataFrame:
+    """The invariance audit's answer: per audited setting ({label: run id}, the baseline first, as
+    `engine.audit.audit_model` returns them), its run against the baseline's (sql/queries/answers/
+    audit.sql): examples compared, flips (lost, gained; reproduction_diff's McNemar test), the largest
+    accuracy, margin and score changes. Every audited setting has a row."""
+    baseline, *audited = runs.values()
+    params = {f"run{index}": run for index, run in enumerate(audited)}
+    found = con.sql(
+        query_sql("answers/audit", runs=list(params)), params=params | {"baseline": baseline}
+    ).pl()
+    labels = pl.DataFrame({"setting": list(runs)[1:], "run_id": audited})
+    return labels.join(found, on="run_id", how="inner", maintain_order="left")
