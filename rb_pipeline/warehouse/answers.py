@@ -20,12 +20,7 @@ DISAGREEMENTS_SHOWN = 10  # the disagreeing examples `compare` lists, largest ma
 def run_ids(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     """The run ids `name` stands for: itself when it is a complete run's id, else the model's latest
     run on each benchmark; a ValueError naming it when neither exists."""
-    runs = con.sql(
-        "select distinct run_id from runs_history where run_id = $name "
-        "union select distinct run_id from runs_history where model = $name and is_latest "
-        "and not exists (select 1 from runs_history where run_id = $name) order by run_id",
-        params={"name": name},
-    ).fetchall()
+    runs = con.sql(query_sql("answers/run_ids"), params={"name": name}).fetchall()
     if not runs:
         raise ValueError(f"{name}: neither a complete run id nor a model with a complete run")
     return [row[0] for row in runs]
@@ -35,41 +30,20 @@ def previous_run(con: duckdb.DuckDBPyConnection, model: str, benchmark: str) -> 
     """The model's complete run on `benchmark` just before its latest one, of the same provenance (a
     computed run's previous computed run: an imported file is a reproduction, see `compare`), or None."""
     rows = con.sql(
-        """with latest as (
-               select run_id, ended_at, provenance from runs_history
-               where model = $model and benchmark = $benchmark and is_latest
-           )
-           select runs.run_id from runs_history as runs inner join latest
-               on runs.provenance = latest.provenance and runs.run_id <> latest.run_id
-               and (runs.ended_at < latest.ended_at
-                    or (runs.ended_at = latest.ended_at and runs.run_id < latest.run_id))
-           where runs.model = $model and runs.benchmark = $benchmark
-           order by runs.ended_at desc, runs.run_id desc limit 1""",
-        params={"model": model, "benchmark": benchmark},
+        query_sql("answers/previous_run"), params={"model": model, "benchmark": benchmark}
     ).fetchall()
     return rows[0][0] if rows else None
-
-
-def _pairs_filter(a: list[str], b: list[str]) -> tuple[str, dict]:
-    """`run_a in (...) and run_b in (...)` with one parameter per run id: constants DuckDB pushes into
-    both sides of the views' self-join (a subquery there would join every pair of runs first)."""
-    params = {f"a{i}": run for i, run in enumerate(a)} | {f"b{i}": run for i, run in enumerate(b)}
-    listed = {side: ", ".join(f"${name}" for name in params if name[0] == side) for side in "ab"}
-    return f"run_a in ({listed['a']}) and run_b in ({listed['b']})", params
 
 
 def compare(con: duckdb.DuckDBPyConnection, a: str, b: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(per subset: agreement, accuracy difference with its paired interval, McNemar p-values; the
     disagreeing examples, largest margin change first) between runs `a` and `b` (ids or models)."""
-    where, params = _pairs_filter(run_ids(con, a), run_ids(con, b))
-    summary = con.sql(
-        f"select * from reproduction_diff where {where} order by benchmark, subset", params=params
-    ).pl()
-    flipped = con.sql(
-        f"""select * from flips where {where}
-            order by abs(margin_change) desc nulls last, benchmark, subset, example_id""",
-        params=params,
-    ).pl()
+    # one parameter per run id: constants DuckDB pushes into both sides of the views' self-join
+    params = {f"a{i}": run for i, run in enumerate(run_ids(con, a))}
+    params |= {f"b{i}": run for i, run in enumerate(run_ids(con, b))}
+    names = {side: [name for name in params if name[0] == side] for side in "ab"}
+    summary = con.sql(query_sql("answers/compare_summary", **names), params=params).pl()
+    flipped = con.sql(query_sql("answers/compare_flips", **names), params=params).pl()
     return summary, flipped
 
 
@@ -78,25 +52,10 @@ def suspects(
 ) -> pl.DataFrame:
     """The suspect labels (sql/suspect_labels.sql), most contradicted first, with the example's prompt
     and its chosen and rejected texts for review; `min_models` replaces the catalog's threshold."""
-    threshold = "min_models" if min_models is None else "$min_models"
+    custom = min_models is not None
     return con.sql(
-        f"""select labels.benchmark, labels.subset, labels.example_id, labels.n_models, labels.n_wrong,
-                   labels.weighted_wrong,
-                   to_json(any_value(examples.prompt)) as prompt,
-                   list(responses.text order by responses.position)
-                       filter (where responses.label = 'chosen') as chosen,
-                   list(responses.text order by responses.position)
-                       filter (where responses.label = 'rejected') as rejected
-            from suspect_labels as labels
-            inner join examples
-                on examples.benchmark = labels.benchmark and examples.example_id = labels.example_id
-            inner join responses
-                on responses.benchmark = labels.benchmark and responses.example_id = labels.example_id
-            where labels.contradicted and labels.n_models >= {threshold}
-                and ($benchmark is null or labels.benchmark = $benchmark)
-            group by all
-            order by labels.weighted_wrong desc, labels.benchmark, labels.example_id""",
-        params={"benchmark": benchmark} | ({} if min_models is None else {"min_models": min_models}),
+        query_sql("answers/suspects", custom_threshold=custom),
+        params={"benchmark": benchmark} | ({"min_models": min_models} if custom else {}),
     ).pl()
 
 

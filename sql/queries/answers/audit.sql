@@ -5,16 +5,17 @@
 -- and the largest score change of a response (run_scores, same response in both runs).
 -- `runs`: the parameter names of the audited runs' ids (answers.audit_report); every one is listed, with
 -- 0 flips over 0 examples where it shares no decided example with the baseline.
+{% import 'queries/answers/parameters.sql' as parameters %}
 with audited_runs as (
     select distinct run_id, settings_key
     from runs
-    where run_id in ({% for name in runs %}${{ name }}{{ ", " if not loop.last }}{% endfor %})
+    where run_id in ({{ parameters.listed(runs) }})
 ),
 
 audited as (
     select *
     from reproduction_diff
-    where run_a = $baseline and run_b in (select run_id from audited_runs)
+    where run_a = $baseline and run_b in ({{ parameters.listed(runs) }})
 ),
 
 per_run as (
@@ -40,7 +41,7 @@ score_changes as (
         on audited_scores.response_id = baseline_scores.response_id
         and audited_scores.model = baseline_scores.model
     where baseline_scores.run_id = $baseline
-        and audited_scores.run_id in (select run_id from audited_runs)
+        and audited_scores.run_id in ({{ parameters.listed(runs) }})
     group by audited_scores.run_id
 ),
 
