@@ -450,20 +450,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
             raise UserError(str(exc)) from None
     if summary.is_empty():
         raise UserError(f"{args.a} and {args.b}: no example decided by both runs")
-    columns = [
-        "benchmark",
-        "subset",
-        "n_both",
-        "agreement",
-        "accuracy_a",
-        "accuracy_b",
-        "difference",
-        "difference_low",
-        "difference_high",
-        "p_value",
-        "p_adjusted",
-    ]
-    print(render(summary.select(columns), args.format))
+    print(render(summary.select(answers.COMPARE_COLUMNS), args.format))
     agree, total = int(summary["n_agree"].sum()), int(summary["n_both"].sum())
     print(f"{agree}/{total} examples agree; {flipped.height} differ (largest margin change first):")
     shown = flipped.head(answers.DISAGREEMENTS_SHOWN)

@@ -270,22 +270,7 @@ class Site:
             summaries.append(summary.filter(pl.col("model_a") == model))
             disagreements.append(flipped.filter(pl.col("model_a") == model))
         summary = pl.concat(summaries) if summaries else pl.DataFrame()
-        columns = [
-            "model_a",
-            "run_a",
-            "run_b",
-            "benchmark",
-            "subset",
-            "n_both",
-            "agreement",
-            "accuracy_a",
-            "accuracy_b",
-            "difference",
-            "difference_low",
-            "difference_high",
-            "p_value",
-            "p_adjusted",
-        ]
+        columns = ["model_a", "run_a", "run_b", *answers.COMPARE_COLUMNS]
         note = (
             "run_a: the local run; run_b: the imported published file. difference = accuracy_a - "
             "accuracy_b with a paired 95% interval; p: McNemar's exact test, Holm-corrected per benchmark."

@@ -15,6 +15,20 @@ import polars as pl
 from rb_pipeline.warehouse.sql_rules import query_sql
 
 DISAGREEMENTS_SHOWN = 10  # the disagreeing examples `compare` lists, largest margin change first
+# what a comparison shows of reproduction_diff per subset (`rb-pipeline compare`, the report's compare.html)
+COMPARE_COLUMNS = [
+    "benchmark",
+    "subset",
+    "n_both",
+    "agreement",
+    "accuracy_a",
+    "accuracy_b",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "p_value",
+    "p_adjusted",
+]
 
 
 def run_ids(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
