@@ -3,10 +3,11 @@
 The file is rebuilt into a temporary name and renamed into place, so a reader never opens a
 half-built warehouse. Views read the lake's files at query time, except the heavy history views named
 in MATERIALIZED, which the file stores as tables computed when it is built (as are the bootstrap
-intervals, `bootstrap_ci`), and the views over every model in WHOLE_TABLES, stored as tables computed
-whole when it is built or updated (`refresh_whole_tables`). The warehouse asset updates the file after every scores materialization
-(only the models whose lake files changed: `rb_pipeline.warehouse.update`); `build_warehouse` is the
-full rebuild (`rb-pipeline warehouse --rebuild`).
+intervals, `bootstrap_ci`), and the views over every model in WHOLE_TABLES, stored as tables
+computed whole when it is built or updated (`refresh_whole_tables`). The warehouse asset updates the
+file after every scores materialization (only the models whose lake files changed:
+`rb_pipeline.warehouse.update`); `build_warehouse` is the full rebuild (`rb-pipeline warehouse
+--rebuild`).
 """
 
 from __future__ import annotations
@@ -302,19 +303,19 @@ def create_sql_views(
 
 
 def refresh_whole_tables(
-    con: duckdb.DuckDBPyConnection, benchmarks: dict[str, Benchmark], database: str
+    con: duckdb.DuckDBPyConnection, benchmarks: dict[str, Benchmark], database: str | None = None
 ) -> None:
-    """Recompute the WHOLE_TABLES of the attached `database` (a warehouse file during an update) from
-    its own tables and views: their SQL runs with `database` as the default, so every name it reads
-    is that file's."""
+    """Recompute the WHOLE_TABLES of `database` (an attached warehouse file during an update; default:
+    the connection's) from its own tables and views: their SQL runs with `database` as the default, so
+    every name it reads is that file's."""
     bodies = render_sql(sql_rules.SQL_DIR, sql_context(benchmarks))
     (previous,) = con.sql("select current_database()").fetchall()[0]
-    con.execute(f"use {database}")
+    con.execute(f'use "{database or previous}"')
     try:
         for name in WHOLE_TABLES:
             con.execute(f"create or replace table {name} as {bodies[name]}")
     finally:
-        con.execute(f"use {previous}")
+        con.execute(f'use "{previous}"')
 
 
 def populate(
