@@ -91,8 +91,13 @@ class ScorerSettings:
     dpo_tokens: str = setting(
         "rewardbench", "dpo: which tokens are the response's (models/dpo.py)", DPO_TOKENS
     )
-    # with an attention mask neither should change a score; the invariance audit checks that they do not
-    padding_side: str = setting("tokenizer", "pad batches on this side; tokenizer: its own", PADDING_SIDES)
+    # with an attention mask neither should change a score; the invariance audit (engine/audit.py) checks
+    # whether they do (left padding does move a GPT-2's: its absolute positions start at the padding)
+    padding_side: str = setting(
+        "tokenizer",
+        "classifiers, pairwise judges: pad batches on this side; tokenizer: its own",
+        PADDING_SIDES,
+    )
     attn_implementation: str = setting(
         "auto", "attention kernel (transformers' attn_implementation); auto: the model's", ATTENTIONS
     )
@@ -114,7 +119,8 @@ class ScorerSettings:
                 raise ValueError(f"{setting.name}: must be above 0, not {value!r}")
 
     def key(self, entry: ScoredModel) -> str:
-        """Scores with the same key are interchangeable: batch sizes are not part of it.
+        """Scores with the same key are interchangeable: batch sizes are not part of it (but in the
+        invariance audit's runs, `keyed_batches`).
 
         Call it on `effective_settings` (max_length capped by the model's context): settings that give
         the same effective length share scores, and a model whose limit is not below the setting keeps
