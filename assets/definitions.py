@@ -4,6 +4,7 @@ import os
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
+from assets.audit import audit_model_job
 from assets.datasets import dataset_asset
 from assets.hub import hub_dataset
 from assets.new_model import added_model_sensor, score_new_model
@@ -47,7 +48,7 @@ warehouse_job = define_asset_job("build_warehouse", selection=AssetSelection.ass
 
 defs = Definitions(
     assets=[*dataset_assets, scores, warehouse, hub_dataset, report],
-    jobs=[datasets_job, score_model_job, warehouse_job, score_new_model],
+    jobs=[datasets_job, score_model_job, warehouse_job, score_new_model, audit_model_job],
     sensors=[model_catalog_sensor, added_model_sensor(score_model_job), warehouse_sensor],
     resources={"scoring": ScoringResource(device=scoring_device())},
 )

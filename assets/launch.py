@@ -111,6 +111,18 @@ def materialize_warehouse(rebuild: bool = False) -> None:
     )
 
 
+def run_audit(run_config: dict):
+    """Run the invariance audit job (assets/audit.py) and return its report (a polars frame)."""
+    from assets.definitions import defs
+
+    result = defs.resolve_job_def("audit_model").execute_in_process(
+        instance=_instance(),
+        run_config=QUIET | {"ops": {"invariance_audit": {"config": run_config}}},
+        tags=process_tags(),
+    )
+    return result.output_for_node("invariance_audit")
+
+
 def last_metadata(key: AssetKey) -> dict:
     """The latest materialization's metadata of an asset (for tests and the CLI)."""
     event = _instance().get_latest_materialization_event(key)

@@ -410,20 +410,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
             raise UserError(str(exc)) from None
     if summary.is_empty():
         raise UserError(f"{args.a} and {args.b}: no example decided by both runs")
-    columns = [
-        "benchmark",
-        "subset",
-        "n_both",
-        "agreement",
-        "accuracy_a",
-        "accuracy_b",
-        "difference",
-        "difference_low",
-        "difference_high",
-        "p_value",
-        "p_adjusted",
-    ]
-    print(render(summary.select(columns), args.format))
+    print(render(summary.select(answers.COMPARE_COLUMNS), args.format))
     agree, total = int(summary["n_agree"].sum()), int(summary["n_both"].sum())
     print(f"{agree}/{total} examples agree; {flipped.height} differ (largest margin change first):")
     shown = flipped.head(answers.DISAGREEMENTS_SHOWN)
@@ -453,6 +440,33 @@ def cmd_suspects(args: argparse.Namespace) -> None:
         print(f"{answers.export_suspects(frame, Path(args.out))}: {frame.height} examples")
     else:
         print(render(frame.drop("prompt", "chosen", "rejected")))
+
+
+def cmd_audit(args: argparse.Namespace) -> None:
+    """Score a sample of each benchmark under batch sizes 1/8/64, both padding sides, float32/bfloat16
+    and eager/SDPA attention (one run each) and list, per setting, the outcomes that flip against the
+    baseline's and the largest score change."""
+    from assets.launch import materialize_datasets, run_audit
+    from rb_pipeline.catalog.entries import load_benchmarks
+    from rb_pipeline.catalog.steps import kind_mismatch
+    from rb_pipeline.engine.audit import AUDITED, DEFAULT_SAMPLE
+    from rb_pipeline.sources.datasets import quality_path
+
+    entry = resolve_model(args.model, None)
+    args.entry = entry  # for the one-line error (main)
+    catalog = load_benchmarks()
+    unknown = sorted(set(args.benchmark or []) - set(catalog))
+    if unknown:
+        raise UserError(f"unknown benchmark(s) {unknown}; known: {', '.join(sorted(catalog))}")
+    chosen = args.benchmark or [n for n, b in catalog.items() if not kind_mismatch(entry.type, b.kind)]
+    missing = [name for name in chosen if not quality_path(name).exists()]
+    if missing:  # the audit reads normalized data: build what is not there yet
+        materialize_datasets(missing)
+    sample = args.sample or DEFAULT_SAMPLE
+    report = run_audit({"model": entry.id, "sample": sample, "benchmarks": list(args.benchmark or [])})
+    baseline = ", ".join(f"{name}={values[0]}" for name, values in AUDITED.items())
+    print(f"{entry.id}: {sample} examples per benchmark; each setting against the baseline ({baseline})")
+    print(render(report, args.format))
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -521,6 +535,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     suspects.add_argument("--out", help="write them with their texts: FILE.jsonl or FILE.csv")
     suspects.set_defaults(func=cmd_suspects)
+    audit = sub.add_parser("audit", help=cmd_audit.__doc__)
+    audit.add_argument("--model", required=True, help="registered id, local folder or Hub id")
+    audit.add_argument("--sample", type=positive(int), help="examples per benchmark (default 50)")
+    audit.add_argument("--benchmark", action="append", help="benchmark to sample (repeatable); default all")
+    audit.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    audit.set_defaults(func=cmd_audit)
     report = sub.add_parser("report", help=cmd_report.__doc__)
     report.add_argument("--model", help="write only this model's page (the leaderboard lists every model)")
     report.add_argument("--out", help="folder to write into (default $RB_HOME/report)")

@@ -1,5 +1,5 @@
 -- example_outcomes_history: one row per (model, run, benchmark, example) of every complete computed
--- run (runs_history), keyed by (model, run_id, ended_at). example_outcomes is its latest-run filter.
+-- run (runs_history; the invariance audit's runs too), keyed by (model, run_id, ended_at). example_outcomes is its latest-run filter.
 -- Each example's standing: n_lost = rejected responses that beat the chosen, n_tied = rejected ones
 -- level with it (pointwise, and judges' RewardBench 2 ratings (judge_ratings): scored above / equal to
 -- the worst chosen response; other judge protocols: comparisons lost / tied or unparseable, from
@@ -30,7 +30,7 @@ with responses_scored as (
     left join run_scores as scores
         on scores.run_id = runs.run_id
         and scores.response_id = responses.response_id
-    where runs.provenance = 'computed'
+    where runs.provenance in ('computed', 'audit')
         and coalesce(runs.model_type not in (select kind from model_kinds where judged), true)
 ),
 

@@ -5,7 +5,9 @@
 -- ended_at go to the larger run_id. latest_runs, example_outcomes, subset_accuracy and
 -- section_scores are filters of the *_history views on is_latest, so the two never disagree.
 -- settings: the run's scorer settings (JSON), as in `runs`. Offline ensembles add one always-latest run
--- per covered benchmark (provenance `ensemble`; scores from sql/ensemble_scores.sql).
+-- per covered benchmark (provenance `ensemble`; scores from sql/ensemble_scores.sql). The invariance
+-- audit's runs (provenance `audit`, a sample under settings that should not change a score) are history
+-- the comparison views read, never a latest run.
 with run_benchmarks as (
     select
         run_id,
@@ -16,7 +18,7 @@ with run_benchmarks as (
         settings,
         unnest(benchmarks) as benchmark
     from runs
-    where status = 'complete' and provenance in ('computed', 'imported')
+    where status = 'complete' and provenance in ('computed', 'imported', 'audit')
 ),
 
 ranked as (
@@ -24,7 +26,7 @@ ranked as (
         *,
         row_number() over (
             partition by model, benchmark
-            order by provenance = 'computed' desc, ended_at desc, run_id desc
+            order by provenance = 'audit', provenance = 'computed' desc, ended_at desc, run_id desc
         ) as preference
     from run_benchmarks
 ),
@@ -65,7 +67,7 @@ final as (
         provenance,
         model_type,
         settings,
-        preference = 1 as is_latest
+        preference = 1 and provenance <> 'audit' as is_latest
     from ranked
     union all by name
     select * from ensemble_runs

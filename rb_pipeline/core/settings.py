@@ -19,6 +19,8 @@ from rb_pipeline.core.ids import content_hash
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 REF_FREE_TYPES = ("sum", "avg", "norm")
 DPO_TOKENS = ("rewardbench", "clean")
+PADDING_SIDES = ("tokenizer", "left", "right")
+ATTENTIONS = ("auto", "eager", "sdpa")
 
 
 class ScoredModel(Protocol):
@@ -89,6 +91,19 @@ class ScorerSettings:
     dpo_tokens: str = setting(
         "rewardbench", "dpo: which tokens are the response's (models/dpo.py)", DPO_TOKENS
     )
+    # with an attention mask neither should change a score; the invariance audit (engine/audit.py) checks
+    # whether they do (left padding does move a GPT-2's: its absolute positions start at the padding)
+    padding_side: str = setting(
+        "tokenizer",
+        "classifiers, pairwise judges: pad batches on this side; tokenizer: its own",
+        PADDING_SIDES,
+    )
+    attn_implementation: str = setting(
+        "auto", "attention kernel (transformers' attn_implementation); auto: the model's", ATTENTIONS
+    )
+    # the invariance audit (engine/audit.py) only: batch size and token budget join the key, so that each
+    # batch size is a run with its own scores; every other run reuses scores whatever its batch size
+    keyed_batches: bool = setting(False, "batch size and token budget join the settings key", user=False)
     # causal models: run each example's prompt once and continue its responses from the cached keys
     # and values; the scores are the full sequences' (to float rounding), so it is not in the key.
     # Off by default: on RMB it saved 6% of the real tokens but padded 19% more, and a whole run took
@@ -104,7 +119,8 @@ class ScorerSettings:
                 raise ValueError(f"{setting.name}: must be above 0, not {value!r}")
 
     def key(self, entry: ScoredModel) -> str:
-        """Scores with the same key are interchangeable: batch sizes are not part of it.
+        """Scores with the same key are interchangeable: batch sizes are not part of it (but in the
+        invariance audit's runs, `keyed_batches`).
 
         Call it on `effective_settings` (max_length capped by the model's context): settings that give
         the same effective length share scores, and a model whose limit is not below the setting keeps
@@ -122,6 +138,14 @@ class ScorerSettings:
             *((self.dpo_tokens,) if entry.type == "dpo" and self.dpo_tokens != "clean" else ()),
             # a PRM's head (where and what it reads) changes its step scores
             *((entry.prm.model_dump(mode="json"),) if entry.type == "prm" else ()),
+            # their defaults keep the keys scores had before these settings existed
+            *(
+                f"{setting.name}={getattr(self, setting.name)}"
+                for setting in fields(self)
+                if setting.name in ("padding_side", "attn_implementation")
+                and getattr(self, setting.name) != setting.default
+            ),
+            *((self.batch_size, self.token_budget) if self.keyed_batches else ()),
         )
 
 

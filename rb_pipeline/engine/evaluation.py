@@ -33,6 +33,17 @@ def evaluate(
 ) -> Evaluation:
     """Score every benchmark whose normalized data passed its quality gate (and whose kind the model
     scores); each one skipped is one line naming its dataset asset (`normalized/<name>`)."""
+    chosen, skipped, responses, examples = scorable_rows(entry, benchmarks, log)
+    run = score_model(entry, responses, examples, settings, chosen, device=device, log=log)
+    return Evaluation(run, chosen, skipped)
+
+
+def scorable_rows(
+    entry: ModelEntry, benchmarks: dict[str, Benchmark], log: Callable[[str], None] = print
+) -> tuple[list[str], dict[str, str], pl.DataFrame, pl.DataFrame]:
+    """(the benchmarks the model can score, {benchmark skipped: why}, their responses, their examples):
+    those whose normalized data passed its quality gate and whose kind the model scores; a ValueError
+    naming each dataset asset when none is left."""
     skipped = {
         name: why
         for name, bench in benchmarks.items()
@@ -48,8 +59,7 @@ def evaluate(
         )
     responses = pl.concat([read_dataset("responses", name) for name in chosen])
     examples = pl.concat([read_dataset("examples", name) for name in chosen])
-    run = score_model(entry, responses, examples, settings, chosen, device=device, log=log)
-    return Evaluation(run, chosen, skipped)
+    return chosen, skipped, responses, examples
 
 
 def dataset_asset_name(benchmark: str) -> str:

@@ -88,15 +88,23 @@ class Flush:
 
 
 def running_record(
-    run_id: str, entry: ModelEntry, settings: dict, settings_key: str, benchmarks: list[str], device: str
+    run_id: str,
+    entry: ModelEntry,
+    settings: dict,
+    settings_key: str,
+    benchmarks: list[str],
+    device: str,
+    provenance: str = "computed",
 ) -> dict:
-    """A computed run's row as it starts (status `running`), with the data it covers."""
+    """A computed run's row as it starts (status `running`), with the data it covers; `provenance`
+    `audit` for the invariance audit's runs (never a model's latest run: sql/runs_history.sql)."""
     return run_record(
         run_id,
         entry.id,
         settings,
         settings_key,
         benchmarks,
+        provenance=provenance,
         model_revision=entry.revision,
         model_type=entry.type,
         device=device,

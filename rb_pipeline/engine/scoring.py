@@ -140,10 +140,11 @@ def score_model(
     shard_rows: int = 2048,
     log: Callable[[str], None] = print,
     flush_seconds: float = FLUSH_SECONDS,
+    provenance: str = "computed",
 ) -> RunResult:
     """Score every distinct response of `responses` (joined to `prompts` on benchmark+example_id)
     with one model; write the scores it computes under `lake/scores/model=.../run=...` (reused scores
-    stay where they are). Judges (pairwise-judge, generative) write judgments instead: see
+    stay where they are); the run's record has `provenance` (`audit`: engine/audit.py). Judges (pairwise-judge, generative) write judgments instead: see
     `rb_pipeline.engine.judging`."""
     if entry.type in JUDGE_TYPES:
         return judge_model(
@@ -156,7 +157,9 @@ def score_model(
     requested, settings = settings, effective_settings(entry, settings)
     settings_key = settings.key(entry)
     device_label = device if world == 1 else f"{device} x{world} (data parallel)"
-    record = running_record(run_id, entry, asdict(requested), settings_key, benchmarks, device_label)
+    record = running_record(
+        run_id, entry, asdict(requested), settings_key, benchmarks, device_label, provenance
+    )
     if rank == 0:
         fail_dead_runs(log)
         write_run(record)

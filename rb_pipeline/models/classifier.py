@@ -50,15 +50,28 @@ def torch_dtype(name: str, device: str) -> torch.dtype:
 
 
 def load_weights(
-    auto_class, location: str, revision: str, entry: ModelEntry, dtype: torch.dtype, device: str
+    auto_class,
+    location: str,
+    revision: str,
+    entry: ModelEntry,
+    dtype: torch.dtype,
+    device: str,
+    attn_implementation: str = "auto",
 ):
     """`auto_class.from_pretrained` in eval mode, on `device`, or sharded by the entry's `device_map`
-    ("auto": over every visible GPU, layer by layer; inputs then go to the first shard's device)."""
+    ("auto": over every visible GPU, layer by layer; inputs then go to the first shard's device), with
+    the attention kernel `attn_implementation` (auto: the one transformers picks for the model)."""
     sharded: dict = {"device_map": entry.device_map} if entry.device_map else {}
+    kernel = {} if attn_implementation == "auto" else {"attn_implementation": attn_implementation}
     if isinstance(entry.device_map, dict) and "disk" in entry.device_map.values():
         sharded["offload_folder"] = str(rb_home() / "offload" / encode_model_id(entry.id))
     model = auto_class.from_pretrained(
-        location, revision=revision, dtype=dtype, trust_remote_code=entry.trust_remote_code, **sharded
+        location,
+        revision=revision,
+        dtype=dtype,
+        trust_remote_code=entry.trust_remote_code,
+        **sharded,
+        **kernel,
     )
     if not sharded:
         model = model.to(device)
@@ -73,11 +86,17 @@ def input_device(model, entry: ModelEntry, device: str) -> str:
 
 def load_for_scoring(auto_class, entry: ModelEntry, settings: ScorerSettings, device: str):
     """The entry's tokenizer, its chat template, the model (`load_weights`) and the device batches go to.
-    A sequence classifier without a pad token id takes the tokenizer's (eos, see `load_tokenizer`)."""
+    A sequence classifier without a pad token id takes the tokenizer's (eos, see `load_tokenizer`).
+    The settings' padding side replaces the tokenizer's (what scorers padding on the tokenizer's side
+    use: classifiers, pairwise judges; the others pad where their reading needs it)."""
     tokenizer = load_tokenizer(entry)
+    if settings.padding_side != "tokenizer":
+        tokenizer.padding_side = settings.padding_side
     template = resolve_template(settings.chat_template, tokenizer.chat_template)
     dtype = torch_dtype(settings.dtype, device)
-    model = load_weights(auto_class, entry.location, entry.revision, entry, dtype, device)
+    model = load_weights(
+        auto_class, entry.location, entry.revision, entry, dtype, device, settings.attn_implementation
+    )
     if auto_class is AutoModelForSequenceClassification and model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return tokenizer, template, model, input_device(model, entry, device)

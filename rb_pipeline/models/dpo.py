@@ -120,7 +120,9 @@ class DPOScorer:
         self.ref = None
         if entry.ref_model is not None:
             location, revision = ref_location(entry.ref_model)
-            self.ref = load_weights(AutoModelForCausalLM, location, revision, entry, dtype, device)
+            self.ref = load_weights(
+                AutoModelForCausalLM, location, revision, entry, dtype, device, settings.attn_implementation
+            )
         models = [self.policy] if self.ref is None else [self.policy, self.ref]
         self.shares_prompts = (
             settings.shared_prompts

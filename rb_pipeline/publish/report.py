@@ -100,8 +100,9 @@ class Site:
         self.template = jinja2.Environment(loader=loader, autoescape=True).get_template(TEMPLATE)
         self.written = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
-    def sql(self, text: str, **params: object) -> pl.DataFrame:
-        return self.con.sql(text, params=params or None).pl()
+    def sql(self, name: str, **params: object) -> pl.DataFrame:
+        """The query `sql/queries/<name>.sql` with `params`."""
+        return self.con.sql(query_sql(name), params=params or None).pl()
 
     def page(self, name: str, title: str, sections: list[Section]) -> Path:
         path = self.out / name
@@ -121,18 +122,12 @@ class Site:
     # ------------------------------------------------------------ pages
 
     def leaderboard(self) -> None:
-        board = self.sql("select * from leaderboard")
+        board = self.sql("report/leaderboard")
         columns = [c for c in leaderboard_columns(load_benchmarks()) if c in board.columns]
         columns = [c for c in columns if board[c].null_count() < board.height] or columns[:1]
         intervals = {
             (row["model"], row["column_name"]): (row["ci_low"], row["ci_high"])
-            for row in self.sql(
-                """select model, column_name, ci_low, ci_high from overall_scores_ci
-                   union all
-                   select ci.model, sections.column_name, ci.ci_low, ci.ci_high
-                   from section_scores_ci as ci
-                   inner join sections on sections.benchmark = ci.benchmark and sections.section = ci.section"""
-            ).iter_rows(named=True)
+            for row in self.sql("report/overall_and_section_ci").iter_rows(named=True)
         }
         extra = ["rank_groups", "provenance", "judge_flags", "below_null", "coverage"]
         table = Table("leaderboard", ["model", *columns, *extra])
@@ -143,7 +138,7 @@ class Site:
             coverage = row["coverage"] or ""  # the start of it: the whole text is in the leaderboard view
             cells.append(Cell(coverage[:COVERAGE_SHOWN] + ("…" if len(coverage) > COVERAGE_SHOWN else "")))
             table.rows.append(cells)
-        subsets = self.sql("select model, benchmark, subset, accuracy from subset_accuracy")
+        subsets = self.sql("report/subset_heatmap")
         sections = [
             Section(
                 "Leaderboard",
@@ -156,16 +151,14 @@ class Site:
             ),
             Section(
                 "Scores by section",
-                image=self.image(
-                    "sections.png", section_chart(self.sql(query_sql("report/section_coverage")))
-                ),
+                image=self.image("sections.png", section_chart(self.sql("report/section_coverage"))),
             ),
         ]
         if subsets.height:
             sections.append(
                 Section("Subset accuracy", image=self.image("subsets.png", subset_heatmap(subsets)))
             )
-        prm_board = self.sql("select * from prm_leaderboard order by model")
+        prm_board = self.sql("report/prm_leaderboard")
         if prm_board.height:
             sections.append(
                 Section(
@@ -180,14 +173,7 @@ class Site:
 
     def model(self, model: str) -> None:
         link = {"model": "{}.html"}
-        section_rows = self.sql(
-            """select scores.benchmark, scores.section, scores.score, ci.ci_low, ci.ci_high,
-                      scores.partial_score, scores.missing_brief
-               from section_scores as scores
-               left join section_scores_ci as ci using (model, benchmark, section)
-               where scores.model = $model order by 1, 2""",
-            model=model,
-        )
+        section_rows = self.sql("report/model_sections", model=model)
         sections_table = Table(
             "sections", ["benchmark", "section", "score [95% interval]", "over what was scored", "missing"]
         )
@@ -201,26 +187,7 @@ class Site:
                     Cell(_number(row["missing_brief"])),
                 ]
             )
-        subsets = self.sql(
-            """with published as (
-                   select accuracy.benchmark, accuracy.subset,
-                          string_agg(accuracy.model || ' ' || round(accuracy.accuracy, 4), '; '
-                                     order by accuracy.model) as published
-                   from subset_accuracy as accuracy
-                   inner join runs_history as runs
-                       on runs.model = accuracy.model and runs.benchmark = accuracy.benchmark and runs.is_latest
-                   where runs.provenance = 'imported' and accuracy.model <> $model
-                   group by all
-               )
-               select accuracy.benchmark, accuracy.subset, accuracy.n, accuracy.accuracy, ci.ci_low, ci.ci_high,
-                      nulls.best_null_model, nulls.best_null_accuracy, nulls.margin, published.published
-               from subset_accuracy as accuracy
-               left join subset_accuracy_ci as ci using (model, benchmark, subset)
-               left join above_null_baseline as nulls using (model, benchmark, subset)
-               left join published using (benchmark, subset)
-               where accuracy.model = $model order by 1, 2""",
-            model=model,
-        )
+        subsets = self.sql("report/model_subsets", model=model)
         subsets_table = Table(
             "subsets",
             [
@@ -247,12 +214,10 @@ class Site:
                 ]
             )
         flips = self.flips_of(model)
-        health = self.sql(
-            "select * exclude (model) from judge_health where model = $model order by 2, 3", model=model
-        )
-        scored = self.sql("select distinct benchmark from subset_accuracy where model = $model", model=model)
+        health = self.sql("report/model_judge_health", model=model)
+        scored = self.sql("report/model_benchmarks", model=model)
         suspects = answers.suspects(self.con).filter(pl.col("benchmark").is_in(scored["benchmark"].to_list()))
-        prm_scores = self.sql(query_sql("hub/prm_scores"), model=model)  # a PRM's; the Hub export's rows
+        prm_scores = self.sql("hub/prm_scores", model=model)  # a PRM's; the Hub export's rows
         prm_sections = [
             Section(
                 "Process reward scores",
@@ -285,23 +250,10 @@ class Site:
     def flips_of(self, model: str) -> pl.DataFrame:
         """The flips between the model's previous run and its latest, per benchmark."""
         frames = []
-        for benchmark, latest in self.con.execute(
-            "select benchmark, run_id from runs_history where model = $model and is_latest order by 1",
-            {"model": model},
-        ).fetchall():
+        for benchmark, latest in self.sql("report/model_latest_runs", model=model).iter_rows():
             previous = answers.previous_run(self.con, model, benchmark)
             if previous:
-                frames.append(
-                    self.sql(
-                        """select run_a as previous_run, run_b as latest_run, benchmark, subset, example_id,
-                                  change, margin_a, margin_b
-                           from flips where run_a = $a and run_b = $b and benchmark = $benchmark
-                           order by abs(margin_change) desc nulls last, example_id""",
-                        a=previous,
-                        b=latest,
-                        benchmark=benchmark,
-                    )
-                )
+                frames.append(self.sql("report/flips_between", a=previous, b=latest, benchmark=benchmark))
         return (
             pl.concat(frames)
             if frames
@@ -311,38 +263,14 @@ class Site:
     def comparisons(self) -> None:
         """compare.html: each model's latest computed run against its latest imported one (a published
         per-example file); flips.html: each model's latest run against its previous one."""
-        pairs = self.sql(
-            """select local.model, local.benchmark, local.run_id as local_run,
-                      max_by(published.run_id, published.ended_at) as published_run
-               from runs_history as local
-               inner join runs_history as published
-                   on published.model = local.model and published.benchmark = local.benchmark
-                   and published.provenance = 'imported'
-               where local.is_latest and local.provenance = 'computed'
-               group by all order by 1, 2"""
-        )
+        pairs = self.sql("report/reproduction_pairs")
         summaries, disagreements = [], []
         for model, _, local, published in pairs.iter_rows():
             summary, flipped = answers.compare(self.con, local, published)
             summaries.append(summary.filter(pl.col("model_a") == model))
             disagreements.append(flipped.filter(pl.col("model_a") == model))
         summary = pl.concat(summaries) if summaries else pl.DataFrame()
-        columns = [
-            "model_a",
-            "run_a",
-            "run_b",
-            "benchmark",
-            "subset",
-            "n_both",
-            "agreement",
-            "accuracy_a",
-            "accuracy_b",
-            "difference",
-            "difference_low",
-            "difference_high",
-            "p_value",
-            "p_adjusted",
-        ]
+        columns = ["model_a", "run_a", "run_b", *answers.COMPARE_COLUMNS]
         note = (
             "run_a: the local run; run_b: the imported published file. difference = accuracy_a - "
             "accuracy_b with a paired 95% interval; p: McNemar's exact test, Holm-corrected per benchmark."
@@ -409,9 +337,7 @@ def write_report(out: Path, model: str | None = None, path: Path | None = None) 
     shutil.copytree(STATIC, out / "assets", dirs_exist_ok=True)
     with connect(read_only=True, path=path) as con:
         site = Site(con, out)
-        models = site.sql("select model from leaderboard union select model from prm_leaderboard order by 1")[
-            "model"
-        ].to_list()
+        models = site.sql("report/models")["model"].to_list()
         if model is not None and model not in models:
             raise ValueError(f"{model}: no such model in the warehouse")
         site.leaderboard()

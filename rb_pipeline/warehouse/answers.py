@@ -12,18 +12,29 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from rb_pipeline.warehouse.sql_rules import query_sql
+
 DISAGREEMENTS_SHOWN = 10  # the disagreeing examples `compare` lists, largest margin change first
+# what a comparison shows of reproduction_diff per subset (`rb-pipeline compare`, the report's compare.html)
+COMPARE_COLUMNS = [
+    "benchmark",
+    "subset",
+    "n_both",
+    "agreement",
+    "accuracy_a",
+    "accuracy_b",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "p_value",
+    "p_adjusted",
+]
 
 
 def run_ids(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     """The run ids `name` stands for: itself when it is a complete run's id, else the model's latest
     run on each benchmark; a ValueError naming it when neither exists."""
-    runs = con.sql(
-        "select distinct run_id from runs_history where run_id = $name "
-        "union select distinct run_id from runs_history where model = $name and is_latest "
-        "and not exists (select 1 from runs_history where run_id = $name) order by run_id",
-        params={"name": name},
-    ).fetchall()
+    runs = con.sql(query_sql("answers/run_ids"), params={"name": name}).fetchall()
     if not runs:
         raise ValueError(f"{name}: neither a complete run id nor a model with a complete run")
     return [row[0] for row in runs]
@@ -33,41 +44,20 @@ def previous_run(con: duckdb.DuckDBPyConnection, model: str, benchmark: str) -> 
     """The model's complete run on `benchmark` just before its latest one, of the same provenance (a
     computed run's previous computed run: an imported file is a reproduction, see `compare`), or None."""
     rows = con.sql(
-        """with latest as (
-               select run_id, ended_at, provenance from runs_history
-               where model = $model and benchmark = $benchmark and is_latest
-           )
-           select runs.run_id from runs_history as runs inner join latest
-               on runs.provenance = latest.provenance and runs.run_id <> latest.run_id
-               and (runs.ended_at < latest.ended_at
-                    or (runs.ended_at = latest.ended_at and runs.run_id < latest.run_id))
-           where runs.model = $model and runs.benchmark = $benchmark
-           order by runs.ended_at desc, runs.run_id desc limit 1""",
-        params={"model": model, "benchmark": benchmark},
+        query_sql("answers/previous_run"), params={"model": model, "benchmark": benchmark}
     ).fetchall()
     return rows[0][0] if rows else None
-
-
-def _pairs_filter(a: list[str], b: list[str]) -> tuple[str, dict]:
-    """`run_a in (...) and run_b in (...)` with one parameter per run id: constants DuckDB pushes into
-    both sides of the views' self-join (a subquery there would join every pair of runs first)."""
-    params = {f"a{i}": run for i, run in enumerate(a)} | {f"b{i}": run for i, run in enumerate(b)}
-    listed = {side: ", ".join(f"${name}" for name in params if name[0] == side) for side in "ab"}
-    return f"run_a in ({listed['a']}) and run_b in ({listed['b']})", params
 
 
 def compare(con: duckdb.DuckDBPyConnection, a: str, b: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(per subset: agreement, accuracy difference with its paired interval, McNemar p-values; the
     disagreeing examples, largest margin change first) between runs `a` and `b` (ids or models)."""
-    where, params = _pairs_filter(run_ids(con, a), run_ids(con, b))
-    summary = con.sql(
-        f"select * from reproduction_diff where {where} order by benchmark, subset", params=params
-    ).pl()
-    flipped = con.sql(
-        f"""select * from flips where {where}
-            order by abs(margin_change) desc nulls last, benchmark, subset, example_id""",
-        params=params,
-    ).pl()
+    # one parameter per run id: constants DuckDB pushes into both sides of the views' self-join
+    params = {f"a{i}": run for i, run in enumerate(run_ids(con, a))}
+    params |= {f"b{i}": run for i, run in enumerate(run_ids(con, b))}
+    names = {side: [name for name in params if name[0] == side] for side in "ab"}
+    summary = con.sql(query_sql("answers/compare_summary", **names), params=params).pl()
+    flipped = con.sql(query_sql("answers/compare_flips", **names), params=params).pl()
     return summary, flipped
 
 
@@ -76,25 +66,10 @@ def suspects(
 ) -> pl.DataFrame:
     """The suspect labels (sql/suspect_labels.sql), most contradicted first, with the example's prompt
     and its chosen and rejected texts for review; `min_models` replaces the catalog's threshold."""
-    threshold = "min_models" if min_models is None else "$min_models"
+    custom = min_models is not None
     return con.sql(
-        f"""select labels.benchmark, labels.subset, labels.example_id, labels.n_models, labels.n_wrong,
-                   labels.weighted_wrong,
-                   to_json(any_value(examples.prompt)) as prompt,
-                   list(responses.text order by responses.position)
-                       filter (where responses.label = 'chosen') as chosen,
-                   list(responses.text order by responses.position)
-                       filter (where responses.label = 'rejected') as rejected
-            from suspect_labels as labels
-            inner join examples
-                on examples.benchmark = labels.benchmark and examples.example_id = labels.example_id
-            inner join responses
-                on responses.benchmark = labels.benchmark and responses.example_id = labels.example_id
-            where labels.contradicted and labels.n_models >= {threshold}
-                and ($benchmark is null or labels.benchmark = $benchmark)
-            group by all
-            order by labels.weighted_wrong desc, labels.benchmark, labels.example_id""",
-        params={"benchmark": benchmark} | ({} if min_models is None else {"min_models": min_models}),
+        query_sql("answers/suspects", custom_threshold=custom),
+        params={"benchmark": benchmark} | ({"min_models": min_models} if custom else {}),
     ).pl()
 
 
@@ -106,3 +81,17 @@ def export_suspects(frame: pl.DataFrame, path: Path) -> Path:
     else:
         frame.write_ndjson(path)
     return path
+
+
+def audit_report(con: duckdb.DuckDBPyConnection, runs: dict[str, str]) -> pl.DataFrame:
+    """The invariance audit's answer: per audited setting ({label: run id}, the baseline first, as
+    `engine.audit.audit_model` returns them), its run against the baseline's (sql/queries/answers/
+    audit.sql): examples compared, flips (lost, gained; reproduction_diff's McNemar test), the largest
+    accuracy, margin and score changes. Every audited setting has a row."""
+    baseline, *audited = runs.values()
+    params = {f"run{index}": run for index, run in enumerate(audited)}
+    found = con.sql(
+        query_sql("answers/audit", runs=list(params)), params=params | {"baseline": baseline}
+    ).pl()
+    labels = pl.DataFrame({"setting": list(runs)[1:], "run_id": audited})
+    return labels.join(found, on="run_id", how="inner", maintain_order="left")

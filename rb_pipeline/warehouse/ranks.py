@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from rb_pipeline.warehouse.sql_rules import render_macro, sql_environment
+from rb_pipeline.warehouse.sql_rules import query_sql
 from rb_pipeline.warehouse.stats import BOOTSTRAP_SEED, stream_seed
 
 RANK_TABLE = "rank_groups"
@@ -101,25 +101,12 @@ def rank_groups(
 ) -> pl.DataFrame:
     """The rank groups (RANK_SCHEMA) of the models' latest runs, read from `prefix`example_outcomes_history
     and `prefix`runs_history (an attached warehouse file's, during an update)."""
-    credits = con.sql(
-        f"""select outcomes.model, outcomes.benchmark, outcomes.subset, outcomes.example_id, outcomes.credit
-            from {prefix}example_outcomes_history as outcomes
-            inner join {prefix}runs_history as runs
-                on runs.run_id = outcomes.run_id and runs.model = outcomes.model
-                and runs.benchmark = outcomes.benchmark and runs.is_latest
-            where outcomes.credit is not null
-            order by outcomes.benchmark, outcomes.subset, outcomes.model, outcomes.example_id"""
-    ).pl()
+    credits = con.sql(query_sql("ranks/latest_credits", prefix=prefix)).pl()
     if credits.is_empty():
         return pl.DataFrame(schema=RANK_SCHEMA)
     resampled = paired_resamples(credits, n_resamples, seed).to_arrow()  # noqa: F841 (read by name)
     con.execute(f"create or replace temp table {RESAMPLED} as select * from resampled")
-    sections = render_macro(f"section_scores('{RESAMPLED}', ['model', 'resample'])")
-    overall = render_macro("overall_scores('rank_sections', ['model', 'resample'])")
-    scores = con.sql(
-        f"with rank_sections as ({sections}) select model, column_name, resample, score from ({overall}) "
-        "where score is not null"
-    ).pl()
+    scores = con.sql(query_sql("ranks/resampled_overalls", resampled=RESAMPLED, leaderboard_columns=[])).pl()
     con.execute(f"drop table {RESAMPLED}")
     if scores.is_empty():  # no overall score anywhere (partial coverage): nothing to rank
         return pl.DataFrame(schema=RANK_SCHEMA)
@@ -148,11 +135,7 @@ def rank_groups(
         )
         estimates.append(pl.DataFrame({"column_name": column, "model": models, "mean": matrix.mean(axis=0)}))
     tests = pl.concat(pairs)  # noqa: F841 (read by DuckDB by name)
-    holm = sql_environment().from_string(
-        "{% import 'macros/stats.sql' as stats %}"
-        "{{ stats.holm_adjusted('tests', 'p_value', ['column_name'], 'model_a, model_b') }}"
-    )
-    adjusted = con.sql(holm.render()).pl()
+    adjusted = con.sql(query_sql("ranks/holm")).pl()
     return _ranks(adjusted, pl.concat(estimates))
 
 
@@ -187,15 +170,12 @@ def add_rank_groups(con: duckdb.DuckDBPyConnection, prefix: str = "", max_models
     """Compute the rank groups and store them in `prefix`rank_groups (replacing what it held); past
     `max_models` models with a latest run, store none (-1 returned: left to a full build)."""
     if max_models is not None:
-        (n_models,) = con.sql(
-            f"select count(distinct model) from {prefix}runs_history where is_latest"
-        ).fetchall()[0]
-        if n_models > max_models:  # one row per model with no rank: the leaderboard says to rebuild
+        latest = query_sql("ranks/latest_models", prefix=prefix)
+        if (
+            len(con.sql(latest).fetchall()) > max_models
+        ):  # one row per model with no rank: the leaderboard says to rebuild
             con.execute(f"delete from {prefix}{RANK_TABLE}")
-            con.execute(
-                f"insert into {prefix}{RANK_TABLE} (model) "
-                f"select distinct model from {prefix}runs_history where is_latest"
-            )
+            con.execute(f"insert into {prefix}{RANK_TABLE} (model) {latest}")
             return -1
     ranks = rank_groups(con, prefix).to_arrow()  # noqa: F841 (read by DuckDB by name)
     con.execute(f"delete from {prefix}{RANK_TABLE}")

@@ -1,7 +1,7 @@
 """The warehouse updated in place of a rebuild: a new run's rows go in without recomputing the history.
 
 Every row of a materialized table (views.MATERIALIZED, and the bootstrap intervals) belongs to one
-model and is computed from that model's own lake files (its run records, stored scores, judgments,
+model (the rank groups and views.WHOLE_TABLES compare models: they are recomputed whole) and is computed from that model's own lake files (its run records, stored scores, judgments,
 imported results), the shared normalized data and the catalog; an offline ensemble's rows from its
 members' files. So the file records what it was computed from: `warehouse_inputs` (each per-model lake
 file: path, size, mtime, model) and `warehouse_state` (a fingerprint of the shared inputs: the
@@ -323,6 +323,7 @@ def _apply(
             # rank groups compare every model with every other: recomputed over the whole target
             ranks.add_rank_groups(con, prefix="target.main.", max_models=ranks.UPDATE_MAX_MODELS)
             _refresh_lake_views(con, lake, inputs.present)
+            views.refresh_whole_tables(con, benchmarks, "target")  # after: they read the lake views
             record_inputs(
                 con, inputs, "incremental", models, known, "target.main.", time.perf_counter() - start
             )

@@ -3,9 +3,11 @@
 The file is rebuilt into a temporary name and renamed into place, so a reader never opens a
 half-built warehouse. Views read the lake's files at query time, except the heavy history views named
 in MATERIALIZED, which the file stores as tables computed when it is built (as are the bootstrap
-intervals, `bootstrap_ci`). The warehouse asset updates the file after every scores materialization
-(only the models whose lake files changed: `rb_pipeline.warehouse.update`); `build_warehouse` is the
-full rebuild (`rb-pipeline warehouse --rebuild`).
+intervals, `bootstrap_ci`), and the views over every model in WHOLE_TABLES, stored as tables
+computed whole when it is built or updated (`refresh_whole_tables`). The warehouse asset updates the
+file after every scores materialization (only the models whose lake files changed:
+`rb_pipeline.warehouse.update`); `build_warehouse` is the full rebuild (`rb-pipeline warehouse
+--rebuild`).
 """
 
 from __future__ import annotations
@@ -81,6 +83,10 @@ LAKE_TABLES = {
 assert set(DATASET_TABLES) <= set(LAKE_TABLES)
 # SQL views the warehouse file stores as tables (every other view reads the lake at query time)
 MATERIALIZED = ("runs_history", "example_outcomes_history", "subset_accuracy_history")
+# SQL views the warehouse file stores as tables computed over every model at once (no row belongs to one
+# model): recomputed whole at each build and incremental update (suspect_labels: 8.7 s as a view over a
+# 500-model lake, bench/README.md)
+WHOLE_TABLES = ("suspect_labels",)
 
 
 class QueryError(ValueError):
@@ -296,6 +302,22 @@ def create_sql_views(
     return created
 
 
+def refresh_whole_tables(
+    con: duckdb.DuckDBPyConnection, benchmarks: dict[str, Benchmark], database: str | None = None
+) -> None:
+    """Recompute the WHOLE_TABLES of `database` (an attached warehouse file during an update; default:
+    the connection's) from its own tables and views: their SQL runs with `database` as the default, so
+    every name it reads is that file's."""
+    bodies = render_sql(sql_rules.SQL_DIR, sql_context(benchmarks))
+    (previous,) = con.sql("select current_database()").fetchall()[0]
+    con.execute(f'use "{database or previous}"')
+    try:
+        for name in WHOLE_TABLES:
+            con.execute(f"create or replace table {name} as {bodies[name]}")
+    finally:
+        con.execute(f'use "{previous}"')
+
+
 def populate(
     con: duckdb.DuckDBPyConnection,
     benchmarks: dict[str, Benchmark],
@@ -312,7 +334,7 @@ def populate(
     create_lake_views(con, lake_dir(), files)
     create_bootstrap_table(con)
     create_rank_table(con)
-    create_sql_views(con, benchmarks, materialize=MATERIALIZED if materialize else ())
+    create_sql_views(con, benchmarks, materialize=MATERIALIZED + WHOLE_TABLES if materialize else ())
     if materialize if intervals is None else intervals:
         add_confidence_intervals(con)
         if files is None:  # ranks compare every model: a build over some models' files has none to rank

@@ -219,6 +219,36 @@ def test_suspects_export_with_texts_and_a_threshold(planted, tmp_path):
     assert pl.read_ndjson(path)["rejected"].to_list() == [["bad z5"]]
 
 
+def write_matrix_run(model: str, day: int) -> None:
+    """The model's row of MATRIX as a computed run on b1: right: margin 1, wrong: margin -1."""
+    write_computed(
+        model,
+        f"run-{model}",
+        {e: 1.0 if r else -1.0 for e, r in zip(EXAMPLES["b1"], MATRIX[model], strict=True)},
+        day,
+    )
+
+
+def test_suspect_labels_is_a_table_an_update_recomputes(catalog, rb_home):
+    from rb_pipeline.warehouse.update import update_warehouse
+
+    write_examples()
+    for day, model in enumerate(["m1", "m2", "m3"], start=1):
+        write_matrix_run(model, day)
+    path = update_warehouse(catalog).path  # a full build that records its inputs
+    kinds = query(
+        "select table_type from information_schema.tables where table_name = 'suspect_labels'", path
+    )
+    assert kinds["table_type"].to_list() == ["BASE TABLE"]  # stored, not computed per query
+    z5 = "select n_models, n_wrong, suspect from suspect_labels where example_id = 'z5'"
+    # m1..m3 are all wrong on z5, but 3 models are below the catalog's 4
+    assert query(z5, path).row(0) == (3, 3, False)
+    write_matrix_run("m4", 4)  # m4 arrives: the update recomputes the table over every model
+    update = update_warehouse(catalog)
+    assert update.mode == "incremental", update.reason
+    assert query(z5, path).row(0) == (4, 3, True)  # as test_suspect_labels_find_the_planted_flip
+
+
 def judgment(
     run_id: str, example_id: str, order: str, verdict: str, raw: str | None, too_long: int = 0
 ) -> dict:
