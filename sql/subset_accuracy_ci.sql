@@ -8,7 +8,7 @@
 -- a metrics file's numbers have no count (n NULL: published metrics) and get no interval.
 -- Computed when the warehouse file is built (bootstrap_ci); empty in an in-memory warehouse.
 with final as (
-    select model, benchmark, subset, n, estimate, ci_low, ci_high, n_resamples, seed
+    select model, benchmark, subset, n, estimate, ci_low, ci_high, n_resamples, seed, no_interval
     from bootstrap_ci
     where level = 'subset'
 )

@@ -64,11 +64,14 @@ def _number(value: object) -> str:
     return str(value)
 
 
-def _interval(estimate: float | None, low: float | None, high: float | None) -> Cell:
-    """`0.8123 [0.7900, 0.8300]`, sorted by the estimate."""
+def _interval(
+    estimate: float | None, low: float | None, high: float | None, no_interval: str | None = None
+) -> Cell:
+    """`0.8123 [0.7900, 0.8300]`, or `0.8123 [why there is none]`, sorted by the estimate."""
     if estimate is None:
         return Cell("—", sort=-1.0)
     bounds = f" [{low:.4f}, {high:.4f}]" if low is not None and high is not None else ""
+    bounds = f" [{no_interval}]" if no_interval else bounds
     return Cell(f"{estimate:.4f}{bounds}", sort=estimate)
 
 
@@ -143,7 +146,7 @@ class Site:
             coverage = row["coverage"] or ""  # the start of it: the whole text is in the leaderboard view
             cells.append(Cell(coverage[:COVERAGE_SHOWN] + ("…" if len(coverage) > COVERAGE_SHOWN else "")))
             table.rows.append(cells)
-        subsets = self.sql("select model, benchmark, subset, accuracy from subset_accuracy")
+        subsets = self.sql("select model, benchmark, subset, score from subset_accuracy")
         sections = [
             Section(
                 "Leaderboard",
@@ -163,7 +166,7 @@ class Site:
         ]
         if subsets.height:
             sections.append(
-                Section("Subset accuracy", image=self.image("subsets.png", subset_heatmap(subsets)))
+                Section("Subset scores", image=self.image("subsets.png", subset_heatmap(subsets)))
             )
         prm_board = self.sql("select * from prm_leaderboard order by model")
         if prm_board.height:
@@ -204,7 +207,7 @@ class Site:
         subsets = self.sql(
             """with published as (
                    select accuracy.benchmark, accuracy.subset,
-                          string_agg(accuracy.model || ' ' || round(accuracy.accuracy, 4), '; '
+                          string_agg(accuracy.model || ' ' || round(accuracy.score, 4), '; '
                                      order by accuracy.model) as published
                    from subset_accuracy as accuracy
                    inner join runs_history as runs
@@ -212,7 +215,7 @@ class Site:
                    where runs.provenance = 'imported' and accuracy.model <> $model
                    group by all
                )
-               select accuracy.benchmark, accuracy.subset, accuracy.n, accuracy.accuracy, ci.ci_low, ci.ci_high,
+               select accuracy.benchmark, accuracy.subset, accuracy.n, accuracy.score, ci.ci_low, ci.ci_high, ci.no_interval,
                       nulls.best_null_model, nulls.best_null_accuracy, nulls.margin, published.published
                from subset_accuracy as accuracy
                left join subset_accuracy_ci as ci using (model, benchmark, subset)
@@ -227,7 +230,7 @@ class Site:
                 "benchmark",
                 "subset",
                 "n",
-                "accuracy [95% interval]",
+                "score [95% interval]",
                 "best null",
                 "margin over null",
                 "published",
@@ -240,7 +243,7 @@ class Site:
                     Cell(row["benchmark"]),
                     Cell(row["subset"]),
                     Cell(_number(row["n"]), sort=row["n"]),
-                    _interval(row["accuracy"], row["ci_low"], row["ci_high"]),
+                    _interval(row["score"], row["ci_low"], row["ci_high"], row["no_interval"]),
                     Cell(f"{null} {row['best_null_accuracy']:.4f}" if null else "—"),
                     Cell(_number(row["margin"]), sort=row["margin"], flag=(row["margin"] or 1) <= 0),
                     Cell(_number(row["published"])),
@@ -269,8 +272,9 @@ class Site:
                 Section(
                     "Subsets",
                     subsets_table,
-                    "Accuracy with its bootstrap 95% interval, the best null "
-                    "baseline on the subset, and the published (imported) models' accuracy beside it.",
+                    "Score (the accuracy; RewardBench 2's Ties: its Ties score) with its bootstrap 95% "
+                    "interval, the best null baseline's accuracy on the subset, and the published (imported) "
+                    "models' score beside it.",
                 ),
                 Section(
                     "Flips since the previous run",

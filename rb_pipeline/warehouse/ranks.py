@@ -3,7 +3,7 @@
 Rule (paired, stratified percentile bootstrap; Holm): each resample draws, within every subset, the
 subset's examples with replacement, the same draw for every model (paired: two models are compared on
 the same resampled examples); a model's resampled subset accuracy is the mean credit over the drawn
-examples it scored. The section and overall rules of the views (`sql/macros/rules.sql`) turn them into
+examples it scored (its resampled score). The section and overall rules of the views (`sql/macros/rules.sql`) turn them into
 resampled overall scores. For each pair of models with an overall score, p = min(1, 2 x min(share of
 resamples where A - B <= 0, share where A - B >= 0)); Holm's correction (`sql/macros/stats.sql`, the
 one the comparison views use) runs over every pair of the column. A model's rank = 1 + the models
@@ -45,7 +45,7 @@ def create_rank_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def paired_resamples(credits: pl.DataFrame, n_resamples: int, seed: int) -> pl.DataFrame:
-    """(model, resample, benchmark, subset, n, accuracy) from (model, benchmark, subset, example_id,
+    """(model, resample, benchmark, subset, n, score) from (model, benchmark, subset, example_id,
     credit): every subset's examples drawn with replacement, one draw shared by all models."""
     models = credits["model"].unique().sort()
     coded = credits.with_columns(
@@ -72,7 +72,7 @@ def paired_resamples(credits: pl.DataFrame, n_resamples: int, seed: int) -> pl.D
                 {
                     "model_index": np.tile(np.flatnonzero(present), n_resamples).astype(np.uint32),
                     "resample": np.repeat(np.arange(n_resamples), present.sum()),
-                    "accuracy": accuracy[:, present].ravel(),
+                    "score": accuracy[:, present].ravel(),
                     "n": np.tile(scored.sum(axis=1)[present], n_resamples),
                 }
             ).with_columns(benchmark=pl.lit(benchmark), subset=pl.lit(subset))
