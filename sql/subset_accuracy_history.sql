@@ -1,9 +1,9 @@
 -- subset_accuracy_history: the score of each subset per (model, run, benchmark, subset) of every complete
 -- run, computed or imported, keyed by (model, run_id, ended_at). subset_accuracy is its latest-run filter.
--- score = the subset's score by its catalog rule (subset_weights.rule): the accuracy for every rule
--- but rb2-ties, whose score is RewardBench 2's Ties score (rb2_ties_history, in [-0.01, 1.01]: not an
--- accuracy), so on rb2-ties rows accuracy (and accuracy_both_orders) is NULL and score holds the Ties
--- score. Sections, overalls, intervals, leaderboard, report and exports read `score`.
+-- score = the subset's score by its catalog rule (subset_weights.rule): the accuracy, except for the
+-- rules whose score is not one (catalog.SCORE_RULES: rb2-ties, RewardBench 2's Ties score from
+-- rb2_ties_history, in [-0.01, 1.01]), on whose rows accuracy (and accuracy_both_orders) is NULL.
+-- Sections, overalls, intervals, leaderboard, report and exports read `score`.
 -- Rule: computed runs: accuracy = avg(credit) over the subset's scored examples
 -- (example_outcomes_history; credit is correct::double for pointwise models, so accuracy = correct /
 -- scored, and 1 / 0 / 0.5 for a tie or unparseable verdict for judges, RewardBench's generative rule;
@@ -80,19 +80,19 @@ scored as (
 ruled as (
     select
         scored.*,
-        coalesce(weights.rule = 'rb2-ties', false) as ties_rule
+        coalesce(weights.rule in ({% for rule in score_rules %}'{{ rule }}'{{ ", " if not loop.last }}{% endfor %}), false) as score_rule
     from scored
     left join subset_weights as weights
         on weights.benchmark = scored.benchmark
         and weights.subset = scored.subset
 ),
 
-final as (  -- a subset scored by rb2-ties has a score and no accuracy (its per-example mean is not one)
+final as (  -- a subset scored by a score rule has a score and no accuracy (its mean credit is not it)
     select
-        * exclude (ties_rule) replace (
-            case when not ties_rule then accuracy end as accuracy,
-            case when not ties_rule then accuracy_both_orders end as accuracy_both_orders,
-            case when ties_rule then score else accuracy end as score
+        * exclude (score_rule) replace (
+            case when not score_rule then accuracy end as accuracy,
+            case when not score_rule then accuracy_both_orders end as accuracy_both_orders,
+            case when score_rule then score else accuracy end as score
         )
     from ruled
 )
