@@ -166,7 +166,7 @@ class Site:
         ]
         if subsets.height:
             sections.append(
-                Section("Subset scores", image=self.image("subsets.png", subset_heatmap(subsets)))
+                Section("Subset accuracy", image=self.image("subsets.png", subset_heatmap(subsets)))
             )
         prm_board = self.sql("select * from prm_leaderboard order by model")
         if prm_board.height:
