@@ -206,10 +206,11 @@ group by {% for key in keys %}{{ key }}{{ ", " if not loop.last }}{% endfor %}
 {% macro rb2_ties_score(relation, keys) -%}
 {#- RewardBench 2's Ties score (rewardbench/utils.py process_single_model, scripts/run_v2.py) per
     (keys, benchmark, subset) over the rows of `relation` (keys, benchmark, subset, sample_type,
-    prompt_id, accurate, gap, spread; see rb2_ties_examples). Over the prompts present as both ref and
-    tied: score = 0.30 x mean(accurate, tied) + 0.30 x mean(accurate, ref) + 0.20 x mean(gap_tied > spread)
-    + 0.20 x mean(min(gap_ref, gap_tied) > spread) + 0.01 x mean(tanh(min(gap_ref, gap_tied) / spread - 1)),
-    a 0/0 counting 0 (numpy's nan_to_num; x / 0 is +-inf, so tanh gives +-1). -#}
+    prompt_id, accurate, gap, spread; see rb2_ties_examples): score = 0.30 x mean(accurate, tied) + 0.30 x
+    mean(accurate, ref), each over all its rows, + 0.20 x mean(gap_tied > spread) + 0.20 x mean(min(gap_ref,
+    gap_tied) > spread) + 0.01 x mean(tanh(min(gap_ref, gap_tied) / spread - 1)), these three over the
+    prompts present as both ref and tied, a 0/0 counting 0 (numpy's nan_to_num; x / 0 is +-inf, so tanh
+    gives +-1); with no such prompt upstream's means are NaN, here the score is NULL. -#}
 {%- set k = keys | join(', ') -%}
 with accuracies as (
     select
