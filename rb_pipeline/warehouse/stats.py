@@ -11,9 +11,9 @@ rebuilt as round(accuracy x n) right and the rest wrong; a metrics file's number
 metrics) get no interval, nor does a section or overall using one, and `no_interval` says why. Section
 and overall resamples then run the very rules of the views (`sql/macros/rules.sql`: section_scores,
 overall_scores, rb2_ties_score) over the resampled subset scores, so an interval is empty exactly where
-its score is. Each (model, benchmark, subset)
-draws from its own seeded stream. The intervals are written into the warehouse being built (table
-`bootstrap_ci`, read by the `*_ci` views), so they are never half-written.
+its score is. Each (model, benchmark, subset) draws from its own seeded stream. The intervals are written
+into the warehouse being built (table `bootstrap_ci`, read by the `*_ci` views), so they are never
+half-written.
 
 Null baselines ("longer response wins", "shorter wins", "random", "first position wins") are written
 as real computed runs through the lake (`model_type = 'baseline'`), so they appear in every view.
@@ -144,7 +144,7 @@ def subset_resamples(
             right = round(accuracy * n)
             values = np.concatenate([np.ones(right), np.zeros(n - right)])
         else:
-            continue  # no count and no examples (published metrics): no interval, NO_INTERVAL says why
+            continue  # no count and no examples (published metrics): no interval; no_interval says why
         frames.append(
             pl.DataFrame(
                 {"resample": np.arange(n_resamples), "score": resampled_means(values, n_resamples, rng)}
