@@ -1,8 +1,9 @@
 -- subset_accuracy_history: the score of each subset per (model, run, benchmark, subset) of every complete
 -- run, computed or imported, keyed by (model, run_id, ended_at). subset_accuracy is its latest-run filter.
 -- score = the subset's score by its catalog rule (subset_weights.rule): the accuracy, except for the
--- rules whose score is not one (catalog.SCORE_RULES: rb2-ties, RewardBench 2's Ties score from
--- rb2_ties_history, in [-0.01, 1.01]), on whose rows accuracy (and accuracy_both_orders) is NULL.
+-- rules whose score is not one (catalog.SCORE_RULES, the templates' `score_rules`: rb2-ties, RewardBench
+-- 2's Ties score from rb2_ties_history, in [-0.01, 1.01]), whose rows have accuracy (and
+-- accuracy_both_orders) NULL.
 -- Sections, overalls, intervals, leaderboard, report and exports read `score`.
 -- Rule: computed runs: accuracy = avg(credit) over the subset's scored examples
 -- (example_outcomes_history; credit is correct::double for pointwise models, so accuracy = correct /

@@ -27,7 +27,6 @@ from rb_pipeline.catalog.entries import (
     AGGREGATIONS,
     MODEL_KINDS,
     RULES,
-    SCORE_RULES,
     STEP_KINDS,
     Benchmark,
     Ensemble,
@@ -260,13 +259,8 @@ def render_sql(sql_dir: Path, context: dict) -> dict[str, str]:
 
 
 def sql_context(benchmarks: dict[str, Benchmark]) -> dict:
-    """What the SQL templates read from the catalog: the leaderboard's columns, the rules whose score is
-    not an accuracy (catalog.SCORE_RULES)."""
-    return {
-        "leaderboard_columns": leaderboard_columns(benchmarks),
-        "score_rules": list(SCORE_RULES),
-        **prm_sql_context(benchmarks),
-    }
+    """What the SQL templates read from the catalog: the leaderboard's columns."""
+    return {"leaderboard_columns": leaderboard_columns(benchmarks), **prm_sql_context(benchmarks)}
 
 
 def view_order(bodies: dict[str, str]) -> list[str]:
