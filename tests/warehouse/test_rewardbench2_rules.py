@@ -94,6 +94,54 @@ def test_ties_zero_spread_with_a_positive_gap_gets_the_full_margin(rb_home):
     assert ties["score"] == pytest.approx(1.01, abs=1e-12)
 
 
+def test_rank_bootstrap_resamples_ties_by_its_own_rule(rb_home):
+    """The rank groups' paired bootstrap draws Ties' prompts and recomputes the Ties score, as
+    subset_accuracy's score is (issue 25). One prompt (ref:1 + tied:1): every draw is that prompt, so
+    every resampled score is the Ties score, 1.01 by hand (test above), where the mean strict outcome
+    (the credits it resampled before) is 1.0."""
+    import duckdb
+
+    from rb_pipeline.warehouse.ranks import paired_ties_resamples, rank_groups
+    from rb_pipeline.warehouse.sql_rules import query_sql
+
+    rows = [
+        ("F", "F/f1", [2.0], [1.0, 1.0, 1.0]),  # F scored: the overall exists, so the model is ranked
+        ("Ties", "Ties/ref:1", [2.0], [1.0, 0.0]),
+        ("Ties", "Ties/tied:1", [3.0, 3.0], [1.0]),
+    ]
+    with duckdb.connect(str(build_rows_warehouse(rows))) as con:
+        ties = con.sql(query_sql("stats/latest_ties_rows")).pl()
+        resampled = paired_ties_resamples(con, ties, 40, seed=1)
+        assert resampled.height == 40
+        assert set(resampled["model"]) == {"m"} and set(resampled["n"]) == {2}
+        assert resampled["score"].to_list() == pytest.approx([1.01] * 40, abs=1e-12)
+        ranked = rank_groups(con, n_resamples=40)
+    assert ranked.select("model", "column_name", "rank").to_dicts() == [
+        {"model": "m", "column_name": "reward_bench_2", "rank": 1}
+    ]
+
+
+def test_an_incremental_update_ranks_ties_from_the_updated_file(rb_home):
+    """During an update the rank groups read the attached file's Ties rows (its rb2_ties_examples view):
+    a second model's run is added incrementally, and both models get a rank on reward_bench_2."""
+    import duckdb
+
+    from rb_pipeline.warehouse.update import rebuild_warehouse, update_warehouse
+
+    catalog = {"hm-rb2": Benchmark.model_validate(CATALOG)}
+    build_rows_warehouse(ROWS)
+    path = rebuild_warehouse(catalog)
+    write_scores("m2", "r2", {f"{e}-{i}": float(i == 0) for _, e, c, r in ROWS for i in range(len(c + r))})
+    write_run_row("m2", "r2", ["hm-rb2"], datetime(2026, 1, 2, tzinfo=UTC))
+    update = update_warehouse(catalog)
+    assert (update.mode, update.models) == ("incremental", ("m2",)), update.reason
+    with duckdb.connect(str(path), read_only=True) as con:
+        ranked = con.sql(
+            "select model, column_name from rank_groups where rank is not null order by 1"
+        ).fetchall()
+    assert ranked == [("m", "reward_bench_2"), ("m2", "reward_bench_2")]
+
+
 def test_the_transcription_agrees_with_the_hand_computation():
     assert rewardbench_ties_score([r for r in ROWS if r[0] == "Ties"]) == pytest.approx(TIES_BY_HAND)
 
