@@ -108,8 +108,8 @@ def _charts(
         return {"charts_of": plotted} | {name: MetadataValue.md("no models scored yet") for name in CHARTS}
     drawn = {
         "section_chart": (section_chart(sections), "section scores by model"),
-        "subset_chart": (subset_chart(subset_accuracy), "accuracy per subset with bootstrap intervals"),
-        "subset_heatmap": (subset_heatmap(subset_accuracy), "accuracy per subset and model"),
+        "subset_chart": (subset_chart(subset_accuracy), "score per subset with bootstrap intervals"),
+        "subset_heatmap": (subset_heatmap(subset_accuracy), "score per subset and model"),
     }
     return {"charts_of": plotted} | {
         name: MetadataValue.md(markdown_image(png, alt)) for name, (png, alt) in drawn.items()

@@ -8,6 +8,7 @@
 -- out of the comparison: the lake stores every chosen response first (normalize), so that rule scores
 -- 1.0 wherever there is one chosen response; it measures the layout (a position-bias audit for judges
 -- that would see the stored order), not a null model. It stays in subset_accuracy and the leaderboard.
+-- Accuracies only: a subset whose score is not an accuracy (rb2-ties: accuracy NULL) is not compared.
 with accuracy as (
     select
         accuracy.model,
@@ -22,7 +23,7 @@ with accuracy as (
         on runs.model = accuracy.model
         and runs.benchmark = accuracy.benchmark
         and runs.is_latest
-    where accuracy.n > 0
+    where accuracy.n > 0 and accuracy.accuracy is not null
 ),
 
 ranked_nulls as (

@@ -5,7 +5,7 @@
 -- every required section was scored. estimate = overall_scores.score.
 -- Computed when the warehouse file is built (bootstrap_ci); empty in an in-memory warehouse.
 with final as (
-    select overall, column_name, model, n, estimate, ci_low, ci_high, n_resamples, seed
+    select overall, column_name, model, n, estimate, ci_low, ci_high, n_resamples, seed, no_interval
     from bootstrap_ci
     where level = 'overall'
 )

@@ -5,7 +5,7 @@
 -- estimate = section_scores.score; ci_low / ci_high = the 2.5% / 97.5% quantiles.
 -- Computed when the warehouse file is built (bootstrap_ci); empty in an in-memory warehouse.
 with final as (
-    select model, benchmark, section, n, estimate, ci_low, ci_high, n_resamples, seed
+    select model, benchmark, section, n, estimate, ci_low, ci_high, n_resamples, seed, no_interval
     from bootstrap_ci
     where level = 'section'
 )

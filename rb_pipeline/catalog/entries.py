@@ -98,6 +98,10 @@ RULES: dict[str, str] = {
     "wins every comparison (one order drawn per pair), 0 when it loses any, else 0.5",
 }
 JUDGE_RULES = ("judge-tie-credit",)  # chosen by the views for judges, never named by a subset
+# The rules whose subset score is not an accuracy (a fraction in [0, 1]), with the range it lies in:
+# RewardBench 2's Ties, 0.30 + 0.30 + 0.20 + 0.20 of shares + 0.01 x mean(tanh), in [-0.01, 1.01].
+# subset_accuracy keeps it in `score` (accuracy NULL); an import checks it against its range.
+SCORE_RULES: dict[str, tuple[float, float]] = {"rb2-ties": (-0.01, 1.01)}
 
 
 def subset_rules() -> list[str]:

@@ -4,7 +4,7 @@
 
     README.md                                  dataset card: YAML header (configs, license, tags) + provenance
     scores/train-00000-of-00001.parquet        one row per example: outcome, margin, chosen/rejected ids, texts, scores
-    metrics/train-00000-of-00001.parquet       one row per subset: n, accuracy (the `subset_accuracy` view)
+    metrics/train-00000-of-00001.parquet       one row per subset: n, accuracy, score (the `subset_accuracy` view)
     sections/train-00000-of-00001.parquet      one row per section (the `section_scores` view)
     leaderboard/train-00000-of-00001.parquet   the model's `leaderboard` row
     prm_scores/train-00000-of-00001.parquet    a process reward model's PRMBench / ProcessBench scores
@@ -272,7 +272,8 @@ def _package_version() -> str:
 CONFIG_DESCRIPTIONS = {
     "scores": "one row per example: benchmark, subset, example_id, run_id, correct, margin, prompt, and "
     "lists chosen_/rejected_ ids, texts and scores (in the source's order)",
-    "metrics": "one row per subset: benchmark, subset, section, n, accuracy",
+    "metrics": "one row per subset: benchmark, subset, section, n, accuracy, score (the subset's score by "
+    "its rule: the accuracy, or RewardBench 2's Ties score, whose accuracy is empty)",
     "sections": "one row per section: the catalog's weighted mean of subset accuracies",
     "leaderboard": "the model's leaderboard row",
     "prm_scores": "a process reward model's step-level scores: one row per PRMBench category, overall and "
@@ -327,7 +328,10 @@ def render_card(
         prm_columns=list(tables["prm_scores"].column_names),
         prm_rows=_cells([list(row.values()) for row in tables["prm_scores"].to_pylist()]),
         subset_rows=_cells(
-            [[m["benchmark"], m["subset"], m["n"], m["accuracy"]] for m in tables["metrics"].to_pylist()]
+            [
+                [m["benchmark"], m["subset"], m["n"], m["accuracy"], m["score"]]
+                for m in tables["metrics"].to_pylist()
+            ]
         ),
         config_rows=[
             [
@@ -626,7 +630,9 @@ def model_card_metadata(
             )
         )
     for subset in snapshot.tables["metrics"].to_pylist():
-        if subset.get("accuracy") is None:
+        # the subset's score: its accuracy, or its rule's own score (RewardBench 2's Ties), named so
+        score = subset.get("score", subset.get("accuracy"))
+        if score is None:
             continue
         name = f"{subset['benchmark']}/{subset['subset']}"  # a result is keyed by its dataset type
         results.append(
@@ -634,8 +640,8 @@ def model_card_metadata(
                 task_type="preference_evaluation",
                 dataset_type=name,
                 dataset_name=name,
-                metric_type="accuracy",
-                metric_value=float(subset["accuracy"]),
+                metric_type="accuracy" if subset.get("accuracy") is not None else "score",
+                metric_value=float(score),
                 source_name="rb-pipeline" if source else None,
                 source_url=source.get("url"),
             )

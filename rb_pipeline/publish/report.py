@@ -64,11 +64,14 @@ def _number(value: object) -> str:
     return str(value)
 
 
-def _interval(estimate: float | None, low: float | None, high: float | None) -> Cell:
-    """`0.8123 [0.7900, 0.8300]`, sorted by the estimate."""
+def _interval(
+    estimate: float | None, low: float | None, high: float | None, no_interval: str | None = None
+) -> Cell:
+    """`0.8123 [0.7900, 0.8300]`, or `0.8123 [why there is none]`, sorted by the estimate."""
     if estimate is None:
         return Cell("—", sort=-1.0)
     bounds = f" [{low:.4f}, {high:.4f}]" if low is not None and high is not None else ""
+    bounds = f" [{no_interval}]" if no_interval else bounds
     return Cell(f"{estimate:.4f}{bounds}", sort=estimate)
 
 
@@ -194,7 +197,7 @@ class Site:
                 "benchmark",
                 "subset",
                 "n",
-                "accuracy [95% interval]",
+                "score [95% interval]",
                 "best null",
                 "margin over null",
                 "published",
@@ -207,7 +210,7 @@ class Site:
                     Cell(row["benchmark"]),
                     Cell(row["subset"]),
                     Cell(_number(row["n"]), sort=row["n"]),
-                    _interval(row["accuracy"], row["ci_low"], row["ci_high"]),
+                    _interval(row["score"], row["ci_low"], row["ci_high"], row["no_interval"]),
                     Cell(f"{null} {row['best_null_accuracy']:.4f}" if null else "—"),
                     Cell(_number(row["margin"]), sort=row["margin"], flag=(row["margin"] or 1) <= 0),
                     Cell(_number(row["published"])),
@@ -234,8 +237,9 @@ class Site:
                 Section(
                     "Subsets",
                     subsets_table,
-                    "Accuracy with its bootstrap 95% interval, the best null "
-                    "baseline on the subset, and the published (imported) models' accuracy beside it.",
+                    "Score (the accuracy; RewardBench 2's Ties: its Ties score) with its bootstrap 95% "
+                    "interval, the best null baseline's accuracy on the subset, and the published (imported) "
+                    "models' score beside it.",
                 ),
                 Section(
                     "Flips since the previous run",

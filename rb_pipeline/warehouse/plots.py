@@ -63,11 +63,12 @@ def section_chart(sections: pl.DataFrame, max_models: int = 8) -> bytes:
 
 
 def subset_chart(subsets: pl.DataFrame, max_models: int = 6, max_subsets: int = 40) -> bytes:
-    """Per-subset accuracy, one horizontal bar per model (published, imported models beside scored
-    ones), with the bootstrap 95% interval as an error bar where the warehouse computed it.
-    `subsets`: model, benchmark, subset, accuracy, ci_low, ci_high (null: no interval)."""
+    """Per-subset score (subset_accuracy's score: the accuracy, or a rule's own score such as RewardBench
+    2's Ties), one horizontal bar per model (published, imported models beside scored ones), with the
+    bootstrap 95% interval as an error bar where the warehouse computed it.
+    `subsets`: model, benchmark, subset, score, ci_low, ci_high (null: no interval)."""
     plt = _pyplot()
-    frame = subsets.filter(pl.col("accuracy").is_not_null()).with_columns(
+    frame = subsets.filter(pl.col("score").is_not_null()).with_columns(
         label=pl.col("benchmark") + "/" + pl.col("subset")
     )
     models = frame["model"].unique().sort().head(max_models).to_list()
@@ -80,21 +81,22 @@ def subset_chart(subsets: pl.DataFrame, max_models: int = 6, max_subsets: int = 
     for index, model in enumerate(models):
         rows = frame.filter((pl.col("model") == model) & pl.col("label").is_in(labels))
         y = [position[label] + index * height for label in rows["label"]]
-        accuracy = rows["accuracy"].to_numpy()
-        low = rows["ci_low"].fill_null(rows["accuracy"]).to_numpy()
-        high = rows["ci_high"].fill_null(rows["accuracy"]).to_numpy()
-        axes.barh(y, accuracy, height, color=f"C{index}", label=model)
-        axes.errorbar(accuracy, y, xerr=[accuracy - low, high - accuracy], fmt="none", ecolor="black", lw=0.8)
+        score = rows["score"].to_numpy()
+        low = rows["ci_low"].fill_null(rows["score"]).to_numpy()
+        high = rows["ci_high"].fill_null(rows["score"]).to_numpy()
+        axes.barh(y, score, height, color=f"C{index}", label=model)
+        axes.errorbar(score, y, xerr=[score - low, high - score], fmt="none", ecolor="black", lw=0.8)
     axes.set_yticks([i + 0.4 - height / 2 for i in range(len(labels))], labels, fontsize=7)
     axes.invert_yaxis()
     axes.set_xlim(0, 1)
-    axes.set_xlabel("accuracy (bars: bootstrap 95% interval)")
+    axes.set_xlabel("score: accuracy, or the subset's rule's score (bars: bootstrap 95% interval)")
     axes.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2)
     return _png(figure)
 
 
 def subset_heatmap(subset_accuracy: pl.DataFrame, max_models: int = 20) -> bytes:
-    """Benchmark/subset (rows) x models (columns), colour = accuracy with its colour scale; blank where
+    """Benchmark/subset (rows) x models (columns), colour = score (subset_accuracy's: the accuracy, or a
+    rule's own score such as RewardBench 2's Ties) with its colour scale; blank where
     not scored. Subsets run down the page, so the image keeps a panel's width however many there are."""
     plt = _pyplot()
     import numpy as np
@@ -105,16 +107,16 @@ def subset_heatmap(subset_accuracy: pl.DataFrame, max_models: int = 20) -> bytes
     grid = np.full((len(subsets), len(models)), np.nan)
     row_of = {c: i for i, c in enumerate(subsets)}
     column_of = {m: j for j, m in enumerate(models)}
-    for model, column, accuracy in frame.select("model", "column", "accuracy").iter_rows():
-        if model in column_of and accuracy is not None:
-            grid[row_of[column], column_of[model]] = accuracy
+    for model, column, score in frame.select("model", "column", "score").iter_rows():
+        if model in column_of and score is not None:
+            grid[row_of[column], column_of[model]] = score
     figure, axes = plt.subplots(
         figsize=(min(9, 2.5 + 0.6 * len(models)), min(40, max(2.5, 0.16 * len(subsets) + 1.5))), dpi=100
     )
     image = axes.imshow(np.ma.masked_invalid(grid), aspect="auto", cmap="viridis", vmin=0, vmax=1)
     axes.set_xticks(range(len(models)), models, rotation=30, ha="right", fontsize=7)
     axes.set_yticks(range(len(subsets)), subsets, fontsize=5)
-    figure.colorbar(image, ax=axes, label="accuracy (blank: not scored)", fraction=0.08, pad=0.04)
+    figure.colorbar(image, ax=axes, label="score (blank: not scored)", fraction=0.08, pad=0.04)
     return _png(figure)
 
 

@@ -3,7 +3,9 @@
 Rule (paired, stratified percentile bootstrap; Holm): each resample draws, within every subset, the
 subset's examples with replacement, the same draw for every model (paired: two models are compared on
 the same resampled examples); a model's resampled subset accuracy is the mean credit over the drawn
-examples it scored. The section and overall rules of the views (`sql/macros/rules.sql`) turn them into
+examples it scored (its resampled score); RewardBench 2's Ties (rule rb2-ties) draws its prompts (a
+prompt's ref and tied rows together), one draw for every model, and recomputes each model's Ties score
+(the rb2_ties_score rule), as subset_accuracy's score does. The section and overall rules of the views (`sql/macros/rules.sql`) turn them into
 resampled overall scores. For each pair of models with an overall score, p = min(1, 2 x min(share of
 resamples where A - B <= 0, share where A - B >= 0)); Holm's correction (`sql/macros/stats.sql`, the
 one the comparison views use) runs over every pair of the column. A model's rank = 1 + the models
@@ -18,8 +20,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from rb_pipeline.warehouse.sql_rules import query_sql
-from rb_pipeline.warehouse.stats import BOOTSTRAP_SEED, stream_seed
+from rb_pipeline.warehouse.sql_rules import query_sql, render_macro
+from rb_pipeline.warehouse.stats import BOOTSTRAP_SEED, resampled_clusters, stream_seed
 
 RANK_TABLE = "rank_groups"
 RANK_RESAMPLES = 1000
@@ -32,6 +34,15 @@ RANK_SCHEMA = {
     "n_indistinguishable": pl.Int64,  # other models it cannot be told apart from
 }
 RESAMPLED = "rank_resampled_subsets"
+RESAMPLED_TIES = "rank_resampled_ties"
+RESAMPLED_SCHEMA = {
+    "model": pl.String,
+    "resample": pl.Int64,
+    "benchmark": pl.String,
+    "subset": pl.String,
+    "n": pl.Int64,
+    "score": pl.Float64,
+}
 # Rank groups compare every model with every other (about 200 s at 500 models): an incremental update
 # recomputes them up to this many ranked models; past it they are left empty until a full build
 # (`rb-pipeline warehouse --rebuild`), which the leaderboard's rank_groups column then says.
@@ -45,7 +56,7 @@ def create_rank_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def paired_resamples(credits: pl.DataFrame, n_resamples: int, seed: int) -> pl.DataFrame:
-    """(model, resample, benchmark, subset, n, accuracy) from (model, benchmark, subset, example_id,
+    """(model, resample, benchmark, subset, n, score) from (model, benchmark, subset, example_id,
     credit): every subset's examples drawn with replacement, one draw shared by all models."""
     models = credits["model"].unique().sort()
     coded = credits.with_columns(
@@ -72,7 +83,7 @@ def paired_resamples(credits: pl.DataFrame, n_resamples: int, seed: int) -> pl.D
                 {
                     "model_index": np.tile(np.flatnonzero(present), n_resamples).astype(np.uint32),
                     "resample": np.repeat(np.arange(n_resamples), present.sum()),
-                    "accuracy": accuracy[:, present].ravel(),
+                    "score": accuracy[:, present].ravel(),
                     "n": np.tile(scored.sum(axis=1)[present], n_resamples),
                 }
             ).with_columns(benchmark=pl.lit(benchmark), subset=pl.lit(subset))
@@ -81,6 +92,27 @@ def paired_resamples(credits: pl.DataFrame, n_resamples: int, seed: int) -> pl.D
         return pl.DataFrame()
     names = pl.DataFrame({"model_index": np.arange(len(models), dtype=np.uint32), "model": models})
     return pl.concat(frames).join(names, on="model_index").drop("model_index")
+
+
+def paired_ties_resamples(
+    con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, n_resamples: int, seed: int
+) -> pl.DataFrame:
+    """(model, resample, benchmark, subset, n, score) of the rb2-ties subsets from their rows
+    (stats/latest_ties_rows): every subset's prompts drawn with replacement, one draw shared by all
+    models, each model's Ties score recomputed by the rb2_ties_score rule; n = the model's examples."""
+    frames = []
+    for (benchmark, subset), group in rows.partition_by(["benchmark", "subset"], as_dict=True).items():
+        rng = np.random.Generator(np.random.PCG64(stream_seed(seed, "ranks", benchmark, subset)))
+        frames.append(resampled_clusters(group, n_resamples, rng))
+    if not frames:
+        return pl.DataFrame(schema=RESAMPLED_SCHEMA)
+    drawn = pl.concat(frames).to_arrow()  # noqa: F841 (read by DuckDB by name)
+    con.execute(f"create or replace temp table {RESAMPLED_TIES} as select * from drawn")
+    scores = con.sql(render_macro(f"rb2_ties_score('{RESAMPLED_TIES}', ['model', 'resample'])")).pl()
+    con.execute(f"drop table {RESAMPLED_TIES}")
+    counts = rows.group_by("model", "benchmark", "subset").agg(n=pl.len())
+    joined = scores.drop("n").join(counts, on=["model", "benchmark", "subset"])
+    return joined.select([pl.col(name).cast(dtype) for name, dtype in RESAMPLED_SCHEMA.items()])
 
 
 def pair_p_values(scores: np.ndarray) -> np.ndarray:
@@ -101,10 +133,15 @@ def rank_groups(
 ) -> pl.DataFrame:
     """The rank groups (RANK_SCHEMA) of the models' latest runs, read from `prefix`example_outcomes_history
     and `prefix`runs_history (an attached warehouse file's, during an update)."""
-    credits = con.sql(query_sql("ranks/latest_credits", prefix=prefix)).pl()
-    if credits.is_empty():
+    credits = con.sql(query_sql("ranks/latest_credits", prefix=prefix)).pl()  # rb2-ties left out
+    ties = con.sql(query_sql("stats/latest_ties_rows", prefix=prefix)).pl()  # rb2-ties: by its own rule
+    if credits.is_empty() and ties.is_empty():
         return pl.DataFrame(schema=RANK_SCHEMA)
-    resampled = paired_resamples(credits, n_resamples, seed).to_arrow()  # noqa: F841 (read by name)
+    frames = [paired_ties_resamples(con, ties, n_resamples, seed)]
+    if not credits.is_empty():
+        frames.append(paired_resamples(credits, n_resamples, seed))
+    schema = [pl.col(name).cast(dtype) for name, dtype in RESAMPLED_SCHEMA.items()]
+    resampled = pl.concat([frame.select(schema) for frame in frames if frame.height]).to_arrow()  # noqa: F841
     con.execute(f"create or replace temp table {RESAMPLED} as select * from resampled")
     scores = con.sql(query_sql("ranks/resampled_overalls", resampled=RESAMPLED, leaderboard_columns=[])).pl()
     con.execute(f"drop table {RESAMPLED}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from rb_pipeline.catalog.entries import AGGREGATIONS, RULES
+from rb_pipeline.catalog.entries import AGGREGATIONS, RULES, SCORE_RULES
 from rb_pipeline.core.paths import shipped_dir
 
 SQL_DIR = shipped_dir("sql")  # read when a template is loaded: a test may point it at another folder
@@ -27,6 +27,7 @@ def _environment(sql_dir: Path) -> jinja2.Environment:
     # the names the macros branch on, read when a template renders (a rule declared later counts)
     environment.globals["aggregations"] = AGGREGATIONS
     environment.globals["credit_rules"] = RULES
+    environment.globals["score_rules"] = list(SCORE_RULES)  # rules whose subset score is not an accuracy
     return environment
 
 

@@ -7,11 +7,13 @@ it. A subset scored by mean credit resamples its examples' credits, so fractiona
 credit is drawn, the draw is one multinomial over the distinct credits (exactly the resampled examples'
 mean). RewardBench 2's Ties resamples its prompts (a prompt's ref and tied rows together) and recomputes
 the Ties score by the rb2-ties rule. Imported per-subset metrics carry no examples: their n examples are
-rebuilt as round(accuracy x n) right and the rest wrong. Section and overall resamples then run the very
-rules of the views (`sql/macros/rules.sql`: section_scores, overall_scores, rb2_ties_score) over the
-resampled accuracies, so an interval is empty exactly where its score is. Each (model, benchmark, subset)
-draws from its own seeded stream. The intervals are written into the warehouse being built (table
-`bootstrap_ci`, read by the `*_ci` views), so they are never half-written.
+rebuilt as round(accuracy x n) right and the rest wrong; a metrics file's numbers (no count: published
+metrics) get no interval, nor does a section or overall using one, and `no_interval` says why. Section
+and overall resamples then run the very rules of the views (`sql/macros/rules.sql`: section_scores,
+overall_scores, rb2_ties_score) over the resampled subset scores, so an interval is empty exactly where
+its score is. Each (model, benchmark, subset) draws from its own seeded stream. The intervals are written
+into the warehouse being built (table `bootstrap_ci`, read by the `*_ci` views), so they are never
+half-written.
 
 Null baselines ("longer response wins", "shorter wins", "random", "first position wins") are written
 as real computed runs through the lake (`model_type = 'baseline'`), so they appear in every view.
@@ -55,8 +57,12 @@ BOOTSTRAP_SCHEMA = {
     "ci_high": pl.Float64,
     "n_resamples": pl.Int64,
     "seed": pl.Int64,
+    "no_interval": pl.String,  # why ci_low / ci_high are NULL beside an estimate (PUBLISHED_NO_INTERVAL)
 }
-RESAMPLED_SUBSETS = "bootstrap_subsets"  # (model, resample, benchmark, subset, n, accuracy), while computing
+# An imported metrics file's numbers come without counts: nothing to resample, so no interval for them
+# nor for a section or overall that uses one (stats/intervals.sql).
+PUBLISHED_NO_INTERVAL = "published metrics: counts unknown, nothing to resample"
+RESAMPLED_SUBSETS = "bootstrap_subsets"  # (model, resample, benchmark, subset, n, score), while computing
 RESAMPLED_SECTIONS = "bootstrap_sections"
 RESAMPLED_TIES = "bootstrap_ties_rows"
 
@@ -114,13 +120,15 @@ def _latest_ties_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def subset_resamples(
     con: duckdb.DuckDBPyConnection, n_resamples: int, seed: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(subsets, resamples): subset_accuracy's rows with rule, and their resampled accuracies in long
-    form (model, resample, benchmark, subset, n, accuracy)."""
+    """(subsets, resamples): subset_accuracy's rows with rule, and their resampled scores in long
+    form (model, resample, benchmark, subset, n, score)."""
     subsets = con.sql(query_sql("stats/scored_subsets")).pl()
     credits = _latest_credits(con)
     ties_rows = _latest_ties_rows(con) if (subsets["rule"] == "rb2-ties").any() else None
     frames, ties_resamples = [], []
-    for model, benchmark, subset, n, accuracy, rule in subsets.iter_rows():
+    for model, benchmark, subset, n, accuracy, rule in subsets.select(
+        "model", "benchmark", "subset", "n", "accuracy", "rule"
+    ).iter_rows():
         rng = np.random.Generator(np.random.PCG64(stream_seed(seed, model, benchmark, subset)))
         key = (model, benchmark, subset)
         if rule == "rb2-ties" and ties_rows is not None:
@@ -132,25 +140,25 @@ def subset_resamples(
                 continue
         if key in credits:
             values = credits[key]
-        elif n:  # imported per-subset metrics: n examples, round(accuracy x n) of them right
+        elif n and accuracy is not None:  # imported per-subset metrics: n examples, round(accuracy x n) right
             right = round(accuracy * n)
             values = np.concatenate([np.ones(right), np.zeros(n - right)])
         else:
-            continue  # no count and no examples: no interval
+            continue  # no count and no examples (published metrics): no interval; no_interval says why
         frames.append(
             pl.DataFrame(
-                {"resample": np.arange(n_resamples), "accuracy": resampled_means(values, n_resamples, rng)}
+                {"resample": np.arange(n_resamples), "score": resampled_means(values, n_resamples, rng)}
             ).with_columns(model=pl.lit(model), benchmark=pl.lit(benchmark), subset=pl.lit(subset))
         )
     if ties_resamples:
         rows = pl.concat(ties_resamples)  # noqa: F841 (read by DuckDB by name)
         con.execute(f"create or replace temp table {RESAMPLED_TIES} as select * from rows")
         scores = con.sql(render_macro(f"rb2_ties_score('{RESAMPLED_TIES}', ['model', 'resample'])")).pl()
-        frames.append(scores.select("model", "benchmark", "subset", "resample", accuracy="score"))
+        frames.append(scores.select("model", "benchmark", "subset", "resample", "score"))
     schema = {"model": pl.String, "benchmark": pl.String, "subset": pl.String, "resample": pl.Int64}
     resamples = pl.concat(
-        [frame.cast({**schema, "accuracy": pl.Float64}).select(*schema, "accuracy") for frame in frames]
-        or [pl.DataFrame(schema={**schema, "accuracy": pl.Float64})]
+        [frame.cast({**schema, "score": pl.Float64}).select(*schema, "score") for frame in frames]
+        or [pl.DataFrame(schema={**schema, "score": pl.Float64})]
     ).join(subsets.select("model", "benchmark", "subset", "n"), on=["model", "benchmark", "subset"])
     return subsets, resamples
 
@@ -158,8 +166,9 @@ def subset_resamples(
 def bootstrap_intervals(
     con: duckdb.DuckDBPyConnection, n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED
 ) -> pl.DataFrame:
-    """Bootstrap 95% intervals for subset accuracies, section scores and overall scores (the latest
-    runs, as in `subset_accuracy`, `section_scores`, `overall_scores`), in BOOTSTRAP_SCHEMA."""
+    """Bootstrap 95% intervals for subset scores, section scores and overall scores (the latest
+    runs, as in `subset_accuracy`, `section_scores`, `overall_scores`), in BOOTSTRAP_SCHEMA: one row
+    per row of those views; `no_interval` says why an estimate has none."""
     _, resamples = subset_resamples(con, n_resamples, seed)
     resampled = resamples.to_arrow()  # noqa: F841 (read by DuckDB by name)
     con.execute(f"create or replace temp table {RESAMPLED_SUBSETS} as select * from resampled")
@@ -173,6 +182,7 @@ def bootstrap_intervals(
             "stats/intervals",
             low=low,
             high=high,
+            published_reason=PUBLISHED_NO_INTERVAL,
             resampled_subsets=RESAMPLED_SUBSETS,
             resampled_sections=RESAMPLED_SECTIONS,
             resampled_overalls=render_macro(f"overall_scores('{RESAMPLED_SECTIONS}', ['model', 'resample'])"),

@@ -1,6 +1,6 @@
 {#- The section and overall rules, written once and used by every view that needs them (section_scores_history,
     overall_scores, overall_scores_history, leaderboard, leaderboard_history) and by the bootstrap
-    (stats.bootstrap_intervals, over resampled subset accuracies). `keys` are the columns that tell one
+    (stats.bootstrap_intervals, over resampled subset scores). `keys` are the columns that tell one
     scored thing from another: (model, run_id, ended_at, provenance) for a run's history, (model) for the
     latest numbers, (model, resample) for the bootstrap. Names of rules and aggregations come from the
     catalog (catalog.RULES, catalog.AGGREGATIONS, table scoring_rules); so does their prose. -#}
@@ -25,37 +25,38 @@ case when not is_judge then strict_win::double end
 {%- endmacro %}
 
 {% macro aggregate(aggregation) -%}
-{#- One aggregation of a section's subset accuracies (rows with accuracy, n, weight; unscored rows null). -#}
+{#- One aggregation of a section's subset scores (rows with score, n, weight; unscored rows null). A subset's
+    score is its accuracy, or its rule's score where that is not one (rb2-ties: subset_accuracy's score). -#}
 {%- if aggregation == 'weighted-mean' -%}
-sum(accuracy * weight) / sum(weight) filter (where accuracy is not null)
+sum(score * weight) / sum(weight) filter (where score is not null)
 {%- elif aggregation == 'scenario-mean' -%}
-avg(accuracy)
+avg(score)
 {%- elif aggregation == 'item-level' -%}
-sum(accuracy * n) / sum(n) filter (where accuracy is not null)
+sum(score * n) / sum(n) filter (where score is not null)
 {%- else -%}
 {{ raise_unknown_aggregation(aggregation) }}
 {%- endif -%}
 {%- endmacro %}
 
 {% macro section_scores(relation, keys) -%}
-{#- Per (keys, benchmark, section): the catalog's aggregation of the subset accuracies in `relation`
-    (keys, benchmark, subset, n, accuracy), shown only when the section is covered:
+{#- Per (keys, benchmark, section): the catalog's aggregation of the subset scores in `relation`
+    (keys, benchmark, subset, n, score), shown only when the section is covered:
     needs = all: every subset of the section scored in full (n >= expected rows, when the catalog knows
     them); needs = any: at least one subset scored and every scored subset in full (Prior Sets).
     partial_score: the same aggregation over whatever was scored; missing: the subsets short of full,
     as `subset (scored/expected)`. -#}
 with scored as (
-    select {% for key in keys %}accuracy.{{ key }}, {% endfor %}accuracy.benchmark, accuracy.subset, accuracy.n, accuracy.accuracy
-    from {{ relation }} as accuracy
-    where accuracy.accuracy is not null
+    select {% for key in keys %}subsets.{{ key }}, {% endfor %}subsets.benchmark, subsets.subset, subsets.n, subsets.score
+    from {{ relation }} as subsets
+    where subsets.score is not null
 ),
 
-touched as (  -- a section with a subset row, even one without an accuracy (shown empty, with coverage)
-    select distinct {% for key in keys %}accuracy.{{ key }}, {% endfor %}accuracy.benchmark, weights.section
-    from {{ relation }} as accuracy
+touched as (  -- a section with a subset row, even one without a score (shown empty, with coverage)
+    select distinct {% for key in keys %}subsets.{{ key }}, {% endfor %}subsets.benchmark, weights.section
+    from {{ relation }} as subsets
     inner join subset_weights as weights
-        on weights.benchmark = accuracy.benchmark
-        and weights.subset = accuracy.subset
+        on weights.benchmark = subsets.benchmark
+        and weights.subset = subsets.subset
     where weights.section is not null and weights.weight > 0
 ),
 
@@ -69,8 +70,8 @@ needed as (
         weights.weight,
         weights.expected_rows,
         scored.n,
-        scored.accuracy,
-        scored.accuracy is not null
+        scored.score,
+        scored.score is not null
             and (scored.n is null or weights.expected_rows is null or scored.n >= weights.expected_rows) as in_full
     from touched
     inner join sections
@@ -97,17 +98,17 @@ aggregated as (
         {{ aggregate('item-level') }} as item_level_score,
         case any_value(needs)
             when 'all' then count(*) filter (where in_full) = count(*)
-            when 'any' then count(*) filter (where in_full) = count(accuracy) and count(accuracy) > 0
+            when 'any' then count(*) filter (where in_full) = count(score) and count(score) > 0
         end as complete,
-        count(accuracy) as n_subsets,
+        count(score) as n_subsets,
         count(*) as n_subsets_needed,
-        sum(n) filter (where accuracy is not null)::bigint as n_examples,
+        sum(n) filter (where score is not null)::bigint as n_examples,
         list(
             subset || ' (' || coalesce(n::varchar, '0') || '/' || coalesce(expected_rows::varchar, '?') || ')'
             order by subset
-        ) filter (where not in_full and (needs = 'all' or accuracy is not null)) as short,
+        ) filter (where not in_full and (needs = 'all' or score is not null)) as short,
         -- subsets whose number is a published one without counts (an imported metrics file: n NULL)
-        count(*) filter (where accuracy is not null and n is null) > 0 as published
+        count(*) filter (where score is not null and n is null) > 0 as published
     from needed
     group by {% for key in keys %}{{ key }}, {% endfor %}benchmark, section
 )
@@ -205,10 +206,11 @@ group by {% for key in keys %}{{ key }}{{ ", " if not loop.last }}{% endfor %}
 {% macro rb2_ties_score(relation, keys) -%}
 {#- RewardBench 2's Ties score (rewardbench/utils.py process_single_model, scripts/run_v2.py) per
     (keys, benchmark, subset) over the rows of `relation` (keys, benchmark, subset, sample_type,
-    prompt_id, accurate, gap, spread; see rb2_ties_examples). Over the prompts present as both ref and
-    tied: score = 0.30 x mean(accurate, tied) + 0.30 x mean(accurate, ref) + 0.20 x mean(gap_tied > spread)
-    + 0.20 x mean(min(gap_ref, gap_tied) > spread) + 0.01 x mean(tanh(min(gap_ref, gap_tied) / spread - 1)),
-    a 0/0 counting 0 (numpy's nan_to_num; x / 0 is +-inf, so tanh gives +-1). -#}
+    prompt_id, accurate, gap, spread; see rb2_ties_examples): score = 0.30 x mean(accurate, tied) + 0.30 x
+    mean(accurate, ref), each over all its rows, + 0.20 x mean(gap_tied > spread) + 0.20 x mean(min(gap_ref,
+    gap_tied) > spread) + 0.01 x mean(tanh(min(gap_ref, gap_tied) / spread - 1)), these three over the
+    prompts present as both ref and tied, a 0/0 counting 0 (numpy's nan_to_num; x / 0 is +-inf, so tanh
+    gives +-1); with no such prompt upstream's means are NaN, here the score is NULL. -#}
 {%- set k = keys | join(', ') -%}
 with accuracies as (
     select

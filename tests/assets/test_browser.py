@@ -175,7 +175,7 @@ def test_new_models_from_the_ui_alone_on_a_fresh_lake(ui, rb_home, start_dagster
 
     # (4) A chart is drawn: its pixels are not all background.
     metadata_row(page, "subset_chart").get_by_text("Show Markdown").click()
-    chart = page.get_by_role("img", name="accuracy per subset with bootstrap intervals")
+    chart = page.get_by_role("img", name="score per subset with bootstrap intervals")
     expect(chart).to_be_visible()
     png = chart.screenshot(path=ARTIFACTS / "05-subset-chart.png")
     assert share_of_commonest_colour(png) < BACKGROUND_SHARE

@@ -455,3 +455,6 @@ def test_ratings_and_four_way_judges_end_to_end_through_score(tmp_path):
         assert board[model]["rb2h_ties"] == pytest.approx(TIES)
         assert board[model]["coverage"] is None  # Ties judged in full: nothing missing
     assert board["judge/ratings"]["rb2_hand"] == pytest.approx((FOCUS_RATINGS + TIES) / 2)
+    # the judges' Ties score is a score, not an accuracy: subset_accuracy.score, accuracy NULL (issue 25)
+    ties = sql("select n, accuracy, score from subset_accuracy where subset = 'Ties'", env)
+    assert ties == [{"n": 4, "accuracy": None, "score": pytest.approx(TIES)}] * 2  # both judges

@@ -379,6 +379,7 @@ def test_rmb_pairwise_result_file(shared_data: Path) -> None:
             "subset": RMB_SUBSET,
             "n": 849,
             "accuracy": pytest.approx(expected, abs=1e-12),
+            "score": pytest.approx(expected, abs=1e-12),  # an accuracy rule: the score is the accuracy
         }
     ]
     outcomes = warehouse_rows(

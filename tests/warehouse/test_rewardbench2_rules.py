@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from rb_pipeline.catalog.entries import Benchmark
+from rb_pipeline.warehouse.stats import PUBLISHED_NO_INTERVAL
 from rb_pipeline.warehouse.views import build_warehouse, query
 from tests.hand_made import (
     example_row,
@@ -93,6 +94,54 @@ def test_ties_zero_spread_with_a_positive_gap_gets_the_full_margin(rb_home):
     assert ties["score"] == pytest.approx(1.01, abs=1e-12)
 
 
+def test_rank_bootstrap_resamples_ties_by_its_own_rule(rb_home):
+    """The rank groups' paired bootstrap draws Ties' prompts and recomputes the Ties score, as
+    subset_accuracy's score is (issue 25). One prompt (ref:1 + tied:1): every draw is that prompt, so
+    every resampled score is the Ties score, 1.01 by hand (test above), where the mean strict outcome
+    (the credits it resampled before) is 1.0."""
+    import duckdb
+
+    from rb_pipeline.warehouse.ranks import paired_ties_resamples, rank_groups
+    from rb_pipeline.warehouse.sql_rules import query_sql
+
+    rows = [
+        ("F", "F/f1", [2.0], [1.0, 1.0, 1.0]),  # F scored: the overall exists, so the model is ranked
+        ("Ties", "Ties/ref:1", [2.0], [1.0, 0.0]),
+        ("Ties", "Ties/tied:1", [3.0, 3.0], [1.0]),
+    ]
+    with duckdb.connect(str(build_rows_warehouse(rows))) as con:
+        ties = con.sql(query_sql("stats/latest_ties_rows")).pl()
+        resampled = paired_ties_resamples(con, ties, 40, seed=1)
+        assert resampled.height == 40
+        assert set(resampled["model"]) == {"m"} and set(resampled["n"]) == {2}
+        assert resampled["score"].to_list() == pytest.approx([1.01] * 40, abs=1e-12)
+        ranked = rank_groups(con, n_resamples=40)
+    assert ranked.select("model", "column_name", "rank").to_dicts() == [
+        {"model": "m", "column_name": "reward_bench_2", "rank": 1}
+    ]
+
+
+def test_an_incremental_update_ranks_ties_from_the_updated_file(rb_home):
+    """During an update the rank groups read the attached file's Ties rows (its rb2_ties_examples view):
+    a second model's run is added incrementally, and both models get a rank on reward_bench_2."""
+    import duckdb
+
+    from rb_pipeline.warehouse.update import rebuild_warehouse, update_warehouse
+
+    catalog = {"hm-rb2": Benchmark.model_validate(CATALOG)}
+    build_rows_warehouse(ROWS)
+    path = rebuild_warehouse(catalog)
+    write_scores("m2", "r2", {f"{e}-{i}": float(i == 0) for _, e, c, r in ROWS for i in range(len(c + r))})
+    write_run_row("m2", "r2", ["hm-rb2"], datetime(2026, 1, 2, tzinfo=UTC))
+    update = update_warehouse(catalog)
+    assert (update.mode, update.models) == ("incremental", ("m2",)), update.reason
+    with duckdb.connect(str(path), read_only=True) as con:
+        ranked = con.sql(
+            "select model, column_name from rank_groups where rank is not null order by 1"
+        ).fetchall()
+    assert ranked == [("m", "reward_bench_2"), ("m2", "reward_bench_2")]
+
+
 def test_the_transcription_agrees_with_the_hand_computation():
     assert rewardbench_ties_score([r for r in ROWS if r[0] == "Ties"]) == pytest.approx(TIES_BY_HAND)
 
@@ -106,15 +155,33 @@ def test_best_of_4_credit_shares_a_tied_top_score(warehouse):
 
 
 def test_subset_and_overall_scores_follow_rewardbench_2(warehouse):
-    accuracy = dict(query("select subset, accuracy from subset_accuracy order by 1", warehouse).iter_rows())
-    assert accuracy["F"] == pytest.approx(F_BY_HAND)
-    assert accuracy["Ties"] == pytest.approx(TIES_BY_HAND)
+    """The Ties score is not an accuracy: it sits in subset_accuracy.score, its accuracy NULL; an accuracy
+    rule's score is its accuracy. Sections and the overall read the scores (issue 25)."""
+    rows = {
+        r["subset"]: r for r in query("select * from subset_accuracy order by subset", warehouse).to_dicts()
+    }
+    assert rows["F"] == {
+        "model": "m", "benchmark": "hm-rb2", "subset": "F", "n": 4,
+        "accuracy": pytest.approx(F_BY_HAND), "score": pytest.approx(F_BY_HAND),
+    }  # fmt: skip
+    # n: the 6 Ties rows are counted; 0.395 by hand (ROWS' comment) and by the transcription
+    assert rows["Ties"] == {
+        "model": "m", "benchmark": "hm-rb2", "subset": "Ties", "n": 6,
+        "accuracy": None, "score": pytest.approx(TIES_BY_HAND),
+    }  # fmt: skip
+    history = query(
+        "select accuracy_both_orders from subset_accuracy_history where subset = 'Ties'", warehouse
+    )
+    assert history.item() is None  # no accuracy of any kind on a score rule
     ties = query("select * from rb2_ties_history", warehouse).row(0, named=True)
     assert (ties["ref_accuracy"], ties["tied_accuracy"]) == (pytest.approx(1 / 3), pytest.approx(2 / 3))
     assert (ties["correctness_preferred"], ties["correctness_preferred_hard"]) == (0.5, 0.0)
     assert ties["margin_score"] == pytest.approx(-0.5)
     board = query("select reward_bench_2, rb2_ties from leaderboard", warehouse).row(0, named=True)
     assert board["rb2_ties"] == pytest.approx(TIES_BY_HAND)
+    # the section and overall are what they were with Ties in `accuracy`: ((1 + 1/2 + 1/3 + 0) / 4 +
+    # 0.395) / 2 = (0.458333... + 0.395) / 2 = 0.426666..., the mean of the subsets (run_v2's leaderboard)
+    assert board["reward_bench_2"] == pytest.approx(0.4266666666666667, abs=1e-12)
     assert board["reward_bench_2"] == pytest.approx((F_BY_HAND + TIES_BY_HAND) / 2)
 
 
@@ -165,9 +232,12 @@ def test_rewardbench_2_per_example_file_imports_with_shares_and_ties(rb_home, tm
     assert (run.model, run.benchmarks, run.n_examples) == ("hand-made/rb2-rm", ["hm-rb2"], 10)
 
     warehouse = build_warehouse(rb2_catalog())
-    accuracy = dict(query("select subset, accuracy from subset_accuracy order by 1", warehouse).iter_rows())
-    assert accuracy["F"] == pytest.approx(F_BY_HAND)  # (1 + 1/2 + 1/3 + 0) / 4
-    assert accuracy["Ties"] == pytest.approx(TIES_BY_HAND)  # 0.395, by hand and by the transcription
+    rows = {
+        r[0]: r[1:]
+        for r in query("select subset, accuracy, score from subset_accuracy", warehouse).iter_rows()
+    }
+    assert rows["F"] == (pytest.approx(F_BY_HAND), pytest.approx(F_BY_HAND))  # (1 + 1/2 + 1/3 + 0) / 4
+    assert rows["Ties"] == (None, pytest.approx(TIES_BY_HAND))  # 0.395, by hand and by the transcription
     board = query("select reward_bench_2, rb2_ties, provenance from leaderboard", warehouse).row(
         0, named=True
     )
@@ -269,3 +339,27 @@ def test_metrics_only_import_says_published_metrics_and_per_example_leaves_short
     # F from its 2 rows: (1 + 1/2) / 2 scored, but short of 4: empty; Ties (no expected rows) in full
     assert board["hand-made/part-rows"]["rb2_factuality"] is None
     assert board["hand-made/part-rows"]["coverage"].startswith("rb2_factuality: empty, missing F (2/4)")
+
+    # Intervals: a published number has no count, so nothing to resample: no interval, and no_interval says
+    # so, for the subsets and for the sections and overall built on them (issue 25). The per-example
+    # run's F has one: its 2 credits 1 and 1/2 resample to means 1/2, 3/4 or 1 (each end with chance 1/4).
+    def intervals(view: str, key: str) -> dict:
+        return {(r["model"], r[key]): r for r in query(f"select * from {view}", warehouse).to_dicts()}
+
+    subsets = intervals("subset_accuracy_ci", "subset")
+    sections = intervals("section_scores_ci", "section")
+    overall = intervals("overall_scores_ci", "overall")
+    for row, estimate in (
+        (subsets["hand-made/part-metrics", "F"], 0.75),
+        (subsets["hand-made/part-metrics", "Ties"], 0.395),
+        (sections["hand-made/part-metrics", "f"], 0.75),
+        (sections["hand-made/part-metrics", "t"], 0.395),
+        (overall["hand-made/part-metrics", "hm-rb2"], (0.75 + 0.395) / 2),  # 0.5725
+    ):
+        assert row["estimate"] == pytest.approx(estimate, abs=1e-12)
+        assert (row["ci_low"], row["ci_high"], row["no_interval"]) == (None, None, PUBLISHED_NO_INTERVAL)
+    assert subsets["hand-made/part-metrics", "F"]["n"] is None
+    counted = subsets["hand-made/part-rows", "F"]
+    assert (counted["n"], counted["estimate"], counted["ci_low"], counted["ci_high"]) == (2, 0.75, 0.5, 1.0)
+    assert counted["no_interval"] is None
+    assert sections["hand-made/part-rows", "t"]["no_interval"] is None  # Ties from its rows: resampled

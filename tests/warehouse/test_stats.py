@@ -308,7 +308,7 @@ def test_warehouse_intervals_match_the_views(hand_made_catalog, rb_home):
     mismatches = query(
         """select 'subset' as level, ci.subset as name from subset_accuracy_ci as ci
            full join subset_accuracy as view using (model, benchmark, subset)
-           where ci.estimate is distinct from view.accuracy or ci.n is distinct from view.n
+           where ci.estimate is distinct from view.score or ci.n is distinct from view.n
               or not ci.estimate between ci.ci_low and ci.ci_high
            union all
            select 'section', ci.section from section_scores_ci as ci

@@ -163,12 +163,12 @@ def test_subset_heatmap_draws_each_models_accuracies():
             "model": ["m1", "m1", "m2"],  # m2 has no score on b/s2: a blank cell, not a zero
             "benchmark": ["b", "b", "b"],
             "subset": ["s1", "s2", "s1"],
-            "accuracy": [0.25, 1.0, 0.5],
+            "score": [0.25, 1.0, 0.5],  # subset_accuracy's score (the accuracy, or e.g. a Ties score)
         }
     )
     png = subset_heatmap(hand_made)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
-    changed = subset_heatmap(hand_made.with_columns(accuracy=pl.Series([0.25, 1.0, 0.9])))
+    changed = subset_heatmap(hand_made.with_columns(score=pl.Series([0.25, 1.0, 0.9])))
     assert changed != png  # the colours follow the numbers
 
 

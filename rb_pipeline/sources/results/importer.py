@@ -46,7 +46,7 @@ from typing import Annotated, TypeVar
 import polars as pl
 from pydantic import AfterValidator, BeforeValidator
 
-from rb_pipeline.catalog.entries import Benchmark, load_benchmarks
+from rb_pipeline.catalog.entries import SCORE_RULES, Benchmark, load_benchmarks
 from rb_pipeline.core.ids import check_model_id, content_hash
 from rb_pipeline.core.lake import write_parquet
 from rb_pipeline.core.paths import lake_dir
@@ -65,9 +65,7 @@ RESULT_SUFFIXES = (".json", ".jsonl")
 # Non-numeric fields of a metrics file (kept as metadata, never read as subsets).
 METADATA_KEYS = ("model", "model_type", "chat_template", "ref_model", "tokenizer", "revision")
 MAX_LISTED = 20  # ids / keys named in a message before "..."
-# Scores that are not accuracies, by subset rule, and the range each lies in (RewardBench 2's Ties:
-# process_single_model's 0.30 + 0.30 + 0.20 + 0.20 of shares + 0.01 x mean(tanh) is in [-0.01, 1.01])
-SCORE_RANGES = {"rb2-ties": (-0.01, 1.01)}
+SCORE_RANGES = SCORE_RULES  # scores that are not accuracies, by subset rule, and each one's range
 ACCURACY_RANGE = (0.0, 1.0)
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # a Hub repository id, org/name
 

@@ -1,10 +1,10 @@
--- a model page's subsets ($model): accuracy with its bootstrap interval, the best null baseline and the
--- margin over it, and the published (imported, latest) models' accuracies on the subset beside it.
+-- a model page's subsets ($model): the score (the accuracy; RewardBench 2's Ties: its Ties score) with its bootstrap interval, the best null baseline and the
+-- margin over it, and the published (imported, latest) models' scores on the subset beside it.
 with published as (
     select
         accuracy.benchmark,
         accuracy.subset,
-        string_agg(accuracy.model || ' ' || round(accuracy.accuracy, 4), '; ' order by accuracy.model)
+        string_agg(accuracy.model || ' ' || round(accuracy.score, 4), '; ' order by accuracy.model)
             as published
     from subset_accuracy as accuracy
     inner join runs_history as runs
@@ -17,9 +17,10 @@ select
     accuracy.benchmark,
     accuracy.subset,
     accuracy.n,
-    accuracy.accuracy,
+    accuracy.score,
     ci.ci_low,
     ci.ci_high,
+    ci.no_interval,
     nulls.best_null_model,
     nulls.best_null_accuracy,
     nulls.margin,

@@ -1,2 +1,3 @@
--- the leaderboard page's subset heatmap: every model's accuracy per subset.
-select model, benchmark, subset, accuracy from subset_accuracy
+-- the leaderboard page's subset heatmap: every model's score per subset (the accuracy; RewardBench 2's
+-- Ties: its Ties score).
+select model, benchmark, subset, score from subset_accuracy
