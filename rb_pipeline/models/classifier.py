@@ -57,9 +57,26 @@ def load_weights(
     sharded: dict = {"device_map": entry.device_map} if entry.device_map else {}
     if isinstance(entry.device_map, dict) and "disk" in entry.device_map.values():
         sharded["offload_folder"] = str(rb_home() / "offload" / encode_model_id(entry.id))
-    model = auto_class.from_pretrained(
-        location, revision=revision, dtype=dtype, trust_remote_code=entry.trust_remote_code, **sharded
+    # a tensor whose shape differs from the config's is refused here, naming it: transformers' own
+    # refusal says only "look at the above report!", a report logged where the user may not see it
+    model, info = auto_class.from_pretrained(
+        location,
+        revision=revision,
+        dtype=dtype,
+        trust_remote_code=entry.trust_remote_code,
+        ignore_mismatched_sizes=True,
+        output_loading_info=True,
+        **sharded,
     )
+    mismatched = sorted(info["mismatched_keys"])
+    if mismatched:
+        key, saved, expected = mismatched[0]
+        more = f" (and {len(mismatched) - 1} more tensors)" if len(mismatched) > 1 else ""
+        raise ValueError(
+            f"its weights do not fit its config.json: {key} has shape {list(saved)} in the weights but"
+            f" {list(expected)} in the model the config describes{more}; config.json and the weights"
+            " come from different models"
+        )
     if not sharded:
         model = model.to(device)
     fuse(model)
