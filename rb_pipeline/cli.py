@@ -379,9 +379,36 @@ def cmd_import(args: argparse.Namespace) -> None:
     from assets.launch import materialize_warehouse
     from rb_pipeline.sources.results.importer import import_path, import_source
 
-    import_path(import_source(args.path))  # a path or a Hub dataset id; one summary line per run
+    runs = import_path(import_source(args.path))  # a path or a Hub dataset id; one summary line per run
     materialize_warehouse()
     print_leaderboard()
+    for line in where_imports_show(runs):
+        print(line)
+
+
+def where_imports_show(runs: list) -> list[str]:
+    """One line per imported run (`publish.importer.ImportedRun`) whose model has a local run: the
+    local run stays the model's score in the latest-run views (the reproduction diff compares the
+    two under one id), so the line says where the import is listed and how to compare them."""
+    from rb_pipeline.warehouse.views import query
+
+    if not runs:
+        return []
+    latest = query(
+        "select model, benchmark, run_id from runs_history where is_latest and provenance = 'computed'"
+    )
+    lines = []
+    for run in runs:
+        local = latest.filter((pl.col("model") == run.model) & pl.col("benchmark").is_in(run.benchmarks))
+        if local.is_empty():
+            continue
+        compare = f"; compare them: rb-pipeline compare {run.run_id} {run.model}" if run.n_examples else ""
+        lines.append(
+            f"{run.model}: its local run {', '.join(sorted(set(local['run_id'])))} stays the model's score"
+            f" (leaderboard, subset_accuracy); imported run {run.run_id} is listed in runs_history and"
+            f" subset_accuracy_history (provenance 'imported'){compare}"
+        )
+    return lines
 
 
 def cmd_push(args: argparse.Namespace) -> None:

@@ -65,14 +65,27 @@ def load_weights(
     kernel = {} if attn_implementation == "auto" else {"attn_implementation": attn_implementation}
     if isinstance(entry.device_map, dict) and "disk" in entry.device_map.values():
         sharded["offload_folder"] = str(rb_home() / "offload" / encode_model_id(entry.id))
-    model = auto_class.from_pretrained(
+    # a tensor whose shape differs from the config's is refused here, naming it: transformers' own
+    # refusal says only "look at the above report!", a report logged where the user may not see it
+    model, info = auto_class.from_pretrained(
         location,
         revision=revision,
         dtype=dtype,
         trust_remote_code=entry.trust_remote_code,
+        ignore_mismatched_sizes=True,
+        output_loading_info=True,
         **sharded,
         **kernel,
     )
+    mismatched = sorted(info["mismatched_keys"])
+    if mismatched:
+        key, saved, expected = mismatched[0]
+        more = f" (and {len(mismatched) - 1} more tensors)" if len(mismatched) > 1 else ""
+        raise ValueError(
+            f"its weights do not fit its config.json: {key} has shape {list(saved)} in the weights but"
+            f" {list(expected)} in the model the config describes{more}; config.json and the weights"
+            " come from different models"
+        )
     if not sharded:
         model = model.to(device)
     fuse(model)
@@ -147,17 +160,29 @@ def tokenize_truncated(tokenizer, texts: list[str], max_length: int) -> list[tup
 
 def truncate_long_text(tokenizer, text: str, max_length: int) -> list[int]:
     """`tokenizer(text, truncation=True, max_length=max_length)` of a huge text, tokenizing only the
-    side that is kept: a prefix (or a suffix, truncating on the left) that holds max_length tokens and
-    `WINDOW_MARGIN_TOKENS` more, so the cut at the window's edge falls among tokens dropped anyway."""
-    keep_start = tokenizer.truncation_side != "left"
+    side that is kept (`kept_window`)."""
+    part = kept_window(tokenizer, text, max_length, keep_start=tokenizer.truncation_side != "left")
+    return tokenizer(part, add_special_tokens=True, truncation=True, max_length=max_length)["input_ids"]
+
+
+def kept_window(tokenizer, text: str, max_length: int, keep_start: bool) -> str:
+    """The part of a huge text that truncation to `max_length` tokens can keep: a prefix (or a suffix)
+    holding max_length tokens and `WINDOW_MARGIN_TOKENS` more, so the cut at its edge falls among tokens
+    dropped anyway; the window starts at `max_length x CHARS_PER_TOKEN_BOUND` characters and doubles
+    while it holds too few. It ends (starts) at a space where it can, as `count_tokens`' chunks do, so
+    the rest's tokens counted apart add up to the whole text's."""
     size = max_length * CHARS_PER_TOKEN_BOUND
-    while True:
-        part = text[:size] if keep_start else text[-size:]
-        n_tokens = len(tokenizer(part, add_special_tokens=True)["input_ids"])
-        if n_tokens > max_length + WINDOW_MARGIN_TOKENS or size >= len(text):
-            kept = tokenizer(part, add_special_tokens=True, truncation=True, max_length=max_length)
-            return kept["input_ids"]
+    while size < len(text):
+        if keep_start:
+            space = text.rfind(" ", size // 2, size)
+            part = text[: space if space > 0 else size]
+        else:
+            space = text.find(" ", len(text) - size, len(text) - size // 2)
+            part = text[space if space >= 0 else len(text) - size :]
+        if len(tokenizer(part, add_special_tokens=True)["input_ids"]) > max_length + WINDOW_MARGIN_TOKENS:
+            return part
         size *= 2
+    return text
 
 
 def count_tokens(tokenizer, text: str, add_special_tokens: bool = True) -> int:

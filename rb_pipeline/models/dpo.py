@@ -22,7 +22,9 @@ capped by both models' context (`models.context`): when prompt + response exceed
 prompt keeps its last `min(128, max_length // 2)` tokens; if still too long, the response keeps its
 first `max_length - that` tokens. (rewardbench decides this on the
 longer response of a chosen/rejected pair; here each response is scored alone, so it is decided per
-response: the one place where truncated inputs can differ.)
+response: the one place where truncated inputs can differ.) A message too long for `max_length x
+classifier.CHARS_PER_TOKEN_BOUND` characters is never tokenized whole (`DPOScorer._bounded`): it is cut
+to the side that is kept first and the rest's tokens are counted in chunks, with the same result.
 
 Shared prompts (`ScorerSettings.shared_prompts`, causal architectures:
 `classifier.continues_from_cache`): responses of one example whose kept prompt tokens are the same run
@@ -47,8 +49,11 @@ from transformers import AutoModelForCausalLM
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.models.classifier import (
+    CHARS_PER_TOKEN_BOUND,
     continues_from_cache,
+    count_tokens,
     forward_continued,
+    kept_window,
     load_for_scoring,
     load_weights,
     pad_batch,
@@ -133,7 +138,7 @@ class DPOScorer:
     def encode(self, prompts: list, texts: list[str], ids: list[str]) -> list[Encoded]:
         if not texts:
             return []
-        prompts = [list(prompt) for prompt in prompts]
+        prompts, texts, dropped = self._bounded(prompts, texts)
         conversations = [
             [*prompt, {"role": "assistant", "content": text}]
             for prompt, text in zip(prompts, texts, strict=True)
@@ -151,14 +156,46 @@ class DPOScorer:
             else self._rewardbench_split(full_texts, prompt_texts)
         )
         encoded = []
-        for response_id, (prompt, response) in zip(ids, split_pairs, strict=True):
+        for response_id, (prompt, response), more in zip(ids, split_pairs, dropped, strict=True):
             kept_prompt, kept_response, cut = truncate_pair(prompt, response, self.settings.max_length)
             encoded.append(
-                Encoded(response_id, kept_prompt + kept_response, cut, {"prompt_length": len(kept_prompt)})
+                Encoded(
+                    response_id, kept_prompt + kept_response, cut + more, {"prompt_length": len(kept_prompt)}
+                )
             )
         if self.shares_prompts:
             mark_shared_prompts(encoded)
         return encoded
+
+    def _bounded(self, prompts: list, texts: list[str]) -> tuple[list[list], list[str], list[int]]:
+        """The conversations with each text too long for `max_length x CHARS_PER_TOKEN_BOUND` characters
+        cut to the side truncation keeps (`kept_window`: a prompt message's end, the response's start),
+        and per response the tokens cut off that way (counted in chunks, `count_tokens`): a huge text is
+        never tokenized whole. What is cut holds more tokens than truncation keeps, so the kept tokens
+        and the decision to truncate are the whole text's."""
+        max_length = self.settings.max_length
+
+        def bounded(text: object, keep_start: bool) -> tuple[object, int]:
+            if not isinstance(text, str) or len(text) <= max_length * CHARS_PER_TOKEN_BOUND:
+                return text, 0
+            part = kept_window(self.tokenizer, text, max_length, keep_start)
+            rest = text[len(part) :] if keep_start else text[: len(text) - len(part)]
+            return part, count_tokens(self.tokenizer, rest, add_special_tokens=False) if rest else 0
+
+        new_prompts, new_texts, dropped = [], [], []
+        for prompt, text in zip(prompts, texts, strict=True):
+            messages, cut = [], 0
+            for message in prompt:
+                content, more = bounded(message.get("content"), keep_start=False)
+                messages.append(
+                    message if content is message.get("content") else {**message, "content": content}
+                )
+                cut += more
+            text, more = bounded(text, keep_start=True)
+            new_prompts.append(messages)
+            new_texts.append(text)
+            dropped.append(cut + more)
+        return new_prompts, new_texts, dropped
 
     def _clean_split(self, full_texts: list[str], prompt_texts: list[str]) -> list[tuple[list, list]]:
         full_ids = self.tokenizer(full_texts, add_special_tokens=False)["input_ids"]

@@ -27,7 +27,6 @@ import hashlib
 import json
 import shutil
 import time
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +36,7 @@ import polars as pl
 from filelock import FileLock
 
 from rb_pipeline.catalog.entries import Benchmark
-from rb_pipeline.core.lake import set_aside
+from rb_pipeline.core.lake import hash_differs, set_aside
 from rb_pipeline.core.paths import atomic_path, decode_model_key, lake_dir, warehouse_path
 from rb_pipeline.core.schemas import DATASET_TABLES
 from rb_pipeline.core.storage import is_remote
@@ -239,46 +238,62 @@ def update_warehouse(
     path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with FileLock(path.with_name(f".{path.name}.lock")):
-        moved = set_aside_changed(path, rebuild)
+        inputs = lake_inputs(benchmarks)  # listed once: checked, then built or updated from
+        before = None if rebuild or not path.exists() else recorded(path)
+        inputs, moved = set_aside_changed(inputs, before[1] if before else None)
         reason = "asked (--rebuild)" if rebuild else ""
         if not reason:
-            reason, result = _try_incremental(benchmarks, path, start)
+            reason, result = _try_incremental(benchmarks, path, inputs, before, start)
             if result is not None:
                 return replace(result, set_aside=moved)
-        rebuild_warehouse(benchmarks, path)
+        rebuild_warehouse(benchmarks, path, inputs)
     return WarehouseUpdate(path, "full", reason=reason, seconds=time.perf_counter() - start, set_aside=moved)
 
 
-def set_aside_changed(path: Path, rebuild: bool) -> tuple[str, ...]:
-    """Set aside (out of every view) the lake's score files whose bytes differ from the hash in their
-    name, so no build serves them; files the warehouse recorded unchanged were checked when it was
-    built (all are checked again on a rebuild). Returns their paths."""
-    lake = lake_dir()
-    if is_remote(lake):
-        return ()
-    checked = set()
-    if not rebuild and path.exists():
-        with suppress(duckdb.Error), duckdb.connect(str(path), read_only=True) as con:
-            checked = views.checked_files(con)
-    return tuple(str(set_aside(changed)) for changed in views.unverified_files(lake, checked))
+def set_aside_changed(
+    inputs: LakeInputs | None, known: pl.DataFrame | None
+) -> tuple[LakeInputs | None, tuple[str, ...]]:
+    """Set aside (out of every view) the listed score files whose bytes differ from the hash in their
+    name, so no build serves them. Only files the warehouse has no unchanged record of (`known`: path,
+    size, mtime, recorded by the build or update that checked them) are read: all on a rebuild.
+    Returns the inputs without the files set aside, and their new paths."""
+    if inputs is None:  # an object store's files would be downloaded to be hashed: not checked
+        return None, ()
+    scores = inputs.files.filter(pl.col("lake_table") == views.CHECKED_TABLE)
+    if known is not None:
+        scores = scores.join(known, on=list(FILES_SCHEMA), how="anti")
+    changed = [path for path in scores["path"] if hash_differs(Path(path))]
+    if not changed:
+        return inputs, ()
+    moved = tuple(str(set_aside(Path(path))) for path in changed)
+    files = inputs.files.filter(~pl.col("path").is_in(changed))
+    present = inputs.present - {views.CHECKED_TABLE} | set(files["lake_table"])
+    return replace(inputs, files=files, present=frozenset(present)), moved
 
 
-def rebuild_warehouse(benchmarks: dict[str, Benchmark], path: Path | None = None) -> Path:
-    """The full rebuild (`views.build_warehouse`), recording the lake files it was built from."""
-    inputs = lake_inputs(benchmarks)  # listed first: a file written during the build is new next time
+def rebuild_warehouse(
+    benchmarks: dict[str, Benchmark], path: Path | None = None, inputs: LakeInputs | None = None
+) -> Path:
+    """The full rebuild (`views.build_warehouse`), recording the lake files it was built from
+    (`inputs`, as `update_warehouse` listed and checked them; else listed here)."""
+    if inputs is None:  # listed first: a file written during the build is new next time
+        inputs = lake_inputs(benchmarks)
     return views.build_warehouse(
         benchmarks, path, before_swap=lambda con: record_inputs(con, inputs, mode="full", models=None)
     )
 
 
 def _try_incremental(
-    benchmarks: dict[str, Benchmark], path: Path, start: float
+    benchmarks: dict[str, Benchmark],
+    path: Path,
+    inputs: LakeInputs | None,
+    before: tuple[str, pl.DataFrame] | None,
+    start: float,
 ) -> tuple[str, WarehouseUpdate | None]:
-    """(why a full rebuild is needed, None) or ("", what the incremental update did)."""
-    inputs = lake_inputs(benchmarks)
+    """(why a full rebuild is needed, None) or ("", what the incremental update did), from the lake's
+    `inputs` and what the file recorded (`before`, see `recorded`)."""
     if inputs is None:
         return "the lake is on an object store", None
-    before = recorded(path) if path.exists() else None
     if before is None:
         return "no warehouse with a record of its inputs yet", None
     fingerprint, known = before

@@ -96,8 +96,22 @@ class QueryError(ValueError):
 REBUILD_HINT = "a lake or warehouse file is broken: run `rb-pipeline warehouse --rebuild`"
 
 
+# DuckDB's words when a query calls a function of an extension it would install or load first
+# ("... install the required extension 'sqlite_scanner:\n...": the quote is never closed)
+NEEDS_EXTENSION = re.compile(r"(?:install|load) the required extension '?(\w+)")
+
+
 def query_error(exc: duckdb.Error) -> QueryError:
-    """DuckDB's error on one line; a Parquet file it cannot read gets the way to mend it."""
+    """DuckDB's error on one line; a Parquet file it cannot read gets the way to mend it, and a query
+    that needs an extension is told that none is installed or loaded (the warehouse's connection
+    allows no file system access, so DuckDB's own message is about a directory it may not open)."""
+    extension = NEEDS_EXTENSION.search(str(exc))
+    if extension:
+        return QueryError(
+            f"this query needs DuckDB's extension {extension.group(1)}, which `rb-pipeline sql` neither"
+            " installs nor loads: it reads the warehouse's tables and views only"
+            ' (`rb-pipeline sql "show tables"` lists them)'
+        )
     unreadable = isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException)) and ".parquet" in str(
         exc
     )

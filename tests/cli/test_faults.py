@@ -383,3 +383,57 @@ def test_a_quoted_accuracy_is_imported(rb_home, tmp_path) -> None:
         ("alpacaeval-easy", None, 0.75),
         ("mt-bench-easy", None, 0.5),
     ]
+
+
+def test_an_import_under_a_local_models_id_says_where_it_shows(rb_home, tiny_classifier, tmp_path, capsys):
+    """An import whose file claims a local model's id printed success while its run showed in no
+    latest-run view (the local run stays the model's score: the reproduction diff compares the two
+    under one id). It now says where it is listed, and `compare` reads it against the local run."""
+    import json
+
+    from rb_pipeline.cli import main
+
+    examples, responses = hand_made_frames()  # 12 examples e0..e11, in RewardBench's alpacaeval-easy
+    examples = examples.with_columns(benchmark=pl.lit("rewardbench"), subset=pl.lit("alpacaeval-easy"))
+    responses = responses.with_columns(benchmark=pl.lit("rewardbench"))
+    for table, frame in (("examples", examples), ("responses", responses)):
+        write_parquet(frame, dataset_path(table, "rewardbench"))
+    entry = ModelEntry(id="test/tiny", source=str(tiny_classifier))
+    settings = ScorerSettings(max_length=256, batch_size=4)
+    local = score_model(entry, responses, examples, settings, ["rewardbench"], device="cpu", log=silent)
+    # the published file (hand-made): the even examples right, the odd ones wrong: 6/12 = 0.5
+    published = tmp_path / "test-tiny.json"
+    rows = [
+        {"id": f"e{i}", "subset": "alpacaeval-easy", "scores_chosen": 1.0, "scores_rejected": 0.0}
+        | ({"results": 1} if i % 2 == 0 else {"results": 0, "scores_chosen": -1.0})
+        for i in range(12)
+    ]
+    published.write_text(json.dumps({"model": "test/tiny", **{k: [r[k] for r in rows] for k in rows[0]}}))
+    capsys.readouterr()
+
+    assert main(["import", str(published)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    imported = out[0].split(" -> run ")[1].split(" ")[0]
+    assert out[-1] == (
+        f"test/tiny: its local run {local.run_id} stays the model's score (leaderboard, subset_accuracy);"
+        f" imported run {imported} is listed in runs_history and subset_accuracy_history (provenance"
+        f" 'imported'); compare them: rb-pipeline compare {imported} test/tiny"
+    )
+    sql = (
+        "select run_id, provenance, is_latest, accuracy from subset_accuracy_history"
+        " inner join runs_history using (model, run_id, benchmark, provenance)"
+        " where model = 'test/tiny' order by provenance"
+    )
+    assert main(["sql", sql, "--format", "json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert [(r["run_id"], r["provenance"], r["is_latest"]) for r in history] == [
+        (local.run_id, "computed", True),
+        (imported, "imported", False),
+    ]
+    assert history[1]["accuracy"] == 0.5  # 6 of 12, as the file says
+    # the reproduction diff still pairs the two runs under the one id: all 12 examples decided by both
+    assert main(["compare", imported, "test/tiny", "--format", "csv"]) == 0
+    summary = capsys.readouterr().out.splitlines()
+    assert summary[0].startswith("benchmark,subset,n_both,") and summary[1].startswith(
+        "rewardbench,alpacaeval-easy,12,"
+    )

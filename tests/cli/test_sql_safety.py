@@ -239,3 +239,18 @@ def test_a_moved_or_copied_rb_home_keeps_working(
     monkeypatch.setenv("RB_HOME", str(target))
     assert query(board).equals(before)
     assert query(counts).equals(before_counts) and before_counts["runs"].item() > 0
+
+
+def test_a_function_of_an_extension_is_named_not_cut(
+    warehouse: Path, rb_home: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`sqlite_scan` made DuckDB try to install sqlite_scanner: its message (cut at "extension
+    'sqlite_scanner:" before the heading rule) spoke of a directory it may not open."""
+    code, out, err = run_sql(f"select * from sqlite_scan('{rb_home}/other.db', 't')", capsys)
+    error, _log = err.splitlines()
+    assert (code, out) == (2, "")
+    assert error == (
+        "rb-pipeline: error: this query needs DuckDB's extension sqlite_scanner, which `rb-pipeline sql`"
+        " neither installs nor loads: it reads the warehouse's tables and views only"
+        ' (`rb-pipeline sql "show tables"` lists them)'
+    )

@@ -65,3 +65,61 @@ def test_judge_input_over_length_is_counted_not_tokenized_whole(tokenizer) -> No
     assert count == len(tokenizer(LONG_TEXT, add_special_tokens=False)["input_ids"])
     assert ids == tokenizer("Paris.", add_special_tokens=False)["input_ids"]
     assert recording.longest <= CHUNK_CHARS
+
+
+# ---------------------------------------------------------------- DPO (prompt and response split)
+
+
+@pytest.fixture(scope="module")
+def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from rb_pipeline.models.tiny_models import build_tiny_causal_lm
+
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("long-dpo") / "policy", [LONG_TEXT[:2_000]], seed=1)
+
+
+HUGE_CASES = {
+    # a huge response: its start is kept
+    "response": ([{"role": "user", "content": "Tell me everything."}], LONG_TEXT),
+    # a huge last prompt turn: its end is kept
+    "prompt": ([{"role": "user", "content": LONG_TEXT}], "Paris is the capital."),
+    # a huge earlier turn and a huge response: the prompt's end is the later turns'
+    "both": (
+        [
+            {"role": "user", "content": LONG_TEXT},
+            {"role": "assistant", "content": "Noted."},
+            {"role": "user", "content": "And so?"},
+        ],
+        LONG_TEXT,
+    ),
+}
+
+
+@pytest.mark.parametrize("dpo_tokens", ["rewardbench", "clean"])
+@pytest.mark.parametrize("case", sorted(HUGE_CASES))
+def test_dpo_long_text_keeps_the_same_tokens_without_tokenizing_it_whole(
+    tiny_policy: Path, monkeypatch: pytest.MonkeyPatch, dpo_tokens: str, case: str
+) -> None:
+    """The DPO split tokenized the whole rendered conversation (issue 28: a 50 MB text). Each message
+    over the window is cut to the side truncation keeps first; the kept ids, where the prompt ends and
+    the count of cut tokens are those of tokenizing everything whole (the path taken when the window
+    is made too large to ever apply)."""
+    from rb_pipeline.catalog.entries import ModelEntry
+    from rb_pipeline.core.settings import ScorerSettings
+    from rb_pipeline.models import dpo
+
+    monkeypatch.setattr(classifier, "COUNT_CHUNK_CHARS", CHUNK_CHARS)
+    entry = ModelEntry(id="tiny/dpo", source=str(tiny_policy), type="dpo")
+    scorer = dpo.DPOScorer(entry, ScorerSettings(max_length=MAX_LENGTH, dpo_tokens=dpo_tokens), "cpu")
+    prompt, text = HUGE_CASES[case]
+    recording = SizeRecordingTokenizer(scorer.tokenizer)
+    scorer.tokenizer = recording
+    (bounded,) = scorer.encode([prompt], [text], ["r"])
+    assert recording.longest < len(LONG_TEXT) / 10  # windows and counting chunks only
+    monkeypatch.setattr(dpo, "CHARS_PER_TOKEN_BOUND", 10**9)  # every text tokenized whole
+    (whole,) = scorer.encode([prompt], [text], ["r"])
+    assert recording.longest >= len(LONG_TEXT)
+    assert bounded.input_ids == whole.input_ids and len(whole.input_ids) <= MAX_LENGTH
+    assert bounded.extra == whole.extra
+    # the truncated tokens: the whole conversation's tokens less the 32 kept, counted chunk by chunk
+    # (chunks and windows start at a space, where this byte-level BPE splits words anyway: exact)
+    assert bounded.truncated_tokens == whole.truncated_tokens > len(LONG_TEXT) // 20

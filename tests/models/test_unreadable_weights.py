@@ -49,3 +49,20 @@ def test_refused_pickle_does_not_advise_weights_only_false(
     assert "use a safetensors copy" in message
     assert "weights_only" not in message and "\n" not in message
     assert "this must not be printed" not in capsys.readouterr().out
+
+
+def test_weights_that_do_not_fit_the_config_name_the_tensor(tiny_classifier: Path, tmp_path: Path) -> None:
+    """A config.json from another model (here a larger vocabulary) ended in transformers' "For details
+    look at the above report!", a report the user is not shown: the tensor and both shapes are named."""
+    import json
+
+    folder = shutil.copytree(tiny_classifier, tmp_path / "other-config")
+    config = json.loads((folder / "config.json").read_text())
+    vocab = config["vocab_size"]
+    (folder / "config.json").write_text(json.dumps(config | {"vocab_size": vocab + 8}))
+    message = load_error(folder)
+    assert message.startswith(
+        f"model broken-model: cannot load from {folder}: its weights do not fit its config.json: "
+    )
+    assert f"in the weights but [{vocab + 8}," in message and "come from different models" in message
+    assert "above report" not in message and "\n" not in message

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
 from rb_pipeline.catalog.entries import Benchmark
-from rb_pipeline.core.lake import dataset_path, write_parquet
+from rb_pipeline.core.lake import SET_ASIDE_SUFFIX, dataset_path, publish_parquet, scores_dir, write_parquet
 from rb_pipeline.core.paths import lake_dir, warehouse_path
 from rb_pipeline.core.runs import write_run
+from rb_pipeline.warehouse import update as update_module
 from rb_pipeline.warehouse.update import PER_MODEL_TABLES, STATE_TABLE, rebuild_warehouse, update_warehouse
 from rb_pipeline.warehouse.views import build_warehouse
 from tests.hand_made import HAND_MADE_CATALOG, write_hand_made_lake, write_hand_made_run
@@ -121,3 +123,39 @@ def test_changed_normalized_data_or_asking_rebuilds_whole(catalog):
     assert (update.mode, update.reason) == ("full", "the normalized data, catalog, SQL or code changed")
     assert update_warehouse(catalog).mode == "unchanged"
     assert update_warehouse(catalog, rebuild=True).mode == "full"
+
+
+def write_hashed_run(model: str, run_id: str, day: int) -> Path:
+    """A run of the hand-made scores whose shard is named by the sha256 of its bytes, as the engine
+    publishes it (`core.lake.publish_parquet`)."""
+    write_hand_made_run(model, run_id, "complete", ["hm"], False, day=day)
+    plain = scores_dir(model, run_id) / "part-00000.parquet"
+    hashed = publish_parquet(pl.read_parquet(plain), plain.parent, "part-00000")
+    plain.unlink()
+    return hashed
+
+
+def test_an_update_hashes_only_the_score_files_it_has_no_record_of(catalog, rb_home, monkeypatch):
+    """Issue 28: the check cost an update that finds nothing new ~19% (it listed the lake a second
+    time). It reads the update's own listing now, and only the files the warehouse has not recorded."""
+    hashed: list[str] = []
+    real = update_module.hash_differs
+    monkeypatch.setattr(update_module, "hash_differs", lambda path: hashed.append(path.name) or real(path))
+    first = write_hashed_run("m2", "r4", day=5)
+    assert update_warehouse(catalog).mode == "incremental"
+    assert hashed == [first.name]  # the new file alone (m1's is no hashed name: nothing to check)
+    hashed.clear()
+    assert update_warehouse(catalog).mode == "unchanged"
+    assert hashed == []  # recorded unchanged (path, size, mtime) by the update that checked it
+    second = write_hashed_run("m2", "r5", day=6)
+    data = bytearray(first.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte flipped in the checked file: its mtime changes
+    first.write_bytes(bytes(data))
+    done = update_warehouse(catalog)
+    assert sorted(hashed) == sorted([first.name, second.name])
+    assert done.set_aside == (str(first) + SET_ASIDE_SUFFIX,) and not first.exists()
+    assert done.mode == "incremental" and "m2" in done.models
+    full = build_warehouse(catalog, rb_home / "full.duckdb")  # the same rows as a rebuild without it
+    incremental, rebuilt = contents(warehouse_path()), contents(full)
+    for name, frame in rebuilt.items():
+        assert incremental[name].equals(frame), (name, incremental[name], frame)
