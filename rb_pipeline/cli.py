@@ -307,6 +307,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     from assets.launch import last_metadata, materialize_scores, materialize_warehouse
     from rb_pipeline.catalog.entries import load_benchmarks
     from rb_pipeline.catalog.steps import kind_mismatch
+    from rb_pipeline.core.kinds import model_kind
     from rb_pipeline.sources.formats import SourceError
     from rb_pipeline.sources.normalize import planned_origin
     from rb_pipeline.warehouse.sql_rules import query_sql
@@ -350,7 +351,7 @@ def cmd_score(args: argparse.Namespace) -> None:
         for line in check_findings(name):
             print(line)
     materialize_warehouse()
-    if entry.type == "prm":
+    if model_kind(entry.type).scores_steps:
         print_prm_scores(entry.id)
     elif not (args.dataset and len(benchmarks) == 1):  # a user's file alone has no leaderboard row
         print_leaderboard(entry.id)

@@ -122,6 +122,8 @@ class ScorerSettings:
             *((self.dpo_tokens,) if entry.type == "dpo" and self.dpo_tokens != "clean" else ()),
             # a PRM's head (where and what it reads) changes its step scores
             *((entry.prm.model_dump(mode="json"),) if entry.type == "prm" else ()),
+            # a kind's own entry fields (core.kinds `options`) change its scores
+            *((options.model_dump(mode="json"),) if (options := getattr(entry, "options", None)) else ()),
         )
 
 

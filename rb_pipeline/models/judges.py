@@ -39,7 +39,7 @@ from rb_pipeline.models.classifier import (
     tokenize_unless_over,
 )
 from rb_pipeline.models.context import capped_settings
-from rb_pipeline.models.registry import Comparison, Encoded, Judgment, redact_url, register_judge
+from rb_pipeline.models.registry import Comparison, Encoded, Judgment, redact_url
 
 # The judge prompts of rewardbench/generative.py (Apache-2.0), themselves FastChat's MT-Bench "pair-v2".
 # rewardbench removed the tie option; "pair-v2-tie" puts FastChat's `and "[[C]]" for a tie` back.
@@ -383,7 +383,6 @@ def _error_detail(exc: openai.APIStatusError) -> str:
     return _one_line(text) or (exc.response.reason_phrase or "")
 
 
-@register_judge("generative")
 def generative_judge(entry: ModelEntry, settings: ScorerSettings, device: str):
     """Over HTTP when the entry names an `api_base`, else a local transformers model."""
     if entry.api_base:
@@ -391,7 +390,6 @@ def generative_judge(entry: ModelEntry, settings: ScorerSettings, device: str):
     return LocalGenerativeJudge(entry, settings, device)
 
 
-@register_judge("pairwise-judge")
 class PairwiseClassifierJudge:
     """A sequence classifier over one input holding both answers: score > 0 -> A, < 0 -> B, 0 -> tie."""
 

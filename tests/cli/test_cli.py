@@ -356,14 +356,13 @@ def test_out_of_memory_is_one_line_with_a_smaller_batch(
     """A (simulated) torch.OutOfMemoryError inside the scorer, in an in-process CLI call."""
     import torch
 
-    import rb_pipeline.models.classifier  # noqa: F401  (registers the classifier scorer)
     from rb_pipeline.cli import main
-    from rb_pipeline.models.registry import SCORERS
+    from rb_pipeline.core.kinds import KINDS
 
     def out_of_memory(self, batch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(SCORERS["classifier"], "score", out_of_memory)
+    monkeypatch.setattr(KINDS["classifier"].builder(), "score", out_of_memory)
     capfd.readouterr()
     # a catalog benchmark: in process, `assets.definitions` may be imported already (a new --dataset
     # registered now would not be in it)
