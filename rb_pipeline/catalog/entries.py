@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from rb_pipeline.catalog.steps import PrmHead, StepScoring
+from rb_pipeline.core.ids import check_model_id
 from rb_pipeline.core.kinds import KINDS, model_kind
 from rb_pipeline.core.paths import atomic_path, mirror_root, rb_home, shipped_dir, source_mode
 from rb_pipeline.core.settings import DTYPES, ScorerSettings
@@ -275,6 +276,26 @@ def tree_subset_names(roots: tuple[str, ...]) -> list[str]:
 def path_tag(path: Path) -> str:
     """8 hex digits of a resolved path: what tells apart user files (or folders) of the same name."""
     return hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]
+
+
+def local_model_id(folder: Path, models: dict[str, ModelEntry] | None = None) -> str:
+    """A local model folder's id, one scheme for the CLI and the UI: its absolute path (its partition
+    key and lake folder are that path's encoding, each `/` as `--`: /data/my-rm -> --data--my-rm),
+    unless the folder was registered before under another id (lakes before this scheme:
+    `local/<name>-<8 hex>`), which it keeps. A path the encoding cannot hold (`--`, a control
+    character) is a ValueError naming the folder."""
+    folder = folder.expanduser().resolve()
+    models = load_models() if models is None else models
+    known = next((entry.id for entry in models.values() if entry.local_folder == folder), None)
+    if known is not None:
+        return known
+    try:
+        return check_model_id(str(folder))
+    except ValueError as exc:
+        raise ValueError(
+            f"model folder {str(folder)!r}: its path is its id, and {first_line(exc).removeprefix('model ')}"
+            ": rename the folder, or link it under another name"
+        ) from None
 
 
 def names_a_folder(model: str) -> bool:
