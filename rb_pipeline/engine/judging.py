@@ -51,8 +51,16 @@ from rb_pipeline.core.paths import encode_model_id, lake_dir
 from rb_pipeline.core.schemas import JUDGMENTS_SCHEMA
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.core.storage import scan_parquet
-from rb_pipeline.engine.runs import FLUSH_SECONDS, RunRequest, RunResult, recorded_run
-from rb_pipeline.models.judges import (
+from rb_pipeline.engine.runs import (
+    FLUSH_SECONDS,
+    NOTHING_COMPUTED,
+    WHEN_NEEDED,
+    RunRequest,
+    RunResult,
+    default_device,
+    recorded_run,
+)
+from rb_pipeline.models.judge_prompts import (
     FOUR_WAY_LETTERS,
     four_way_messages,
     parse_four_way,
@@ -359,11 +367,13 @@ def judge_run(
         "judges": [judge_settings(plan) for plan in plans],
         "protocol": entry.rb2_protocol,
     }
-    with recorded_run(request, judged_settings, settings_key, request.device) as run:
+    with recorded_run(request, judged_settings, settings_key, request.device or WHEN_NEEDED) as run:
         rules = subset_rules() if rules is None else rules
         calls = judge_calls(entry, request.responses, request.prompts, rules)
         out_dir = judgments_dir(entry.id, request.run_id)
-        run.result = _judge_run(entry, plans, calls, run.record, out_dir, request.shard_rows, request.log)
+        run.result = _judge_run(
+            entry, plans, calls, run.record, request.device, out_dir, request.shard_rows, request.log
+        )
     return run.result
 
 
@@ -372,12 +382,13 @@ def _judge_run(
     plans: list[JudgePlan],
     rows: pl.DataFrame,
     record: dict,
+    device: str | None,
     out_dir: Path,
     shard_rows: int,
     log: Callable[[str], None],
 ) -> RunResult:
-    """The body of `judge_run`, under its run's lock."""
-    run_id, settings_key, device = record["run_id"], record["settings_key"], record["device"]
+    """The body of `judge_run`, under its run's lock; `device` None: decided if a judge is loaded."""
+    run_id, settings_key = record["run_id"], record["settings_key"]
     rows = rows.with_columns(call_key())
     calls = rows.unique("call_key", keep="first", maintain_order=True)
     wanted = pl.DataFrame({"judge": [plan.index for plan in plans]}, schema={"judge": pl.Int32}).join(
@@ -394,6 +405,8 @@ def _judge_run(
             _finish_rows(rows.join(reused, on="call_key"), entry.id, run_id, settings_key, reused=True),
             out_dir / "part-reused.parquet",
         )
+    # torch is imported (to find a GPU) only when a local judge is loaded: a warm re-run loads none
+    device = (device or default_device()) if n_todo else NOTHING_COMPUTED
     stats = (
         _judge_todo(plans, device, rows, calls, reused, entry.id, run_id, settings_key, shard_rows)
         if n_todo

@@ -22,6 +22,10 @@ from rb_pipeline.sources.datasets import run_sources
 FLUSH_SECONDS = 30.0  # a shard is written at least this often, so a killed run loses little work
 
 
+NOTHING_COMPUTED = "none (everything reused)"  # the device of a run that loaded no model
+WHEN_NEEDED = "auto"  # the device of a run under way whose device is decided when a model is loaded
+
+
 def default_device() -> str:
     """`cuda` when a GPU is present, else `cpu`."""
     import torch
@@ -49,9 +53,10 @@ def run_lock(model_id: str, settings_key: str, log: Callable[[str], None] = prin
 
 
 def write_complete_run(record: dict, result: RunResult) -> None:
-    """Rewrite a run's row as complete, with its counts and speeds."""
+    """Rewrite a run's row as complete, with its counts and speeds, and the device it ran on (decided
+    only when there was something to compute)."""
     counts = asdict(result)
-    del counts["run_id"], counts["device"]
+    del counts["run_id"]
     write_run(record | {"status": "complete", "ended_at": datetime.now(UTC)} | counts)
 
 
@@ -117,7 +122,7 @@ class RunRequest:
     prompts: pl.DataFrame
     settings: ScorerSettings
     benchmarks: list[str]
-    device: str
+    device: str | None  # None: cuda when present, else cpu, decided (importing torch) only to compute
     run_id: str
     shard_rows: int = 2048  # rows per shard written
     log: Callable[[str], None] = print

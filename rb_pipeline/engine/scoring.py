@@ -14,6 +14,7 @@ process died (kill -9, a lost node) is found and marked failed (`fail_dead_runs`
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -36,6 +37,8 @@ from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.judging import judge_run
 from rb_pipeline.engine.runs import (
     FLUSH_SECONDS,
+    NOTHING_COMPUTED,
+    WHEN_NEEDED,
     Flush,
     RunRequest,
     RunResult,
@@ -48,6 +51,8 @@ from rb_pipeline.models.registry import Encoded
 
 def data_parallel() -> tuple[int, int]:
     """(rank, world size) in an initialized torch.distributed group (torchrun), else (0, 1)."""
+    if "torch" not in sys.modules:  # no group can be initialized without torch: not worth importing it
+        return 0, 1
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
@@ -57,10 +62,10 @@ def data_parallel() -> tuple[int, int]:
 
 def _shared(value: object) -> object:
     """Rank 0's `value` on every rank (identity outside a distributed group)."""
-    import torch.distributed as dist
-
     if data_parallel()[1] == 1:
         return value
+    import torch.distributed as dist
+
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
@@ -68,10 +73,10 @@ def _shared(value: object) -> object:
 
 def _gathered(value: object) -> list:
     """Every rank's `value`, in rank order (after a barrier: every rank got here)."""
-    import torch.distributed as dist
-
     if data_parallel()[1] == 1:
         return [value]
+    import torch.distributed as dist
+
     values: list = [None] * data_parallel()[1]
     dist.all_gather_object(values, value)
     return values
@@ -150,7 +155,7 @@ def score_model(
         prompts,
         settings,
         benchmarks,
-        device or default_device(),
+        device,
         str(_shared(run_id or new_run_id())),
         shard_rows,
         log,
@@ -166,8 +171,13 @@ def _score_run(request: RunRequest) -> RunResult:
     rank, world = data_parallel()
     requested, settings = request.settings, effective_settings(entry, request.settings)
     settings_key = settings.key(entry)
-    device_label = request.device if world == 1 else f"{request.device} x{world} (data parallel)"
-    with recorded_run(request, asdict(requested), settings_key, device_label, leader=rank == 0) as run:
+
+    def label(device: str) -> str:
+        return device if world == 1 else f"{device} x{world} (data parallel)"
+
+    with recorded_run(
+        request, asdict(requested), settings_key, label(request.device or WHEN_NEEDED), leader=rank == 0
+    ) as run:
         distinct = (
             request.responses.join(
                 request.prompts.select("benchmark", "example_id", "prompt"), on=["benchmark", "example_id"]
@@ -184,11 +194,11 @@ def _score_run(request: RunRequest) -> RunResult:
         )
         share = data_parallel_share(todo, rank, world)
         flush = Flush(request.shard_rows, request.flush_seconds)
+        # torch is imported (to find a GPU) only when a model is loaded: a warm re-run loads none
+        device = request.device or (default_device() if share.height else None)
         stats = _combine(
             _gathered(
-                _score_todo(
-                    entry, settings, request.device, share, request.run_id, settings_key, flush, rank, world
-                )
+                _score_todo(entry, settings, device, share, request.run_id, settings_key, flush, rank, world)
                 if share.height
                 else {}
             )
@@ -202,7 +212,7 @@ def _score_run(request: RunRequest) -> RunResult:
             responses_per_s=stats.get("responses_per_s", 0.0),
             tokens_per_s=stats.get("tokens_per_s", 0.0),
             padding_overhead=stats.get("padding_overhead", 0.0),
-            device=run.record["device"],
+            device=label(device) if device else NOTHING_COMPUTED,
             max_length=settings.max_length,
             n_prompt_shared=stats.get("n_prompt_shared", 0),
             n_prompt_full=stats.get("n_prompt_full", 0),

@@ -28,7 +28,7 @@ from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.judging import judgments_dir, sampled_order
 from rb_pipeline.engine.scoring import score_model
 from rb_pipeline.models import judges
-from rb_pipeline.models.judges import format_judge_prompt, parse_verdict, system_prompt
+from rb_pipeline.models.judge_prompts import format_judge_prompt, parse_verdict, system_prompt
 from rb_pipeline.models.loader import load_judge
 from rb_pipeline.models.registry import Comparison
 from rb_pipeline.sources.normalize import response_id
