@@ -474,9 +474,10 @@ def _format_validation_error(file: Path, prefix: str, error: ValidationError) ->
     return f"{file}: {validation_problem(error, prefix)}"
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key given twice in one mapping is an error (YAML forbids
-    it; PyYAML would keep the last one silently)."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """PyYAML's safe loader (libyaml's parser where PyYAML has it: the catalog is read several times a
+    run), except that a key given twice in one mapping is an error (YAML forbids it; PyYAML would keep
+    the last one silently)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
