@@ -27,13 +27,11 @@ def scoring_executor():
     return None
 
 
-def scoring_device() -> str:
-    """The one place the device is chosen: `RB_DEVICE`, else cuda when present, else cpu."""
-    if os.environ.get("RB_DEVICE"):
-        return os.environ["RB_DEVICE"]
-    from rb_pipeline.engine.runs import default_device
-
-    return default_device()
+def scoring_device() -> str | None:
+    """The one place the device is chosen: `RB_DEVICE`, else None: cuda when present, else cpu, decided
+    by the engine when it loads a model (finding a GPU imports torch, which a run that reuses every
+    score never needs)."""
+    return os.environ.get("RB_DEVICE") or None
 
 
 benchmarks = load_benchmarks()

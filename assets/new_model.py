@@ -21,7 +21,8 @@ from pydantic import Field, create_model
 
 from assets.partitions import models_partitions
 from assets.scores import ENTRY_FIELDS, RunSettings, hub_model_problem
-from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.catalog.entries import ModelEntry, local_model_id, names_a_folder
+from rb_pipeline.core.kinds import KINDS
 from rb_pipeline.core.paths import encode_model_id
 from rb_pipeline.core.settings import user_settings
 
@@ -58,6 +59,8 @@ def _form_field(name: str) -> tuple[object, object]:
         annotation, default, help_, choices = info.annotation, info.default, ENTRY_HELP[name], ()
     if get_origin(annotation) is Literal:  # Dagster config has no Literal: ModelEntry checks the value
         annotation, choices = str, get_args(annotation)
+    elif name == "type":  # checked against the declared kinds
+        choices = tuple(KINDS)
     elif annotation == tuple[str, ...]:
         annotation, default = list[str], list(default)
     text = f"{help_}" + (f" ({' | '.join(choices)})" if choices else "") + f". Default: {default!r}."
@@ -80,16 +83,16 @@ NewModelConfig = create_model(
 
 
 def model_id_as_typed(typed: str) -> str:
-    """The model id of what a person typed: a folder path becomes its absolute path (a local model's
-    id); anything else is a Hub id, which must be reachable (or cached) now."""
+    """The model id of what a person typed: a folder's is its absolute path, as the CLI names it
+    (`catalog.local_model_id`); anything else is a Hub id, which must be reachable (or cached) now."""
     typed = typed.strip()
-    if typed.startswith(("/", ".", "~")) or typed.count("/") > 1:
-        folder = Path(typed).expanduser().resolve()
+    if names_a_folder(typed):
+        folder = Path(typed).expanduser()
         if not folder.is_dir():
             raise ValueError(
                 f"model {typed}: no such folder: give an existing model folder or a Hub id org/name"
             )
-        return str(folder)
+        return local_model_id(folder)
     problem = hub_model_problem(typed)
     if problem:
         raise ValueError(problem)

@@ -4,6 +4,7 @@ from dagster import ConfigurableResource
 
 
 class ScoringResource(ConfigurableResource):
-    """Where scoring runs: `cpu`, `cuda` or `cuda:N`."""
+    """Where scoring runs: `cpu`, `cuda` or `cuda:N`; None: cuda when present, else cpu (decided when a
+    model is loaded)."""
 
-    device: str = "cpu"
+    device: str | None = None

@@ -32,6 +32,7 @@ from rb_pipeline.catalog.entries import (
     register_model,
     user_models_path,
 )
+from rb_pipeline.core.kinds import KINDS
 from rb_pipeline.core.paths import offline_var
 from rb_pipeline.core.runs import git_hash, package_versions
 from rb_pipeline.core.settings import run_config_fields, settings_for
@@ -62,8 +63,9 @@ class RunSettings(Config):
 
 # Entry fields kept out of run config: the partition key is the id; a device map may be a mapping,
 # which run config cannot type; `gpus` is what a cluster is asked for before the run starts; `prm` (a
-# process reward model's head) is a nested block, given in the model's YAML entry.
-YAML_ONLY_FIELDS = ("id", "device_map", "gpus", "prm")
+# process reward model's head) is a nested block, given in the model's YAML entry, as are the fields of
+# a kind's own (`options`, core.kinds).
+YAML_ONLY_FIELDS = ("id", "device_map", "gpus", "prm", "options")
 ENTRY_FIELDS = [name for name in ModelEntry.model_fields if name not in YAML_ONLY_FIELDS]
 # the scorer settings a model entry does not give (core.settings: token_budget, ref_free_type, ...)
 SETTING_FIELDS = run_config_fields(exclude=set(ENTRY_FIELDS))
@@ -74,6 +76,8 @@ def _run_config_field(name: str) -> tuple[object, object]:
     annotation, choices = ModelEntry.model_fields[name].annotation, ""
     if get_origin(annotation) is Literal:  # Dagster config has no Literal: ModelEntry checks the value
         annotation, choices = str, f" ({' | '.join(get_args(annotation))})"
+    elif name == "type":  # checked against the declared kinds
+        choices = f" ({' | '.join(KINDS)})"
     elif annotation == tuple[str, ...]:
         annotation = list[str]
     default = ModelEntry.model_fields[name].default

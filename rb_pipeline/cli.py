@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from rb_pipeline.core.errors import UserError
-from rb_pipeline.core.ids import check_model_id, id_part
+from rb_pipeline.core.ids import check_model_id
 from rb_pipeline.core.paths import rb_home
 from rb_pipeline.core.settings import add_setting_flags, positive, user_settings
 from rb_pipeline.core.text import first_line, table_cell
@@ -210,16 +210,25 @@ def _reads(benchmark) -> str:
 
 
 def resolve_model(name: str, ref_model: str | None):
-    """A registered model id, a local folder (registered as `local/<folder>-<8 hex of its path>`, so
-    two folders of the same name stay two models), or a Hub id."""
-    from rb_pipeline.catalog.entries import ModelEntry, load_models, names_a_folder, path_tag, register_model
+    """A registered model id, a local folder (its id is its absolute path, `catalog.local_model_id`, as
+    in the UI), or a Hub id."""
+    from rb_pipeline.catalog.entries import (
+        ModelEntry,
+        load_models,
+        local_model_id,
+        names_a_folder,
+        register_model,
+    )
 
     if not name.strip():  # Path("") is the current folder: it would be scored and registered
         raise UserError("--model is empty: give a registered id, a model folder or a Hub id ORG/NAME")
     models = load_models()
     path = Path(name).expanduser()
     if name not in models and path.is_dir():  # a folder registered before keeps its id
-        name = next((m.id for m in models.values() if m.local_folder == path.resolve()), name)
+        try:
+            name = local_model_id(path, models)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
     if name in models:
         entry = models[name]
         if ref_model:
@@ -227,6 +236,8 @@ def resolve_model(name: str, ref_model: str | None):
             register_model(entry)
         return entry
     model_type = "dpo" if ref_model else "classifier"
+    if path.exists() and not path.is_dir():
+        raise UserError(f"model {name}: not a folder: give a model folder or a Hub id ORG/NAME")
     if not path.exists() and names_a_folder(name):
         raise UserError(f"model {name}: no such folder: give an existing model folder or a Hub id ORG/NAME")
     if not path.exists():
@@ -235,16 +246,7 @@ def resolve_model(name: str, ref_model: str | None):
         except ValueError as exc:
             raise UserError(str(exc)) from None
         _check_hub_reachable(name)
-    if path.exists():
-        folder = path.resolve()
-        entry = ModelEntry(
-            id=f"local/{id_part(folder.name)}-{path_tag(folder)}",
-            source=str(folder),
-            type=model_type,
-            ref_model=ref_model,
-        )
-    else:
-        entry = ModelEntry(id=name, type=model_type, ref_model=ref_model)
+    entry = ModelEntry(id=name, type=model_type, ref_model=ref_model)  # a folder: `name` is its path
     register_model(entry)
     return entry
 
@@ -266,6 +268,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     from assets.launch import last_metadata, materialize_scores, materialize_warehouse
     from rb_pipeline.catalog.entries import load_benchmarks
     from rb_pipeline.catalog.steps import kind_mismatch
+    from rb_pipeline.core.kinds import model_kind
     from rb_pipeline.sources.datasets import register_dataset
     from rb_pipeline.sources.normalize import planned_origin
     from rb_pipeline.sources.records import SourceError
@@ -310,7 +313,7 @@ def cmd_score(args: argparse.Namespace) -> None:
         for line in check_findings(name):
             print(line)
     materialize_warehouse()
-    if entry.type == "prm":
+    if model_kind(entry.type).scores_steps:
         print_prm_scores(entry.id)
     elif not (args.dataset and len(benchmarks) == 1):  # a user's file alone has no leaderboard row
         print_leaderboard(entry.id)

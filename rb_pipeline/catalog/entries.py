@@ -20,12 +20,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializeAsAny,
     ValidationError,
     field_serializer,
     model_validator,
 )
 
 from rb_pipeline.catalog.steps import PrmHead, StepScoring
+from rb_pipeline.core.ids import check_model_id
+from rb_pipeline.core.kinds import KINDS, model_kind
 from rb_pipeline.core.paths import atomic_path, mirror_root, rb_home, shipped_dir, source_mode
 from rb_pipeline.core.settings import DTYPES, ScorerSettings
 from rb_pipeline.core.text import first_line, validation_problem
@@ -279,6 +282,26 @@ def path_tag(path: Path) -> str:
     return hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]
 
 
+def local_model_id(folder: Path, models: dict[str, ModelEntry] | None = None) -> str:
+    """A local model folder's id, one scheme for the CLI and the UI: its absolute path (its partition
+    key and lake folder are that path's encoding, each `/` as `--`: /data/my-rm -> --data--my-rm),
+    unless the folder was registered before under another id (lakes before this scheme:
+    `local/<name>-<8 hex>`), which it keeps. A path the encoding cannot hold (`--`, a control
+    character) is a ValueError naming the folder."""
+    folder = folder.expanduser().resolve()
+    models = load_models() if models is None else models
+    known = next((entry.id for entry in models.values() if entry.local_folder == folder), None)
+    if known is not None:
+        return known
+    try:
+        return check_model_id(str(folder))
+    except ValueError as exc:
+        raise ValueError(
+            f"model folder {str(folder)!r}: its path is its id, and {first_line(exc).removeprefix('model ')}"
+            ": rename the folder, or link it under another name"
+        ) from None
+
+
 def names_a_folder(model: str) -> bool:
     """Whether a model name is meant as a local folder: a Hub id is `name` or `org/name`; anything else
     (absolute, `./`, `~`, deeper) is a folder."""
@@ -293,15 +316,20 @@ def asset_name(benchmark: str) -> str:
 PINNED_REVISION = re.compile(r"[0-9a-f]{40}")  # a Hub commit sha
 
 
-MODEL_KINDS = ("classifier", "dpo", "pairwise-judge", "generative", "prm")  # the kinds of rb_pipeline.models
-STEP_KINDS = ("prm",)  # the kinds that score each step of a solution (step-level benchmarks only)
+def _declared_kind(name: str) -> str:
+    return model_kind(name).name  # an unknown one: a ValueError listing the declared kinds
+
+
+# a model type, checked against the kinds declared in core.kinds when an entry is read (so a kind
+# declared later, by a plugin or a test module, counts)
+KindName = Annotated[str, AfterValidator(_declared_kind)]
 
 
 class ModelEntry(Frozen):
     id: str
     source: str | None = None  # a local path or a Hub id; default: `id`
     revision: str = "main"
-    type: Literal[MODEL_KINDS] = "classifier"
+    type: KindName = "classifier"
     prm: PrmHead | None = None  # type prm: where its step scores are read (catalog/steps.py)
     # the scorer settings a model entry gives (core.settings: `from_entry`), with their defaults there
     chat_template: str | None = ScorerSettings.chat_template  # None: the tokenizer's own template
@@ -328,6 +356,45 @@ class ModelEntry(Frozen):
     api_key_env: str | None = None  # the environment variable holding its key (the key is never stored)
     request_timeout: float = Field(default=120.0, gt=0)  # seconds per HTTP request
     max_retries: int = Field(default=3, ge=0)  # retries of a failed request (connection, 429, 5xx)
+    # a kind declared with entry fields of its own (core.kinds, `options`): those fields (flat in YAML)
+    options: SerializeAsAny[BaseModel] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_options(cls, data: object) -> object:
+        """The fields that are not ModelEntry's go to the kind's own `options` model, validated there."""
+        if not isinstance(data, dict):
+            return data
+        kind = KINDS.get(data.get("type", "classifier"))
+        if kind is None or kind.options is None:  # an unknown type or field is reported as such
+            return data
+        given = data.get("options")
+        own = (given.model_dump() if isinstance(given, BaseModel) else dict(given or {})) | {
+            name: value for name, value in data.items() if name not in cls.model_fields
+        }
+        try:
+            options = kind.options.model_validate(own)
+        except ValidationError as exc:
+            raise ValueError(validation_problem(exc)) from None
+        return {name: value for name, value in data.items() if name in cls.model_fields} | {
+            "options": options
+        }
+
+    @model_validator(mode="after")
+    def _fields_of_its_kind(self) -> ModelEntry:
+        """A field that some kinds declare as theirs is set only on an entry of one of those kinds, and
+        a kind's required fields are given (core.kinds)."""
+        kind = model_kind(self.type)
+        for name in kind.required:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name}: a model of type {self.type!r} needs it")
+        for name, info in type(self).model_fields.items():
+            owners = [other.name for other in KINDS.values() if name in other.fields]
+            if owners and self.type not in owners and getattr(self, name) != info.default:
+                raise ValueError(f"{name}: only a model of type {' or '.join(owners)} takes it")
+        if self.options is not None and kind.options is None:
+            raise ValueError(f"options: a model of type {self.type!r} takes none")
+        return self
 
     @model_validator(mode="after")
     def _remote_code_is_pinned(self) -> ModelEntry:
@@ -345,16 +412,10 @@ class ModelEntry(Frozen):
 
     @model_validator(mode="after")
     def _judge_fields(self) -> ModelEntry:
-        if self.judges and self.type not in ("pairwise-judge", "generative"):
-            raise ValueError("judges: only a pairwise-judge or generative entry can be an ensemble")
         if self.judges and len(self.judges) % 2 == 0:
             raise ValueError(f"judges: an ensemble needs an odd number of judges, got {len(self.judges)}")
-        if self.api_base is not None and self.type != "generative":
-            raise ValueError("api_base: only a generative model is served over HTTP")
         if self.protocol == "four-way" and (self.type != "generative" or self.judges):
             raise ValueError("protocol: four-way needs a single generative judge; use protocol: pairwise")
-        if (self.type == "prm") != (self.prm is not None):
-            raise ValueError("prm: a model of type `prm` needs a `prm` block (head, step_tag), and only it")
         return self
 
     @property
@@ -417,9 +478,10 @@ def _format_validation_error(file: Path, prefix: str, error: ValidationError) ->
     return f"{file}: {validation_problem(error, prefix)}"
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key given twice in one mapping is an error (YAML forbids
-    it; PyYAML would keep the last one silently)."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """PyYAML's safe loader (libyaml's parser where PyYAML has it: the catalog is read several times a
+    run), except that a key given twice in one mapping is an error (YAML forbids it; PyYAML would keep
+    the last one silently)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
@@ -552,6 +614,7 @@ def register_model(entry: ModelEntry) -> None:
         kept = [m for m in document.get("models", []) if m.get("id") != entry.id]
         # a local folder's revision is its content hash, computed afresh by load_models: never recorded
         derived = {"revision"} if entry.local_folder is not None else set()
-        kept.append(entry.model_dump(exclude_defaults=True, exclude=derived) | {"id": entry.id})
+        record = entry.model_dump(exclude_defaults=True, exclude=derived | {"options"}) | {"id": entry.id}
+        kept.append(record | (entry.options.model_dump() if entry.options else {}))  # flat, as read
         with atomic_path(path) as tmp:
             tmp.write_text(yaml.safe_dump({"models": kept}, sort_keys=False), encoding="utf-8")

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rb_pipeline.core.kinds import kinds_with, model_kind
+
 # The step-level rules, by name; the SQL of each names its upstream file and lines.
 STEP_RULES: dict[str, str] = {
     "processbench": "ProcessBench (run_eval.py:112-129): the predicted index is the first step whose score "
@@ -81,8 +83,9 @@ class PrmHead(_Frozen):
 def kind_mismatch(model_type: str, benchmark_kind: str) -> str | None:
     """Why a model of this type does not score a benchmark of this kind (None: it does): process reward
     models score step-level benchmarks only, and only they do."""
-    if (model_type == "prm") == (benchmark_kind == "steps"):
+    if model_kind(model_type).scores_steps == (benchmark_kind == "steps"):
         return None
+    types = " or ".join(kinds_with("scores steps"))  # the declared step scorers (core.kinds)
     if benchmark_kind == "steps":
-        return "step-level data, scored by process reward models (type prm) only"
-    return "a process reward model (type prm) scores step-level benchmarks only"
+        return f"step-level data, scored by process reward models (type {types}) only"
+    return f"a process reward model (type {types}) scores step-level benchmarks only"

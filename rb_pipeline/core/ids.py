@@ -27,9 +27,3 @@ def check_model_id(model_id: str) -> str:
     if "--" in model_id:
         raise ValueError(f"model id {model_id!r} must not contain '--' (reserved for encoding '/')")
     return model_id
-
-
-def id_part(name: str) -> str:
-    """A folder's name made fit for a model id (`check_model_id`): control characters dropped, a run
-    of `-` kept as one."""
-    return re.sub(r"-{2,}", "-", CONTROL_CHARACTERS.sub("", name)) or "model"

@@ -146,6 +146,8 @@ class ScorerSettings:
                 and getattr(self, setting.name) != setting.default
             ),
             *((self.batch_size, self.token_budget) if self.keyed_batches else ()),
+            # a kind's own entry fields (core.kinds `options`) change its scores
+            *((options.model_dump(mode="json"),) if (options := getattr(entry, "options", None)) else ()),
         )
 
 

@@ -19,10 +19,10 @@ from dataclasses import replace
 import polars as pl
 
 from rb_pipeline.catalog.entries import Benchmark, ModelEntry
+from rb_pipeline.core.kinds import model_kind
 from rb_pipeline.core.settings import ScorerSettings, settings_for
 from rb_pipeline.engine.evaluation import scorable_rows
 from rb_pipeline.engine.scoring import score_model
-from rb_pipeline.models.registry import JUDGE_TYPES
 
 # setting -> its values; the first is the baseline's
 AUDITED: dict[str, tuple[object, ...]] = {
@@ -79,7 +79,7 @@ def audit_model(
 ) -> dict[str, str]:
     """Score `sample` examples of each benchmark the model can score under every audited setting, one
     run each; returns {label: run id} (`audit_settings`'s labels, the baseline first)."""
-    if entry.type in JUDGE_TYPES:
+    if model_kind(entry.type).judges:
         raise ValueError(f"model {entry.id}: the invariance audit covers scorers; {entry.type} is a judge")
     chosen, _, responses, examples = scorable_rows(entry, benchmarks, log)
     examples, responses = sample_examples(examples, responses, sample)

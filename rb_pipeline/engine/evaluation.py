@@ -28,7 +28,7 @@ def evaluate(
     entry: ModelEntry,
     benchmarks: dict[str, Benchmark],
     settings: ScorerSettings,
-    device: str,
+    device: str | None,
     log: Callable[[str], None] = print,
 ) -> Evaluation:
     """Score every benchmark whose normalized data passed its quality gate (and whose kind the model

@@ -45,21 +45,22 @@ from tqdm import tqdm
 
 from rb_pipeline.catalog.entries import ModelEntry, load_benchmarks, load_models
 from rb_pipeline.core.ids import content_hash
+from rb_pipeline.core.kinds import model_kind
 from rb_pipeline.core.lake import write_parquet
 from rb_pipeline.core.paths import encode_model_id, lake_dir
-from rb_pipeline.core.runs import ended_record, fail_dead_runs, new_run_id, write_run
 from rb_pipeline.core.schemas import JUDGMENTS_SCHEMA
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.core.storage import scan_parquet
 from rb_pipeline.engine.runs import (
     FLUSH_SECONDS,
+    NOTHING_COMPUTED,
+    WHEN_NEEDED,
+    RunRequest,
     RunResult,
     default_device,
-    run_lock,
-    running_record,
-    write_complete_run,
+    recorded_run,
 )
-from rb_pipeline.models.judges import (
+from rb_pipeline.models.judge_prompts import (
     FOUR_WAY_LETTERS,
     four_way_messages,
     parse_four_way,
@@ -67,7 +68,7 @@ from rb_pipeline.models.judges import (
     rating_messages,
 )
 from rb_pipeline.models.loader import effective_settings, load_judge
-from rb_pipeline.models.registry import JUDGE_TYPES, Comparison, redact_url
+from rb_pipeline.models.registry import Comparison, redact_url
 
 JUDGE_FORMAT_VERSION = 2  # bump when a prompt or the parser changes: older judgments are then not reused
 ORDER_SEED = 0  # the seed of the per-pair random A/B order (RewardBench's single-order number)
@@ -119,7 +120,7 @@ def judge_plans(
         member = models.get(member_id)
         if member is None:
             raise ValueError(f"model {entry.id}: judge {member_id!r} is not in the model catalog")
-        if member.type not in JUDGE_TYPES or member.judges:
+        if not model_kind(member.type).judges or member.judges:
             raise ValueError(
                 f"model {entry.id}: judge {member_id!r} must be a single pairwise-judge or generative model"
             )
@@ -350,44 +351,30 @@ def reusable_judgments(model_id: str, settings_key: str) -> pl.DataFrame:
 # ---------------------------------------------------------------- the run
 
 
-def judge_model(
-    entry: ModelEntry,
-    responses: pl.DataFrame,
-    prompts: pl.DataFrame,
-    settings: ScorerSettings,
-    benchmarks: list[str],
-    device: str | None = None,
-    run_id: str | None = None,
-    shard_rows: int = 2048,
-    log: Callable[[str], None] = print,
+def judge_run(
+    request: RunRequest,
     models: dict[str, ModelEntry] | None = None,
     rules: dict[tuple[str, str], str] | None = None,
 ) -> RunResult:
-    """Judge every example of `responses` with one judge or ensemble, by its subset's protocol
+    """Judge every example of the request with one judge or ensemble, by its subset's protocol
     (pairwise: every (chosen, rejected) pair in both orders); write the run's judgments (new and
     reused) under `lake/judgments/model=.../run=...`. `rules`: the subsets' catalog rules (default:
-    the catalog's)."""
-    device = device or default_device()
-    run_id = run_id or new_run_id()
-    plans = judge_plans(entry, settings, models)
+    the catalog's). `engine.scoring.score_model` hands a judge's run here."""
+    entry = request.entry
+    plans = judge_plans(entry, request.settings, models)
     settings_key = judge_settings_key(entry, plans)
-    judged_settings = asdict(settings) | {
+    judged_settings = asdict(request.settings) | {
         "judges": [judge_settings(plan) for plan in plans],
         "protocol": entry.rb2_protocol,
     }
-    record = running_record(run_id, entry, judged_settings, settings_key, benchmarks, device)
-    fail_dead_runs(log)
-    write_run(record)
-    out_dir = judgments_dir(entry.id, run_id)
-    try:
+    with recorded_run(request, judged_settings, settings_key, request.device or WHEN_NEEDED) as run:
         rules = subset_rules() if rules is None else rules
-        with run_lock(entry.id, settings_key, log):
-            calls = judge_calls(entry, responses, prompts, rules)
-            result = _judge_run(entry, plans, calls, record, out_dir, shard_rows, log)
-    except BaseException as error:
-        write_run(ended_record(record, error))
-        raise
-    return result
+        calls = judge_calls(entry, request.responses, request.prompts, rules)
+        out_dir = judgments_dir(entry.id, request.run_id)
+        run.result = _judge_run(
+            entry, plans, calls, run.record, request.device, out_dir, request.shard_rows, request.log
+        )
+    return run.result
 
 
 def _judge_run(
@@ -395,12 +382,13 @@ def _judge_run(
     plans: list[JudgePlan],
     rows: pl.DataFrame,
     record: dict,
+    device: str | None,
     out_dir: Path,
     shard_rows: int,
     log: Callable[[str], None],
 ) -> RunResult:
-    """The body of `judge_model`, under its run's lock."""
-    run_id, settings_key, device = record["run_id"], record["settings_key"], record["device"]
+    """The body of `judge_run`, under its run's lock; `device` None: decided if a judge is loaded."""
+    run_id, settings_key = record["run_id"], record["settings_key"]
     rows = rows.with_columns(call_key())
     calls = rows.unique("call_key", keep="first", maintain_order=True)
     wanted = pl.DataFrame({"judge": [plan.index for plan in plans]}, schema={"judge": pl.Int32}).join(
@@ -417,6 +405,8 @@ def _judge_run(
             _finish_rows(rows.join(reused, on="call_key"), entry.id, run_id, settings_key, reused=True),
             out_dir / "part-reused.parquet",
         )
+    # torch is imported (to find a GPU) only when a local judge is loaded: a warm re-run loads none
+    device = (device or default_device()) if n_todo else NOTHING_COMPUTED
     stats = (
         _judge_todo(plans, device, rows, calls, reused, entry.id, run_id, settings_key, shard_rows)
         if n_todo
@@ -435,7 +425,6 @@ def _judge_run(
         max_length=min(plan.settings.max_length for plan in plans),
     )
     log(f"{entry.id}: max_length {result.max_length}, {result.n_truncated} inputs over it (not judged)")
-    write_complete_run(record, result)
     return result
 
 

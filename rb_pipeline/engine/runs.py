@@ -1,22 +1,29 @@
-"""What the scoring and judging engines share about a run: its result, its record as it starts, one run
-at a time per (model, settings key), when to flush a shard, the default device."""
+"""What the scoring and judging engines share about a run: what it is asked (`RunRequest`), its life-cycle
+(`recorded_run`: its record, one run at a time per (model, settings key), its end), its result, when to
+flush a shard, the default device."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+import polars as pl
 from filelock import FileLock, Timeout
 
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.paths import encode_model_id, rb_home
-from rb_pipeline.core.runs import run_record, write_run
+from rb_pipeline.core.runs import ended_record, fail_dead_runs, run_record, write_run
+from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.sources.datasets import run_sources
 
 FLUSH_SECONDS = 30.0  # a shard is written at least this often, so a killed run loses little work
+
+
+NOTHING_COMPUTED = "none (everything reused)"  # the device of a run that loaded no model
+WHEN_NEEDED = "auto"  # the device of a run under way whose device is decided when a model is loaded
 
 
 def default_device() -> str:
@@ -46,9 +53,10 @@ def run_lock(model_id: str, settings_key: str, log: Callable[[str], None] = prin
 
 
 def write_complete_run(record: dict, result: RunResult) -> None:
-    """Rewrite a run's row as complete, with its counts and speeds."""
+    """Rewrite a run's row as complete, with its counts and speeds, and the device it ran on (decided
+    only when there was something to compute)."""
     counts = asdict(result)
-    del counts["run_id"], counts["device"]
+    del counts["run_id"]
     write_run(record | {"status": "complete", "ended_at": datetime.now(UTC)} | counts)
 
 
@@ -110,3 +118,54 @@ def running_record(
         device=device,
         **run_sources(benchmarks),
     )
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run of one model, scoring or judging (`engine.scoring.score_model` builds it): score every
+    response of `responses` (joined to `prompts` on benchmark+example_id) with these settings."""
+
+    entry: ModelEntry
+    responses: pl.DataFrame
+    prompts: pl.DataFrame
+    settings: ScorerSettings
+    benchmarks: list[str]
+    device: str | None  # None: cuda when present, else cpu, decided (importing torch) only to compute
+    run_id: str
+    shard_rows: int = 2048  # rows per shard written
+    log: Callable[[str], None] = print
+    flush_seconds: float = FLUSH_SECONDS
+    provenance: str = "computed"  # `audit`: engine/audit.py's runs, never a model's latest
+
+
+@dataclass
+class Run:
+    """A run under way: its record; the body sets `result`, which `recorded_run` writes as complete."""
+
+    record: dict
+    result: RunResult | None = None
+
+
+@contextmanager
+def recorded_run(
+    request: RunRequest, settings: dict, settings_key: str, device: str, leader: bool = True
+) -> Iterator[Run]:
+    """The life-cycle of a run, the same for scoring and judging: the leader (rank 0, or the only
+    process) marks runs whose process died as failed and writes this run's row as `running`, then holds
+    the (model, settings key) lock while the body runs; the row becomes complete with the body's
+    `result`, or failed with the error when anything (an error, a signal) ends it early."""
+    record = running_record(
+        request.run_id, request.entry, settings, settings_key, request.benchmarks, device, request.provenance
+    )
+    run = Run(record)
+    if leader:
+        fail_dead_runs(request.log)
+        write_run(record)
+    try:
+        with run_lock(request.entry.id, settings_key, request.log) if leader else nullcontext():
+            yield run
+            if leader and run.result is not None:
+                write_complete_run(record, run.result)
+    except BaseException as error:
+        write_run(ended_record(record, error))
+        raise

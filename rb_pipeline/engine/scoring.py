@@ -14,15 +14,16 @@ process died (kill -9, a lost node) is found and marked failed (`fail_dead_runs`
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from dataclasses import asdict
 
 import polars as pl
 from tqdm import tqdm
 
 from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.kinds import model_kind
 from rb_pipeline.core.lake import (
     UnverifiedFile,
     publish_parquet,
@@ -30,25 +31,28 @@ from rb_pipeline.core.lake import (
     scores_dir,
     set_aside,
 )
-from rb_pipeline.core.runs import ended_record, fail_dead_runs, new_run_id, write_run
+from rb_pipeline.core.runs import new_run_id
 from rb_pipeline.core.schemas import SCORES_SCHEMA
 from rb_pipeline.core.settings import ScorerSettings
-from rb_pipeline.engine.judging import judge_model
+from rb_pipeline.engine.judging import judge_run
 from rb_pipeline.engine.runs import (
     FLUSH_SECONDS,
+    NOTHING_COMPUTED,
+    WHEN_NEEDED,
     Flush,
+    RunRequest,
     RunResult,
     default_device,
-    run_lock,
-    running_record,
-    write_complete_run,
+    recorded_run,
 )
 from rb_pipeline.models.loader import effective_settings, load_scorer
-from rb_pipeline.models.registry import JUDGE_TYPES, Encoded
+from rb_pipeline.models.registry import Encoded
 
 
 def data_parallel() -> tuple[int, int]:
     """(rank, world size) in an initialized torch.distributed group (torchrun), else (0, 1)."""
+    if "torch" not in sys.modules:  # no group can be initialized without torch: not worth importing it
+        return 0, 1
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
@@ -58,10 +62,10 @@ def data_parallel() -> tuple[int, int]:
 
 def _shared(value: object) -> object:
     """Rank 0's `value` on every rank (identity outside a distributed group)."""
-    import torch.distributed as dist
-
     if data_parallel()[1] == 1:
         return value
+    import torch.distributed as dist
+
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
@@ -69,10 +73,10 @@ def _shared(value: object) -> object:
 
 def _gathered(value: object) -> list:
     """Every rank's `value`, in rank order (after a barrier: every rank got here)."""
-    import torch.distributed as dist
-
     if data_parallel()[1] == 1:
         return [value]
+    import torch.distributed as dist
+
     values: list = [None] * data_parallel()[1]
     dist.all_gather_object(values, value)
     return values
@@ -144,72 +148,79 @@ def score_model(
 ) -> RunResult:
     """Score every distinct response of `responses` (joined to `prompts` on benchmark+example_id)
     with one model; write the scores it computes under `lake/scores/model=.../run=...` (reused scores
-    stay where they are); the run's record has `provenance` (`audit`: engine/audit.py). Judges (pairwise-judge, generative) write judgments instead: see
-    `rb_pipeline.engine.judging`."""
-    if entry.type in JUDGE_TYPES:
-        return judge_model(
-            entry, responses, prompts, settings, benchmarks, device, run_id, shard_rows=shard_rows, log=log
-        )
-    device = device or default_device()
-    # Data parallel (torchrun): every rank takes a share of what is new; rank 0 keeps the run's record.
-    rank, world = data_parallel()
-    run_id = str(_shared(run_id or new_run_id()))
-    requested, settings = settings, effective_settings(entry, settings)
-    settings_key = settings.key(entry)
-    device_label = device if world == 1 else f"{device} x{world} (data parallel)"
-    record = running_record(
-        run_id, entry, asdict(requested), settings_key, benchmarks, device_label, provenance
+    stay where they are); the run's record has `provenance` (`audit`: engine/audit.py). A kind that judges (core.kinds) writes judgments instead: see
+    `rb_pipeline.engine.judging`. Both go through one life-cycle (`engine.runs.recorded_run`)."""
+    request = RunRequest(
+        entry,
+        responses,
+        prompts,
+        settings,
+        benchmarks,
+        device,
+        str(_shared(run_id or new_run_id())),
+        shard_rows,
+        log,
+        flush_seconds,
+        provenance,
     )
-    if rank == 0:
-        fail_dead_runs(log)
-        write_run(record)
-    try:
-        with run_lock(entry.id, settings_key, log) if rank == 0 else nullcontext():
-            distinct = (
-                responses.join(
-                    prompts.select("benchmark", "example_id", "prompt"), on=["benchmark", "example_id"]
-                )
-                .unique("response_id", keep="first", maintain_order=True)
-                .select("response_id", "prompt", "text")
+    return judge_run(request) if model_kind(entry.type).judges else _score_run(request)
+
+
+def _score_run(request: RunRequest) -> RunResult:
+    """Score what is new; data parallel (torchrun): every rank takes a share of what is new, rank 0
+    keeps the run's record."""
+    entry, log = request.entry, request.log
+    rank, world = data_parallel()
+    requested, settings = request.settings, effective_settings(entry, request.settings)
+    settings_key = settings.key(entry)
+
+    def label(device: str) -> str:
+        return device if world == 1 else f"{device} x{world} (data parallel)"
+
+    with recorded_run(
+        request, asdict(requested), settings_key, label(request.device or WHEN_NEEDED), leader=rank == 0
+    ) as run:
+        distinct = (
+            request.responses.join(
+                request.prompts.select("benchmark", "example_id", "prompt"), on=["benchmark", "example_id"]
             )
-            # rank 0 reads (and verifies) the lake, under the lock; the other ranks get its answer
-            stored = _shared(reusable_scores(entry.id, settings_key, log) if rank == 0 else None)
-            reused = stored.join(distinct.select("response_id"), on="response_id", how="semi")
-            todo = distinct.join(reused.select("response_id"), on="response_id", how="anti")
-            log(
-                f"{entry.id}: {distinct.height} distinct responses, {reused.height} reused,"
-                f" {todo.height} to score"
+            .unique("response_id", keep="first", maintain_order=True)
+            .select("response_id", "prompt", "text")
+        )
+        # rank 0 reads (and verifies) the lake, under the lock; the other ranks get its answer
+        stored = _shared(reusable_scores(entry.id, settings_key, log) if rank == 0 else None)
+        reused = stored.join(distinct.select("response_id"), on="response_id", how="semi")
+        todo = distinct.join(reused.select("response_id"), on="response_id", how="anti")
+        log(
+            f"{entry.id}: {distinct.height} distinct responses, {reused.height} reused, {todo.height} to score"
+        )
+        share = data_parallel_share(todo, rank, world)
+        flush = Flush(request.shard_rows, request.flush_seconds)
+        # torch is imported (to find a GPU) only when a model is loaded: a warm re-run loads none
+        device = request.device or (default_device() if share.height else None)
+        stats = _combine(
+            _gathered(
+                _score_todo(entry, settings, device, share, request.run_id, settings_key, flush, rank, world)
+                if share.height
+                else {}
             )
-            share = data_parallel_share(todo, rank, world)
-            flush = Flush(shard_rows, flush_seconds)
-            stats = _combine(
-                _gathered(
-                    _score_todo(entry, settings, device, share, run_id, settings_key, flush, rank, world)
-                    if share.height
-                    else {}
-                )
-            )
-            result = RunResult(
-                run_id=run_id,
-                n_responses=distinct.height,
-                n_scored=todo.height,
-                n_reused=reused.height,
-                n_truncated=stats.get("n_truncated", 0) + int((reused["truncated_tokens"] > 0).sum()),
-                responses_per_s=stats.get("responses_per_s", 0.0),
-                tokens_per_s=stats.get("tokens_per_s", 0.0),
-                padding_overhead=stats.get("padding_overhead", 0.0),
-                device=record["device"],
-                max_length=settings.max_length,
-                n_prompt_shared=stats.get("n_prompt_shared", 0),
-                n_prompt_full=stats.get("n_prompt_full", 0),
-            )
-            log(f"{entry.id}: max_length {settings.max_length}, {result.n_truncated} responses truncated")
-            if rank == 0:
-                write_complete_run(record, result)
-    except BaseException as error:
-        write_run(ended_record(record, error))
-        raise
-    return result
+        )
+        run.result = RunResult(
+            run_id=request.run_id,
+            n_responses=distinct.height,
+            n_scored=todo.height,
+            n_reused=reused.height,
+            n_truncated=stats.get("n_truncated", 0) + int((reused["truncated_tokens"] > 0).sum()),
+            responses_per_s=stats.get("responses_per_s", 0.0),
+            tokens_per_s=stats.get("tokens_per_s", 0.0),
+            padding_overhead=stats.get("padding_overhead", 0.0),
+            device=label(device) if device else NOTHING_COMPUTED,
+            max_length=settings.max_length,
+            n_prompt_shared=stats.get("n_prompt_shared", 0),
+            n_prompt_full=stats.get("n_prompt_full", 0),
+        )
+        log(f"{entry.id}: max_length {settings.max_length}, {run.result.n_truncated} responses truncated")
+    return run.result
 
 
 def data_parallel_share(todo: pl.DataFrame, rank: int, world: int) -> pl.DataFrame:

@@ -31,7 +31,7 @@ from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.models.context import capped_settings
 from rb_pipeline.models.fusion import fuse
 from rb_pipeline.models.last_token import last_block_at, pooled_positions, runs_last_block_at_pooled_token
-from rb_pipeline.models.registry import Encoded, register_scorer
+from rb_pipeline.models.registry import Encoded
 from rb_pipeline.models.templates import resolve_template
 
 # decoder architectures whose forward continues from `past_key_values` with explicit `position_ids`
@@ -236,7 +236,6 @@ def pad_batch(batch: list[Encoded], pad_id: int, side: str, device: str) -> dict
     }
 
 
-@register_scorer("classifier")
 class ClassifierScorer:
     """Reward = logits[:, 0] of a sequence classifier, or its `score` (see `reward_and_vector`)."""
 

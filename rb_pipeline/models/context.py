@@ -4,18 +4,20 @@ The effective `max_length` is the smaller of the setting and the model's limit: 
 `max_position_embeddings` / `n_positions`, or its tokenizer's `model_max_length` when that is a real
 number (tokenizers without a limit say int(1e30)). For DPO the reference model's limit counts too;
 a local generative judge keeps room for the tokens it writes.
+
+A model at a pinned revision (a local folder's content hash, a Hub commit) has the same limit for
+good: it is kept in `$RB_HOME/cache/context_limits.json`, so a re-run that scores nothing new never
+imports transformers (and torch) to read it again.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
-from transformers import AutoConfig, PretrainedConfig
-from transformers.models.auto.tokenization_auto import get_tokenizer_config
-
-from rb_pipeline.catalog.entries import ModelEntry
-from rb_pipeline.core.paths import rb_home
+from rb_pipeline.catalog.entries import PINNED_REVISION, ModelEntry
+from rb_pipeline.core.paths import atomic_path, rb_home
 from rb_pipeline.core.settings import ScorerSettings
 
 SANE_TOKENIZER_LIMIT = 10**8  # above this a tokenizer's model_max_length is a "no limit" sentinel
@@ -37,6 +39,9 @@ def refuse_custom_code(location: str, revision: str, allowed: bool) -> None:
     head, or fail deep inside loading."""
     if allowed:
         return
+    from transformers import PretrainedConfig
+    from transformers.models.auto.tokenization_auto import get_tokenizer_config
+
     config, _ = PretrainedConfig.get_config_dict(location, revision=revision)
     tokenizer_config = get_tokenizer_config(location, revision=revision)
     for name, document in (("config.json", config), ("tokenizer_config.json", tokenizer_config)):
@@ -49,7 +54,28 @@ def refuse_custom_code(location: str, revision: str, allowed: bool) -> None:
 
 
 def context_limit(location: str, revision: str, trust_remote_code: bool) -> int | None:
-    """The most tokens the model takes (None when neither its config nor its tokenizer says)."""
+    """The most tokens the model takes (None when neither its config nor its tokenizer says); read
+    once per pinned revision (the module docstring), else from the model's files each time."""
+    pinned = revision.startswith("sha256:") or PINNED_REVISION.fullmatch(revision) is not None
+    cache_path = rb_home() / "cache" / "context_limits.json"
+    key = json.dumps([location, revision, trust_remote_code])
+    try:
+        cache = json.loads(cache_path.read_text(encoding="utf-8")) if pinned else {}
+    except (OSError, ValueError):
+        cache = {}
+    if isinstance(cache, dict) and key in cache:
+        return cache[key]
+    limit = _read_context_limit(location, revision, trust_remote_code)
+    if pinned:  # concurrent writers: the last wins, the others read the model's files again later
+        with atomic_path(cache_path) as tmp:
+            tmp.write_text(json.dumps((cache if isinstance(cache, dict) else {}) | {key: limit}), "utf-8")
+    return limit
+
+
+def _read_context_limit(location: str, revision: str, trust_remote_code: bool) -> int | None:
+    from transformers import AutoConfig
+    from transformers.models.auto.tokenization_auto import get_tokenizer_config
+
     refuse_custom_code(location, revision, trust_remote_code)
     config = AutoConfig.from_pretrained(location, revision=revision, trust_remote_code=trust_remote_code)
     text_config = config.get_text_config()

@@ -61,7 +61,7 @@ from rb_pipeline.models.classifier import (
     without_cache,
 )
 from rb_pipeline.models.context import capped_settings, ref_location
-from rb_pipeline.models.registry import Encoded, register_scorer
+from rb_pipeline.models.registry import Encoded
 
 REF_FREE_TYPES = ("sum", "avg", "norm")
 DPO_TOKENS = ("rewardbench", "clean")
@@ -103,7 +103,6 @@ def _keep_logits_arg(model) -> str | None:
     return None
 
 
-@register_scorer("dpo")
 class DPOScorer:
     """Implicit DPO reward (policy − reference log-likelihood of the response), or reference-free."""
 

@@ -1,15 +1,14 @@
-"""Instantiate a registered model kind; the engine loads models through here. The built-in kinds register
-themselves (`models.registry`) when imported, which happens here on first use: they import torch and
-transformers, which the code location does not need to load."""
+"""Instantiate a declared model kind (`core.kinds`); the engine loads models through here. The built-in
+kinds name their class lazily, so torch and transformers, which the code location does not need, are
+imported on first load."""
 
 from __future__ import annotations
 
 from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.kinds import model_kind
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.core.text import first_line
 from rb_pipeline.models.registry import (
-    JUDGES,
-    SCORERS,
     UNREADABLE_WEIGHTS,
     Judge,
     Scorer,
@@ -19,18 +18,14 @@ from rb_pipeline.models.registry import (
 )
 
 
-def register_builtin_kinds() -> None:
-    """Import the built-in kinds, which registers them."""
-    from rb_pipeline.models import classifier, dpo, judges, prm  # noqa: F401
-
-
 def load_scorer(entry: ModelEntry, settings: ScorerSettings, device: str) -> Scorer:
-    """Instantiate the registered scorer; load failures name the model and the reason in one line."""
-    register_builtin_kinds()
-    if entry.type not in SCORERS:
-        raise ValueError(f"model {entry.id}: no scorer for type {entry.type!r} (known: {sorted(SCORERS)})")
+    """Instantiate the kind's scorer; load failures name the model and the reason in one line."""
+    kind = model_kind(entry.type)
+    if kind.judges:
+        raise ValueError(f"model {entry.id}: type {entry.type!r} judges, it does not score")
+    build = kind.builder()
     with load_errors(entry):
-        return SCORERS[entry.type](entry, settings, device)
+        return build(entry, settings, device)
 
 
 def effective_settings(entry: ModelEntry, settings: ScorerSettings) -> ScorerSettings:
@@ -43,12 +38,13 @@ def effective_settings(entry: ModelEntry, settings: ScorerSettings) -> ScorerSet
 
 
 def load_judge(entry: ModelEntry, settings: ScorerSettings, device: str) -> Judge:
-    """Instantiate the registered judge; load failures name the model and the reason in one line."""
-    register_builtin_kinds()
-    if entry.type not in JUDGES:
-        raise ValueError(f"model {entry.id}: no judge for type {entry.type!r} (known: {sorted(JUDGES)})")
+    """Instantiate the kind's judge; load failures name the model and the reason in one line."""
+    kind = model_kind(entry.type)
+    if not kind.judges:
+        raise ValueError(f"model {entry.id}: type {entry.type!r} scores, it does not judge")
+    build = kind.builder()
     try:
-        return JUDGES[entry.type](entry, settings, device)
+        return build(entry, settings, device)
     except (*UNREADABLE_WEIGHTS, OSError, ValueError, KeyError, RuntimeError) as exc:
         reason = weights_error(exc) if isinstance(exc, UNREADABLE_WEIGHTS) else first_line(exc)
         where = redact_url(entry.api_base) if entry.api_base else entry.location

@@ -37,7 +37,7 @@ from rb_pipeline.models.classifier import (
     torch_dtype,
 )
 from rb_pipeline.models.context import capped_settings
-from rb_pipeline.models.registry import Encoded, register_scorer
+from rb_pipeline.models.registry import Encoded
 from rb_pipeline.models.templates import resolve_template
 
 
@@ -86,7 +86,6 @@ def step_probabilities(logits: torch.Tensor, head, good: tuple[int, ...]) -> tor
     return torch.softmax(logits[:, list(good)].float(), dim=-1)[:, 0]
 
 
-@register_scorer("prm")
 class ProcessRewardScorer:
     """Step scores of a process reward model (see the module's docstring)."""
 

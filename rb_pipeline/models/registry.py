@@ -1,12 +1,12 @@
-"""The registries of model kinds: a scorer turns token sequences into scores (`register_scorer`), a judge
-turns a prompt and two answers into a verdict (`register_judge`). A new kind registers itself here with
-a decorator; `models.loader` imports the built-in kinds and instantiates a registered one.
+"""What a model kind implements: a scorer turns token sequences into scores (`Scorer`), a judge turns a
+prompt and two answers into a verdict (`Judge`). A kind is declared in `core.kinds` (`register_kind`);
+`models.loader` instantiates it.
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -15,10 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from safetensors import SafetensorError
 
 from rb_pipeline.catalog.entries import ModelEntry
-from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.core.text import first_line
-
-JUDGE_TYPES = ("pairwise-judge", "generative")  # judged in pairs by rb_pipeline.engine.judging, not scored
 
 
 @dataclass
@@ -49,24 +46,6 @@ class Scorer(Protocol):
 
     def score(self, batch: list[Encoded]) -> list[tuple[float, list[float] | None]]:
         """Scalar score (and optional score vector) for each item of a batch."""
-
-
-SCORERS: dict[str, Callable[[ModelEntry, ScorerSettings, str], Scorer]] = {}
-
-
-def _registers_in(table: dict[str, Callable], model_type: str) -> Callable:
-    """A decorator that files a class (or factory) under `model_type` in `table`."""
-
-    def decorator(factory: Callable) -> Callable:
-        table[model_type] = factory
-        return factory
-
-    return decorator
-
-
-def register_scorer(model_type: str) -> Callable:
-    """Register a scorer class for a model type (`classifier`, `dpo`, ...)."""
-    return _registers_in(SCORERS, model_type)
 
 
 @contextmanager
@@ -131,14 +110,6 @@ class Judge(Protocol):
 
     def judge(self, batch: list[Comparison]) -> list[Judgment]:
         """A verdict for each comparison of the batch, in order."""
-
-
-JUDGES: dict[str, Callable[[ModelEntry, ScorerSettings, str], Judge]] = {}
-
-
-def register_judge(model_type: str) -> Callable:
-    """Register a judge class (or factory) for a model type (`pairwise-judge`, `generative`)."""
-    return _registers_in(JUDGES, model_type)
 
 
 def redact_url(url: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from rb_pipeline.models.registry import JUDGE_TYPES
+from rb_pipeline.core.kinds import model_kind
 from rb_pipeline.warehouse.sql_rules import query_sql
 
 
@@ -14,8 +14,8 @@ def coverage(
     con: duckdb.DuckDBPyConnection, model_id: str, model_type: str, run_id: str
 ) -> tuple[int, int, int, str]:
     """(to score, scored, NaN scores, unit) of one run, for the scores asset's checks: responses for
-    pointwise models, examples for judges (JUDGE_TYPES); `con` holds the views (`views.in_memory`)."""
-    unit, name = ("examples", "judge") if model_type in JUDGE_TYPES else ("responses", "pointwise")
+    pointwise models, examples for judges (core.kinds); `con` holds the views (`views.in_memory`)."""
+    unit, name = ("examples", "judge") if model_kind(model_type).judges else ("responses", "pointwise")
     params = {"model": model_id, "run": run_id} if unit == "examples" else {"model": model_id}
     total, covered, nan = con.execute(query_sql(f"run/coverage_{name}"), params).fetchall()[0]
     return total, covered, nan, unit

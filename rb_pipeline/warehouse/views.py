@@ -27,13 +27,12 @@ import polars as pl
 
 from rb_pipeline.catalog.entries import (
     AGGREGATIONS,
-    MODEL_KINDS,
     RULES,
-    STEP_KINDS,
     Benchmark,
     Ensemble,
     load_ensembles,
 )
+from rb_pipeline.core.kinds import KINDS
 from rb_pipeline.core.lake import UnverifiedFile, hash_differs
 from rb_pipeline.core.paths import atomic_path, lake_dir, warehouse_path
 from rb_pipeline.core.runs import process_alive
@@ -58,7 +57,6 @@ from rb_pipeline.core.schemas import (
 )
 from rb_pipeline.core.storage import attach_lake, is_remote
 from rb_pipeline.core.text import first_line
-from rb_pipeline.models.registry import JUDGE_TYPES
 from rb_pipeline.warehouse import sql_rules
 from rb_pipeline.warehouse.prm import prm_catalog_tables, prm_sql_context
 from rb_pipeline.warehouse.ranks import add_rank_groups, create_rank_table
@@ -178,8 +176,8 @@ def catalog_tables(
         "ensemble_members": pl.DataFrame(members, schema=ENSEMBLE_MEMBERS_SCHEMA),
         "model_kinds": pl.DataFrame(
             [
-                {"kind": kind, "judged": kind in JUDGE_TYPES, "scores_steps": kind in STEP_KINDS}
-                for kind in MODEL_KINDS
+                {"kind": name, "judged": kind.judges, "scores_steps": kind.scores_steps}
+                for name, kind in KINDS.items()
             ],
             schema=MODEL_KINDS_SCHEMA,
         ),

@@ -124,7 +124,7 @@ def test_a_new_model_is_scored_from_its_partition_key_and_run_config(rb_home, ti
 
     bad_type = score(key, {"type": "reward"})
     assert not bad_type.success
-    assert "run config ops.scores.config.type: Input should be 'classifier'" in error_of(bad_type)
+    assert "run config ops.scores.config.type: unknown model type 'reward'" in error_of(bad_type)
     assert "write each '/' as '--'" in error_of(score("org/raw-slash", {}))
     assert "/no/such/folder: no such model folder" in error_of(score("--no--such--folder", {}))
     assert "neither a Hub id (org/name) nor an absolute path" in error_of(score("data--models--rm", {}))

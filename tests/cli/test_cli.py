@@ -121,7 +121,8 @@ def test_score_a_local_model_folder_adds_a_row(demo_home, tiny_classifier):
     result = run_cli(
         "score", "--model", str(tiny_classifier), "--benchmark", "rmb-bon", "--max-length", "256", env=env
     )
-    local_id = re.search(r"local/tiny-classifier-[0-9a-f]{8}", result.stdout).group()  # name + path hash
+    local_id = str(tiny_classifier.resolve())  # a local folder's id is its path (as in the UI)
+    assert local_id in result.stdout
     models = json.loads(
         run_cli("sql", "select model from leaderboard order by model", "--format", "json", env=env).stdout
     )
@@ -181,11 +182,8 @@ def test_score_a_users_preference_file(demo_home, tiny_classifier, tmp_path):
 
 
 def runs_of(env: dict, model: str) -> list[dict]:
-    """The runs of the model registered under `model` (a local folder's id ends in a hash of its path)."""
-    sql = (
-        "select data_sources, n_examples from runs"
-        f" where regexp_matches(model, '^{model}(-[0-9a-f]{{8}})?$') order by started_at"
-    )
+    """The runs of the model registered under `model` (a local folder's id is its path)."""
+    sql = f"select data_sources, n_examples from runs where model = '{model}' order by started_at"
     return json.loads(run_cli("sql", sql, "--format", "json", env=env).stdout)
 
 
@@ -221,7 +219,7 @@ def test_score_reads_the_full_data_by_default_and_records_its_source(tmp_path, t
     (mirror / "tiny").mkdir(parents=True)
     (mirror / "tiny" / "prefs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in prefs[:2]))
     run_cli(*score, env=env | {"RB_MIRROR": str(mirror)})
-    runs = runs_of(env, "local/tiny-classifier")
+    runs = runs_of(env, str(tiny_classifier.resolve()))
     assert runs == [
         {
             "data_sources": [
@@ -262,7 +260,7 @@ def test_sample_flag_scores_the_shipped_samples(tmp_path, tiny_classifier):
         env=env,
     )
     # the shipped JudgeBench sample: 2 files x 4 pairs
-    assert runs_of(env, "local/tiny-classifier") == [
+    assert runs_of(env, str(tiny_classifier.resolve())) == [
         {"data_sources": [{"benchmark": "judgebench", "source": "sample", "examples": 8}], "n_examples": 8}
     ]
 
@@ -322,7 +320,8 @@ def test_corrupt_model_folder_is_one_line(fail_env, tmp_path, tiny_classifier):
     )
     error = assert_one_line_failure(result)
     assert re.match(
-        rf"rb-pipeline: error: model local/corrupt-[0-9a-f]{{8}}: cannot load from {folder}: ", error
+        rf"rb-pipeline: error: model {re.escape(str(folder.resolve()))}: cannot load from {re.escape(str(folder.resolve()))}: ",
+        error,
     )
     assert "config.json" in error and "check its config.json, weights and tokenizer files" in error
 
@@ -335,7 +334,7 @@ def test_unknown_architecture_is_one_line(fail_env, tmp_path, tiny_classifier):
         "score", "--model", str(folder), "--dataset", fail_env["PREFS"], env=fail_env, check=False
     )
     error = assert_one_line_failure(result)
-    assert re.match(r"rb-pipeline: error: model local/nonsense-[0-9a-f]{8}: cannot load from", error)
+    assert error.startswith(f"rb-pipeline: error: model {folder.resolve()}: cannot load from")
     assert "`nonsense`" in error
 
 
@@ -356,14 +355,13 @@ def test_out_of_memory_is_one_line_with_a_smaller_batch(
     """A (simulated) torch.OutOfMemoryError inside the scorer, in an in-process CLI call."""
     import torch
 
-    import rb_pipeline.models.classifier  # noqa: F401  (registers the classifier scorer)
     from rb_pipeline.cli import main
-    from rb_pipeline.models.registry import SCORERS
+    from rb_pipeline.core.kinds import KINDS
 
     def out_of_memory(self, batch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(SCORERS["classifier"], "score", out_of_memory)
+    monkeypatch.setattr(KINDS["classifier"].builder(), "score", out_of_memory)
     capfd.readouterr()
     # a catalog benchmark: in process, `assets.definitions` may be imported already (a new --dataset
     # registered now would not be in it)
@@ -373,7 +371,7 @@ def test_out_of_memory_is_one_line_with_a_smaller_batch(
     assert code == 2
     error, log = err.strip().splitlines()
     assert re.fullmatch(
-        r"rb-pipeline: error: out of memory scoring model local/tiny-classifier-[0-9a-f]{8} at batch size 8:"
+        rf"rb-pipeline: error: out of memory scoring model {re.escape(str(tiny_classifier.resolve()))} at batch size 8:"
         r" try --batch-size 4 or smaller \(or a smaller --max-length\)",
         error,
     ), error

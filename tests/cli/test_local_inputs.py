@@ -20,7 +20,6 @@ from rb_pipeline.catalog.entries import (
     load_benchmarks,
     load_models,
     local_revision,
-    path_tag,
     register_model,
     user_benchmarks_dir,
 )
@@ -177,9 +176,7 @@ def test_two_folders_of_one_name_are_two_models(rb_home: Path, tmp_path: Path, t
     y = copy_model(tiny_classifier, tmp_path / "y" / "tiny-rm")
     first, second = resolve_model(str(x), None), resolve_model(str(y), None)
     assert first.id != second.id
-    assert re.fullmatch(r"local/tiny-rm-[0-9a-f]{8}", first.id) and re.fullmatch(
-        r"local/tiny-rm-[0-9a-f]{8}", second.id
-    )
+    assert (first.id, second.id) == (str(x.resolve()), str(y.resolve()))  # a folder's id is its path
     models = load_models()
     assert (models[first.id].location, models[second.id].location) == (str(x), str(y))
     assert resolve_model(str(x), None).id == first.id  # the same folder again: the same model
@@ -253,12 +250,34 @@ def test_ids_with_a_newline_or_a_double_dash_are_refused_before_anything_is_regi
         ):
             resolve_model(name, None)
     assert not (rb_home / "models.yaml").exists()
-    # a folder's own name is made fit for an id (the path tag keeps two folders apart)
-    for name, part in (("m--dash", "m-dash"), ("line\nbreak", "linebreak")):
+    # a folder's id is its path (the UI's scheme too), so a path holding either is refused, naming it
+    for name in ("m--dash", "line\nbreak"):
         folder = copy_model(tiny_classifier, tmp_path / name)
-        entry = resolve_model(str(folder), None)
-        assert entry.id == f"local/{part}-{path_tag(folder.resolve())}"
-        assert entry.id in load_models()
+        with pytest.raises(
+            UserError, match=r"^model folder .*: its path is its id, and id .* rename the folder"
+        ):
+            resolve_model(str(folder), None)
+    assert not (rb_home / "models.yaml").exists()
+
+
+def test_the_cli_and_the_ui_name_a_folder_alike(rb_home: Path, tmp_path: Path, tiny_classifier: Path) -> None:
+    """One naming scheme for local models: the CLI and the UI's `score_new_model` form give a folder
+    the same id, its absolute path, whose partition key is its encoding and decodes back to it."""
+    from assets.new_model import model_id_as_typed
+    from assets.partitions import partition_model_id
+    from rb_pipeline.core.paths import encode_model_id
+
+    folder = copy_model(tiny_classifier, tmp_path / "rm")
+    typed = str(folder)
+    assert model_id_as_typed(typed) == str(folder.resolve())  # the UI, before anything is registered
+    entry = resolve_model(typed, None)  # the CLI registers it
+    assert entry.id == str(folder.resolve()) == model_id_as_typed(f"{typed}/")
+    key = encode_model_id(entry.id)
+    assert key == str(folder.resolve()).replace("/", "--") and partition_model_id(key) == entry.id
+    # a lake made before: a folder registered as `local/<name>-<8 hex>` keeps that id on both routes
+    older = copy_model(tiny_classifier, tmp_path / "older")
+    register_model(ModelEntry(id="local/older-0123abcd", source=str(older)))
+    assert resolve_model(str(older), None).id == model_id_as_typed(str(older)) == "local/older-0123abcd"
 
 
 def test_a_folder_a_fifo_or_a_device_is_named_as_such(rb_home: Path, tmp_path: Path) -> None:

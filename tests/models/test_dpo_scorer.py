@@ -11,13 +11,13 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rb_pipeline.catalog.entries import ModelEntry
+from rb_pipeline.core.kinds import KINDS
 from rb_pipeline.core.lake import scores_dir
 from rb_pipeline.core.schemas import EXAMPLES_SCHEMA, RESPONSES_SCHEMA
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.scoring import score_model
 from rb_pipeline.models import dpo
 from rb_pipeline.models.dpo import DPOScorer, truncate_pair
-from rb_pipeline.models.registry import SCORERS
 from rb_pipeline.sources.normalize import response_id
 
 TEXTS = ["The capital of France is Paris.", "Water boils at 100 degrees Celsius."]
@@ -132,7 +132,7 @@ def _encode(scorer: DPOScorer, pairs=PAIRS):
 
 
 def test_registered() -> None:
-    assert SCORERS["dpo"] is DPOScorer
+    assert KINDS["dpo"].builder() is DPOScorer
 
 
 def test_encode_matches_template_and_prompt_length(models, expected) -> None:

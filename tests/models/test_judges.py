@@ -29,7 +29,7 @@ from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.judging import judgments_dir, sampled_order
 from rb_pipeline.engine.scoring import score_model
 from rb_pipeline.models import judges
-from rb_pipeline.models.judges import format_judge_prompt, parse_verdict, system_prompt
+from rb_pipeline.models.judge_prompts import format_judge_prompt, parse_verdict, system_prompt
 from rb_pipeline.models.loader import load_judge
 from rb_pipeline.models.registry import Comparison
 from rb_pipeline.sources.normalize import response_id
@@ -186,9 +186,9 @@ def test_sampled_order_is_seeded_per_pair_and_balanced():
 def test_entry_validation():
     with pytest.raises(ValidationError, match="odd number of judges"):
         ModelEntry(id="poll", type="generative", judges=("a", "b"))
-    with pytest.raises(ValidationError, match="only a pairwise-judge or generative"):
+    with pytest.raises(ValidationError, match="judges: only a model of type pairwise-judge or generative"):
         ModelEntry(id="x", type="classifier", judges=("a",))
-    with pytest.raises(ValidationError, match="api_base: only a generative"):
+    with pytest.raises(ValidationError, match="api_base: only a model of type generative"):
         ModelEntry(id="x", type="classifier", api_base="http://127.0.0.1:1/v1")
 
 

@@ -22,7 +22,7 @@ import pytest
 from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.judging import drawn_position, four_way_calls
-from rb_pipeline.models.judges import (
+from rb_pipeline.models.judge_prompts import (
     FOUR_WAY_SYSTEM,
     four_way_messages,
     parse_four_way,

@@ -33,7 +33,8 @@ from rb_pipeline.catalog.entries import ModelEntry
 from rb_pipeline.core.lake import run_path, scores_dir
 from rb_pipeline.core.settings import ScorerSettings
 from rb_pipeline.engine.scoring import score_model
-from rb_pipeline.models.judges import PairwiseClassifierJudge, format_judge_prompt
+from rb_pipeline.models.judge_prompts import format_judge_prompt
+from rb_pipeline.models.judges import PairwiseClassifierJudge
 from rb_pipeline.models.loader import effective_settings, load_scorer
 from rb_pipeline.models.registry import Comparison
 from rb_pipeline.models.templates import NAMED_TEMPLATES

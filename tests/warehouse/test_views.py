@@ -131,17 +131,21 @@ def test_no_view_names_a_subset():
 
 
 def test_no_view_names_a_model_kind_the_kinds_table_says_which_judge():
-    from rb_pipeline.catalog.entries import MODEL_KINDS
-    from rb_pipeline.models.registry import JUDGE_TYPES
+    from rb_pipeline.core.kinds import KINDS
     from rb_pipeline.warehouse.views import SQL_DIR, catalog_tables
 
     for path in SQL_DIR.rglob("*.sql"):
         text = path.read_text(encoding="utf-8")
-        assert not [kind for kind in MODEL_KINDS if f"'{kind}'" in text], path
+        assert not [kind for kind in KINDS if f"'{kind}'" in text], path
     kinds = catalog_tables({}, ensembles={})["model_kinds"]
-    assert kinds.filter("judged")["kind"].to_list() == list(JUDGE_TYPES)  # pairwise-judge, generative
-    assert kinds.filter(~kinds["judged"])["kind"].to_list() == ["classifier", "dpo", "prm"]
-    assert kinds.filter("scores_steps")["kind"].to_list() == ["prm"]  # prm_step_scores reads these
+    # the built-in kinds' declarations (core.kinds; a test module may have declared more)
+    assert {kind: (judged, steps) for kind, judged, steps in kinds.rows()}.items() >= {
+        "classifier": (False, False),
+        "dpo": (False, False),
+        "pairwise-judge": (True, False),
+        "generative": (True, False),
+        "prm": (False, True),  # prm_step_scores reads these
+    }.items()
 
 
 def test_section_chart_is_a_png_of_the_section_scores(warehouse):
