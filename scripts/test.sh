@@ -12,6 +12,9 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 export RB_MIRROR="${RB_MIRROR:-$(cd .. && pwd)/shared/data}"
 .venv/bin/ruff check .
 .venv/bin/lint-imports  # the layers and no-cycles contracts of pyproject.toml
+# The two workers share two cores: one math thread each, inherited by every run and CLI they start
+# (torch's OpenMP threads otherwise spin against the other worker's: measured 100x slower per test).
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 # Two workers (pytest-xdist), each test file whole on one of them (module fixtures such as the cluster are
 # built once); RB_TEST_WORKERS=0 runs in one process.
 exec .venv/bin/python -m pytest -q -n "${RB_TEST_WORKERS:-2}" --dist loadfile "$@"
