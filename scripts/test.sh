@@ -17,4 +17,6 @@ export RB_MIRROR="${RB_MIRROR:-$(cd .. && pwd)/shared/data}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 # Two workers (pytest-xdist), each test file whole on one of them (module fixtures such as the cluster are
 # built once); RB_TEST_WORKERS=0 runs in one process.
-exec .venv/bin/python -m pytest -q -n "${RB_TEST_WORKERS:-2}" --dist loadfile "$@"
+# --no-loadscope-reorder: xdist would otherwise hand out files by their number of tests, not in the
+# slowest-first order tests/conftest.py gives them.
+exec .venv/bin/python -m pytest -q -n "${RB_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

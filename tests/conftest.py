@@ -45,8 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip what needs an absent mirror or browser, each with one reason (shown by `-ra`); run the files
-    that hold slow tests first, the longest first (`slow(minutes=N)`, default 1), so the two xdist
-    workers (scripts/test.sh) finish close together."""
+    that hold slow tests first, the longest first (`slow(minutes=N)`: about N minutes for the whole file
+    on two idle cores, the largest N of its tests; default 1), so the two xdist workers (scripts/test.sh,
+    which keeps this order: `--no-loadscope-reorder`) finish close together."""
     minutes: dict[Path, float] = {}
     for item in items:
         if marker := item.get_closest_marker("slow"):

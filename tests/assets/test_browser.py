@@ -118,7 +118,7 @@ def launch_new_model(page, base: str, model: str, first: bool = True) -> None:
     expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]+$"))
 
 
-@pytest.mark.slow(minutes=6)
+@pytest.mark.slow(minutes=4)
 def test_new_models_from_the_ui_alone_on_a_fresh_lake(ui, rb_home, start_dagster_dev):
     from playwright.sync_api import expect
 

@@ -42,7 +42,7 @@ def demo_home(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
     return env, run_cli("demo", env=env)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=4)  # the file's CLI runs together
 def test_demo_prints_a_leaderboard_and_sql_returns_it(demo_home):
     env, demo = demo_home
     assert "rb-demo/tiny-classifier" in demo.stdout

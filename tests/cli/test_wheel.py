@@ -77,7 +77,7 @@ def link_runtime_dependencies(site_packages: Path) -> None:
                 shutil.copy2(source, target)
 
 
-@pytest.mark.slow(minutes=4)
+@pytest.mark.slow(minutes=1)
 def test_the_wheel_installed_in_a_new_venv_runs_the_demo_from_another_folder(tmp_path):
     # the source tree: a copy of the checkout, built and then removed
     source = tmp_path / "source"

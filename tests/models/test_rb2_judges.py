@@ -369,7 +369,7 @@ def sql(query: str, env: dict) -> list[dict]:
     return json.loads(run_cli("sql", query, "--format", "json", env=env).stdout)
 
 
-@pytest.mark.slow(minutes=3)
+@pytest.mark.slow(minutes=1)
 def test_ratings_and_four_way_judges_end_to_end_through_score(tmp_path):
     """Two generative judges (ratings, the default; four-way) scored by `rb-pipeline score` on a
     RewardBench 2 shaped benchmark, against the scripted judge on loopback."""

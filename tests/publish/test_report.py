@@ -19,7 +19,7 @@ from rb_pipeline.core.paths import encode_model_id
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 PUBLISHED_MODEL = "hand-made/published-rm"
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow(minutes=3), pytest.mark.browser]
 
 
 def run_cli(*args: str, env: dict) -> str:
