@@ -557,6 +557,8 @@ def stream_query(
 
         def produce() -> None:
             try:
+                if stop.is_set():  # stopped before it began
+                    return
                 reader = con.sql(sql).to_arrow_reader(batch_rows)
                 empty = True
                 for batch in reader:
@@ -597,7 +599,9 @@ def stream_query(
                 yield item
         finally:
             stop.set()
-            con.interrupt()
-            while worker.is_alive():  # interrupted within milliseconds; a batch put is dropped
-                with suppress(queue.Empty):
+            # interrupted within milliseconds; again while alive: a signal that came before the query
+            # started executing would otherwise find nothing to interrupt and leave it running
+            while worker.is_alive():
+                con.interrupt()
+                with suppress(queue.Empty):  # a batch put is dropped
                     batches.get(timeout=0.05)
