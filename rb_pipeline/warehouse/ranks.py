@@ -20,8 +20,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from rb_pipeline.warehouse.sql_rules import query_sql, render_macro
-from rb_pipeline.warehouse.stats import BOOTSTRAP_SEED, resampled_clusters, stream_seed
+from rb_pipeline.warehouse.sql_rules import query_sql
+from rb_pipeline.warehouse.stats import BOOTSTRAP_SEED, resampled_clusters, resampled_ties_scores, stream_seed
 
 RANK_TABLE = "rank_groups"
 RANK_RESAMPLES = 1000
@@ -34,7 +34,6 @@ RANK_SCHEMA = {
     "n_indistinguishable": pl.Int64,  # other models it cannot be told apart from
 }
 RESAMPLED = "rank_resampled_subsets"
-RESAMPLED_TIES = "rank_resampled_ties"
 RESAMPLED_SCHEMA = {
     "model": pl.String,
     "resample": pl.Int64,
@@ -106,10 +105,7 @@ def paired_ties_resamples(
         frames.append(resampled_clusters(group, n_resamples, rng))
     if not frames:
         return pl.DataFrame(schema=RESAMPLED_SCHEMA)
-    drawn = pl.concat(frames).to_arrow()  # noqa: F841 (read by DuckDB by name)
-    con.execute(f"create or replace temp table {RESAMPLED_TIES} as select * from drawn")
-    scores = con.sql(render_macro(f"rb2_ties_score('{RESAMPLED_TIES}', ['model', 'resample'])")).pl()
-    con.execute(f"drop table {RESAMPLED_TIES}")
+    scores = resampled_ties_scores(con, pl.concat(frames))
     counts = rows.group_by("model", "benchmark", "subset").agg(n=pl.len())
     joined = scores.drop("n").join(counts, on=["model", "benchmark", "subset"])
     return joined.select([pl.col(name).cast(dtype) for name, dtype in RESAMPLED_SCHEMA.items()])

@@ -104,6 +104,16 @@ def resampled_clusters(rows: pl.DataFrame, n_resamples: int, rng: np.random.Gene
     )
 
 
+def resampled_ties_scores(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.DataFrame:
+    """Each (model, resample)'s Ties score, by the rb2_ties_score rule, from resampled Ties rows
+    (`resampled_clusters`); shared by the bootstrap and the rank groups."""
+    drawn = rows.to_arrow()  # noqa: F841 (read by DuckDB by name)
+    con.execute(f"create or replace temp table {RESAMPLED_TIES} as select * from drawn")
+    scores = con.sql(render_macro(f"rb2_ties_score('{RESAMPLED_TIES}', ['model', 'resample'])")).pl()
+    con.execute(f"drop table {RESAMPLED_TIES}")
+    return scores
+
+
 def _latest_credits(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], np.ndarray]:
     """Per (model, benchmark, subset): the credits of the examples behind subset_accuracy (latest run)."""
     frame = con.sql(query_sql("stats/latest_credits")).pl()
@@ -151,9 +161,7 @@ def subset_resamples(
             ).with_columns(model=pl.lit(model), benchmark=pl.lit(benchmark), subset=pl.lit(subset))
         )
     if ties_resamples:
-        rows = pl.concat(ties_resamples)  # noqa: F841 (read by DuckDB by name)
-        con.execute(f"create or replace temp table {RESAMPLED_TIES} as select * from rows")
-        scores = con.sql(render_macro(f"rb2_ties_score('{RESAMPLED_TIES}', ['model', 'resample'])")).pl()
+        scores = resampled_ties_scores(con, pl.concat(ties_resamples))
         frames.append(scores.select("model", "benchmark", "subset", "resample", "score"))
     schema = {"model": pl.String, "benchmark": pl.String, "subset": pl.String, "resample": pl.Int64}
     resamples = pl.concat(
@@ -188,7 +196,7 @@ def bootstrap_intervals(
             resampled_overalls=render_macro(f"overall_scores('{RESAMPLED_SECTIONS}', ['model', 'resample'])"),
         )
     ).pl()
-    for table in (RESAMPLED_SUBSETS, RESAMPLED_SECTIONS, RESAMPLED_TIES):
+    for table in (RESAMPLED_SUBSETS, RESAMPLED_SECTIONS):
         con.execute(f"drop table if exists {table}")
     return intervals.with_columns(n_resamples=pl.lit(n_resamples), seed=pl.lit(seed)).select(
         [pl.col(name).cast(dtype) for name, dtype in BOOTSTRAP_SCHEMA.items()]
