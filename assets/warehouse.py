@@ -62,6 +62,7 @@ def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> Materi
         f"warehouse {update.mode} in {update.seconds:.2f} s"
         + (f" ({update.reason})" if update.reason else "")
         + (f": models {', '.join(update.models)}" if update.models else "")
+        + ("" if update.outcomes_changed else "; their outcomes are unchanged: intervals and ranks kept")
     )
     for moved in update.set_aside:
         context.log.warning(f"{moved}: set aside: its content hash differs from the one in its name")
@@ -79,6 +80,7 @@ def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> Materi
             "update_reason": update.reason or "-",
             "models_updated": MetadataValue.json(list(update.models)),
             "update_s": round(update.seconds, 3),
+            "outcomes_changed": update.outcomes_changed,  # False: intervals, ranks, whole tables kept
             "set_aside": MetadataValue.json(list(update.set_aside)),  # changed score files (update.py)
             "models": leaderboard.height,
             **counts,

@@ -65,6 +65,8 @@ PUBLISHED_NO_INTERVAL = "published metrics: counts unknown, nothing to resample"
 RESAMPLED_SUBSETS = "bootstrap_subsets"  # (model, resample, benchmark, subset, n, score), while computing
 RESAMPLED_SECTIONS = "bootstrap_sections"
 RESAMPLED_TIES = "bootstrap_ties_rows"
+# (model, sha256) of what each model's intervals and rank groups are computed from (store_outcome_digests)
+OUTCOME_DIGESTS = "outcome_digests"
 
 
 # ---------------------------------------------------------------- bootstrap confidence intervals
@@ -218,6 +220,19 @@ def add_confidence_intervals(
     con.execute(f"delete from {BOOTSTRAP_TABLE}")
     con.execute(f"insert into {BOOTSTRAP_TABLE} by name select * from intervals")
     return intervals.num_rows
+
+
+def store_outcome_digests(con: duckdb.DuckDBPyConnection) -> None:
+    """Store each model's outcome digest (sql/queries/stats/outcome_digests.sql) in OUTCOME_DIGESTS:
+    equal digests give equal intervals, rank groups and suspect labels."""
+    con.execute(f"create or replace table {OUTCOME_DIGESTS} as {query_sql('stats/outcome_digests')}")
+
+
+def outcomes_changed(con: duckdb.DuckDBPyConnection, models: list[str], prefix: str) -> bool:
+    """Whether any of `models` has an outcome digest in this connection's OUTCOME_DIGESTS other than
+    (or none where) `prefix`'s table has one (an attached warehouse file's, `target.main.`)."""
+    sql = query_sql("stats/changed_digests", digests=OUTCOME_DIGESTS, stored=f"{prefix}{OUTCOME_DIGESTS}")
+    return bool(con.execute(sql, {"models": models}).fetchall())
 
 
 # ---------------------------------------------------------------- null baselines

@@ -46,7 +46,9 @@ from rb_pipeline.warehouse import ranks, sql_rules, stats, views
 INPUTS_TABLE = views.INPUTS_TABLE  # the per-model lake files the file was computed from
 STATE_TABLE = "warehouse_state"  # one row: shared fingerprint, and what the last build or update did
 # tables of the file holding rows per model (the rest are views, or the catalog's)
-PER_MODEL_TABLES = (*views.MATERIALIZED, stats.BOOTSTRAP_TABLE)
+PER_MODEL_TABLES = (*views.MATERIALIZED, stats.BOOTSTRAP_TABLE, stats.OUTCOME_DIGESTS)
+# tables whose rows need recomputing only where a model's outcome digest changed (stats.outcomes_changed)
+FROM_OUTCOMES = (stats.BOOTSTRAP_TABLE, stats.OUTCOME_DIGESTS)
 # per-model lake tables, by where a file's model is read: its folder (`model=<key>/run=<id>/`) or its
 # own `model` column (one small file per run)
 MODEL_FOLDER_TABLES = ("stored_scores", "judgments")
@@ -77,6 +79,9 @@ class WarehouseUpdate:
     reason: str = ""
     seconds: float = 0.0
     set_aside: tuple[str, ...] = ()  # score files whose bytes no longer matched their name (lake.set_aside)
+    # incremental: whether the models' outcomes changed; where not (a re-run that reused every score),
+    # their intervals, the rank groups and the whole tables were kept, not recomputed
+    outcomes_changed: bool = True
 
 
 def list_files(lake: Path, tables: tuple[str, ...]) -> pl.DataFrame:
@@ -308,10 +313,11 @@ def _try_incremental(
     members = views.catalog_tables(benchmarks)["ensemble_members"]
     models = sorted(with_ensembles(touched, members))
     try:
-        _apply(benchmarks, path, inputs, pl.concat([known, added]), models, start)
+        changed = _apply(benchmarks, path, inputs, pl.concat([known, added]), models, start)
     except (duckdb.Error, RuntimeError) as exc:  # e.g. a model's old files lack a column: rebuild
         return f"the incremental update failed: {first_line(exc)}", None
-    return "", WarehouseUpdate(path, "incremental", tuple(models), seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return "", WarehouseUpdate(path, "incremental", tuple(models), seconds=seconds, outcomes_changed=changed)
 
 
 def _apply(
@@ -321,24 +327,33 @@ def _apply(
     known: pl.DataFrame,
     models: list[str],
     start: float,
-) -> None:
-    """Compute `models`' rows over their files only, and swap them into a copy of the file."""
+) -> bool:
+    """Compute `models`' rows over their files only, and swap them into a copy of the file. What is
+    computed from the models' outcomes alone (intervals, rank groups, whole tables) is recomputed only
+    where their outcome digests changed; returns whether they did."""
     lake = lake_dir()
     files = files_of(inputs.files.join(known, on=list(FILES_SCHEMA), how="inner"), set(models))
     with atomic_path(path) as tmp, duckdb.connect() as con:
         try:
-            views.populate(con, benchmarks, materialize=True, files=files)
+            views.populate(con, benchmarks, materialize=True, files=files, intervals=False)
+            stats.store_outcome_digests(con)
             shutil.copyfile(path, tmp)
             con.execute(f"attach {views._quote(tmp)} as target")
+            changed = stats.outcomes_changed(con, models, "target.main.")
+            if changed:
+                stats.add_confidence_intervals(con)
             con.execute("begin transaction")
             touched = pl.DataFrame({"model": models}).to_arrow()  # noqa: F841 (read by DuckDB by name)
             for table in PER_MODEL_TABLES:
+                if table in FROM_OUTCOMES and not changed:
+                    continue
                 con.execute(f"delete from target.main.{table} where model in (select model from touched)")
                 con.execute(f"insert into target.main.{table} by name select * from {table}")
-            # rank groups compare every model with every other: recomputed over the whole target
-            ranks.add_rank_groups(con, prefix="target.main.", max_models=ranks.UPDATE_MAX_MODELS)
+            if changed:  # rank groups compare every model with every other: recomputed over the whole target
+                ranks.add_rank_groups(con, prefix="target.main.", max_models=ranks.UPDATE_MAX_MODELS)
             _refresh_lake_views(con, lake, inputs.present)
-            views.refresh_whole_tables(con, benchmarks, "target")  # after: they read the lake views
+            if changed:
+                views.refresh_whole_tables(con, benchmarks, "target")  # after: they read the lake views
             record_inputs(
                 con, inputs, "incremental", models, known, "target.main.", time.perf_counter() - start
             )
@@ -346,6 +361,7 @@ def _apply(
             con.execute("detach target")
         finally:
             Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return changed
 
 
 def _refresh_lake_views(con: duckdb.DuckDBPyConnection, lake: Path, present: frozenset[str]) -> None:

@@ -62,7 +62,11 @@ from rb_pipeline.warehouse.prm import prm_catalog_tables, prm_sql_context
 from rb_pipeline.warehouse.ranks import add_rank_groups, create_rank_table
 from rb_pipeline.warehouse.sql_rules import SQL_DIR as SQL_DIR  # re-exported: where tests read it
 from rb_pipeline.warehouse.sql_rules import sql_environment
-from rb_pipeline.warehouse.stats import add_confidence_intervals, create_bootstrap_table
+from rb_pipeline.warehouse.stats import (
+    add_confidence_intervals,
+    create_bootstrap_table,
+    store_outcome_digests,
+)
 
 LAKE_TABLES = {
     "examples": ("examples/*/*.parquet", EXAMPLES_SCHEMA),
@@ -349,6 +353,7 @@ def populate(
     create_sql_views(con, benchmarks, materialize=MATERIALIZED + WHOLE_TABLES if materialize else ())
     if materialize if intervals is None else intervals:
         add_confidence_intervals(con)
+        store_outcome_digests(con)  # what they were computed from (update.py skips an unchanged model's)
         if files is None:  # ranks compare every model: a build over some models' files has none to rank
             add_rank_groups(con)
 

@@ -74,19 +74,26 @@ def test_each_incremental_update_equals_the_full_rebuild(catalog, rb_home):
         ),
         # an imported model, in no ensemble: only its rows are computed
         (lambda: write_imported_run("m9", "imp-9"), {"m9"}),
+        # a re-run of m1 that reproduces r2's every outcome (a warm re-run): the run moves, the outcome
+        # digests do not, so the intervals, rank groups and suspect labels are kept, not recomputed
+        (
+            lambda: write_hand_made_run("m1", "r3", "complete", ["hm", "hm-prior"], False, day=7),
+            {"m1", "m2", ENSEMBLE},
+        ),
     ]
     full = rb_home / "full.duckdb"
-    for write, touched in steps:
+    for number, (write, touched) in enumerate(steps):
         write()
         update = update_warehouse(catalog)
         assert (update.mode, set(update.models)) == ("incremental", touched), update
+        assert update.outcomes_changed == (number < 3), update
         build_warehouse(catalog, full)
         incremental, rebuilt = contents(warehouse_path()), contents(full)
         for name, frame in rebuilt.items():
             assert incremental[name].equals(frame), (name, incremental[name], frame)
     # every model is there once: m1's two runs, m2's, the ensemble's (one per benchmark), m9's
     runs = rebuilt["runs_history"].select("model", "run_id").unique().sort(pl.all())
-    assert runs["model"].to_list() == [ENSEMBLE, "m1", "m1", "m2", "m9"]
+    assert runs["model"].to_list() == [ENSEMBLE, "m1", "m1", "m1", "m2", "m9"]
     assert rebuilt["leaderboard"].height == 4  # ensemble, m1, m2, m9
 
 
