@@ -183,7 +183,7 @@ def scores_asset(benchmark_names: list[str]):
             result = Evaluation(result.run, result.scored_benchmarks, unavailable | result.skipped)
         # one set of views for the report and the checks, over this model's files only
         with in_memory(catalog, files=model_files([model_id])) as con:
-            row, subsets = model_report(con, model_id)
+            row, subsets = model_report(con, model_id, entry.type)
             total, covered, nan, unit = coverage(con, model_id, entry.type, result.run.run_id)
         filled = {k: v for k, v in row.items() if v is not None}
         return MaterializeResult(

@@ -21,13 +21,16 @@ def coverage(
     return total, covered, nan, unit
 
 
-def model_report(con: duckdb.DuckDBPyConnection, model_id: str) -> tuple[dict, pl.DataFrame]:
+def model_report(con: duckdb.DuckDBPyConnection, model_id: str, model_type: str) -> tuple[dict, pl.DataFrame]:
     """The model's leaderboard row and its per-subset accuracies (a process reward model: its row of
     the PRM leaderboard and its per-category and per-subset scores); `con` holds the views."""
     params = {"model": model_id}
-    prm = con.sql(query_sql("run/prm_leaderboard_row"), params=params).pl()
-    if prm.height:
-        return prm.row(0, named=True), con.sql(query_sql("run/prm_subsets"), params=params).pl()
+    if model_kind(
+        model_type
+    ).scores_steps:  # the PRM leaderboard costs half a second to bind: asked only here
+        prm = con.sql(query_sql("run/prm_leaderboard_row"), params=params).pl()
+        if prm.height:
+            return prm.row(0, named=True), con.sql(query_sql("run/prm_subsets"), params=params).pl()
     row = con.sql(query_sql("run/leaderboard_row"), params=params).pl()
     subsets = con.sql(query_sql("run/subset_accuracy"), params=params).pl()
     return (row.row(0, named=True) if row.height else {}), subsets
