@@ -110,21 +110,14 @@ def print_leaderboard(model_id: str | None = None) -> None:
 def print_prm_scores(model_id: str) -> None:
     """A process reward model's numbers: PRMBench's PRMScore per category, overall and group, ProcessBench's
     F1 per subset with its threshold (sql/prm_*.sql), then its row of the PRM leaderboard."""
+    from rb_pipeline.warehouse.sql_rules import query_sql
     from rb_pipeline.warehouse.views import query
 
-    prmbench = query(
-        "select model, benchmark, scope, name, prmscore, f1, f1_neg, complete from prm_prmbench_scores"
-        " order by benchmark, scope = 'group', scope = 'overall', name"
-    )
-    processbench = query(
-        "select model, benchmark, subset, acc_err, acc_cor, f1, threshold, threshold_chosen_on, complete"
-        " from prm_processbench_scores order by benchmark, subset"
-    )
-    for frame in (prmbench, processbench):
-        frame = frame.filter(pl.col("model") == model_id).drop("model")
+    for name in ("cli/prmbench_scores", "cli/processbench_scores"):
+        frame = query(query_sql(name)).filter(pl.col("model") == model_id).drop("model")
         if frame.height:
             print(render(frame))
-    board = query("select * from prm_leaderboard").filter(pl.col("model") == model_id)
+    board = query(query_sql("report/prm_leaderboard")).filter(pl.col("model") == model_id)
     print(render(board.select([c for c in board.columns if board[c].null_count() < board.height])))
 
 
@@ -393,13 +386,12 @@ def where_imports_show(runs: list) -> list[str]:
     """One line per imported run (`publish.importer.ImportedRun`) whose model has a local run: the
     local run stays the model's score in the latest-run views (the reproduction diff compares the
     two under one id), so the line says where the import is listed and how to compare them."""
+    from rb_pipeline.warehouse.sql_rules import query_sql
     from rb_pipeline.warehouse.views import query
 
     if not runs:
         return []
-    latest = query(
-        "select model, benchmark, run_id from runs_history where is_latest and provenance = 'computed'"
-    )
+    latest = query(query_sql("cli/latest_computed_runs"))
     lines = []
     for run in runs:
         local = latest.filter((pl.col("model") == run.model) & pl.col("benchmark").is_in(run.benchmarks))
