@@ -59,6 +59,10 @@ pytestmark = [
 ]
 BACKFILL_MODELS = ["test-org/cluster-a", "test-org/cluster-b", "test-org/cluster-c"]
 BIG_MODEL = "test-org/cluster-big"  # scores RM-Bench's 4,721 responses: long enough to be killed mid-step
+# RM-Bench registered as a user's benchmark, its files by absolute path into the mirror: origin `local`
+# whatever RB_SOURCE a process has (the cluster's processes inherit the tests' `sample`, under which the
+# catalog's rm-bench would be its 48-row sample)
+BIG_BENCHMARK = "cluster-rm-bench"
 SAMPLE_BENCHMARKS = ["rmb-bon", "rewardbench"]  # shipped samples: 290 + 48 responses
 SCORE_CONFIG = {"benchmarks": SAMPLE_BENCHMARKS, "max_length": 64}
 RUN_TIMEOUT = 600  # a ceiling for each wait, never a pace (waits poll); the note gives measured times
@@ -87,8 +91,10 @@ def cluster_script(
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The cluster up, with the datasets in its S3 lake, four tiny models registered and partitioned."""
     folder = tmp_path_factory.mktemp("cluster")
-    started = cluster_script("start.sh", folder)
     patch = pytest.MonkeyPatch()
+    patch.setenv("RB_HOME", str(folder / "rb_home"))  # start.sh's cluster.env keeps it
+    register_big_benchmark(folder / "rb_home")  # before any process of the cluster loads the catalog
+    started = cluster_script("start.sh", folder)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         for name, value in cluster_env(folder).items():
@@ -104,11 +110,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         from rb_pipeline.core.paths import encode_model_id, rb_home
         from rb_pipeline.models.tiny_models import build_tiny_classifier
 
-        materialize_datasets(SAMPLE_BENCHMARKS)
-        with pytest.MonkeyPatch.context() as mirror:
-            mirror.setenv("RB_MIRROR", str(MIRROR))
-            mirror.setenv("RB_SOURCE", "full")  # tests default to the samples (conftest)
-            materialize_datasets(["rm-bench"])
+        materialize_datasets(SAMPLE_BENCHMARKS)  # BIG_BENCHMARK: normalized by the scores run that needs it
         for seed, model_id in enumerate([*BACKFILL_MODELS, BIG_MODEL], start=1):
             path = build_tiny_classifier(
                 rb_home() / "models" / f"m{seed}", texts=["tokenizer text"], seed=seed
@@ -121,6 +123,21 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     finally:
         cluster_script("stop.sh", folder)  # no-op where the last test stopped it
         patch.undo()
+
+
+def register_big_benchmark(home: Path) -> None:
+    """BIG_BENCHMARK: the catalog's rm-bench under another name and columns, its files in the mirror."""
+    entry = yaml.safe_load((REPO / "catalog" / "benchmarks" / "rm-bench.yaml").read_text())
+    entry.pop("leaderboard_position", None)
+    entry |= {"benchmark": BIG_BENCHMARK, "title": "RM-Bench (cluster test)"}
+    entry["overall"] = {"name": BIG_BENCHMARK, "column": "cluster_rm_bench"}
+    for section in entry["sections"].values():
+        section["column"] = f"cluster_{section['column']}"
+    for source in entry["local"]:
+        source["path"] = str(MIRROR / source["path"])
+    folder = home / "catalog" / "benchmarks"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{BIG_BENCHMARK}.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
 
 
 # --- talking to the cluster --------------------------------------------------------------------------
@@ -366,15 +383,6 @@ def worker_processes(folder: Path, worker: str) -> tuple[int, list[int]]:
     return main, children(main)
 
 
-@pytest.mark.xfail(
-    reason="test defect, found 2026-12-07: the workers run with RB_SOURCE=sample, so the scores run finds "
-    "rm-bench's data version changed (the fixture built it from the mirror) and normalizes the 48-row "
-    "sample, which is scored before the kill; the retry itself now finishes on the other worker. "
-    "Fix: build the big dataset as a user benchmark with absolute paths (origin local, any RB_SOURCE), "
-    "registered before the cluster and this process load their Dagster definitions (tried late: the "
-    "definitions had no such asset)",
-    strict=False,
-)
 def test_worker_killed_mid_step_is_retried_on_the_other_worker(cluster):
     """kill -9 of the worker process scoring a model, once its first shard is in the S3 lake: Celery reports
     the lost worker, the run fails, the daemon retries it (run_retries), the other worker finishes it
@@ -386,7 +394,7 @@ def test_worker_killed_mid_step_is_retried_on_the_other_worker(cluster):
     from rb_pipeline.core.storage import read_parquet
     from rb_pipeline.warehouse.views import query
 
-    config = {"benchmarks": ["rm-bench"], "max_length": 128}
+    config = {"benchmarks": [BIG_BENCHMARK], "max_length": 128}
     start, timeline = time.time(), {}
     run_id = launch_run(BIG_MODEL, config)
     worker = wait_until("a worker to take the step", lambda: celery_worker_of(run_id))
