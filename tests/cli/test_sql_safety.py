@@ -149,18 +149,13 @@ def test_queries_over_every_view_still_work(warehouse: Path, capsys: pytest.Capt
 ENDLESS = "select sum(hash(i)) from range(10000000000000) t(i)"
 
 
-CTRL_C_FLAKE = pytest.mark.xfail(
-    reason="flaky in the full xdist run (2 of 3 runs on 2026-12-07: SIGINT did not stop the query in 10 s; "
-    "alone it passes every time; SIGTERM always passes): under investigation",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize("number", [pytest.param(signal.SIGINT, marks=CTRL_C_FLAKE), signal.SIGTERM])
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_a_long_query_stops_on_ctrl_c_and_sigterm_within_a_second(
     number: int, warehouse: Path, rb_home: Path
 ) -> None:
-    """It used to ignore three SIGINTs and SIGTERM (only SIGKILL ended it)."""
+    """It used to ignore three SIGINTs and SIGTERM (only SIGKILL ended it). Stopped in 0.15 s (idle), the
+    exit took up to a second on a loaded machine: the interpreter's last garbage collection walked every
+    object DuckDB, Arrow and polars had made; the console script now leaves them to the exit (0.04 s)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "rb_pipeline.cli", "sql", ENDLESS],
         env=os.environ | {"RB_HOME": str(rb_home), "OMP_NUM_THREADS": "1"},
@@ -174,7 +169,11 @@ def test_a_long_query_stops_on_ctrl_c_and_sigterm_within_a_second(
         assert process.poll() is None, process.communicate()
         sent = time.monotonic()
         process.send_signal(number)
-        _, err = process.communicate(timeout=10)
+        try:
+            _, err = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # say whether the signal was ignored or blocked
+            status = Path(f"/proc/{process.pid}/status").read_text().splitlines()
+            raise AssertionError([line for line in status if line.startswith(("SigBlk", "SigIgn"))]) from None
         stopped_in = time.monotonic() - sent
     finally:
         if process.poll() is None:
