@@ -112,7 +112,8 @@ def materialize_warehouse(rebuild: bool = False) -> None:
 
 
 def run_audit(run_config: dict):
-    """Run the invariance audit job (assets/audit.py) and return its report (a polars frame)."""
+    """Run the invariance audit job (assets/audit.py) and return its reports (polars frames): per
+    setting against the baseline, and a judge's position flips per setting and subset."""
     from assets.definitions import defs
 
     result = defs.resolve_job_def("audit_model").execute_in_process(
@@ -120,7 +121,7 @@ def run_audit(run_config: dict):
         run_config=QUIET | {"ops": {"invariance_audit": {"config": run_config}}},
         tags=process_tags(),
     )
-    return result.output_for_node("invariance_audit")
+    return tuple(result.output_for_node("invariance_audit", name) for name in ("report", "orders"))
 
 
 def last_metadata(key: AssetKey) -> dict:

@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "answers.json")
     args = parser.parse_args()
     os.environ["RB_HOME"] = str(args.home)
-    from warehouse_bench import SUBSETS, synthetic_catalog
+    from warehouse_bench import SUBSETS, former_suspect_labels, synthetic_catalog
 
     from rb_pipeline.catalog.entries import Benchmark
     from rb_pipeline.core.paths import lake_dir
@@ -96,9 +96,10 @@ def main() -> None:
             "flips, one model's two runs": f"select * from flips where run_a = '{latest}' and run_b = '{older}'",
             "reproduction_diff, two models' latest runs": f"select * from reproduction_diff where run_a = '{two[0]}' and run_b = '{two[1]}'",
             "suspect_labels (suspects)": "select * from suspect_labels where suspect",
-            # what the query cost while suspect_labels was a view: its SQL run at query time
+            # what the query cost while suspect_labels was a view: its SQL (with its contributions') run
+            # at query time
             "suspect_labels's SQL at query time (the former view)": "select * from ("
-            + bodies["suspect_labels"]
+            + former_suspect_labels(bodies)
             + ") where suspect",
             "judge_health (no judges in this lake)": "select * from judge_health",
             "paired_comparison, one model pair (macros)": "select * from paired_comparison where model_a = 'org/model-0001' and model_b = 'org/model-0002'",

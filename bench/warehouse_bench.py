@@ -264,16 +264,58 @@ def measure_update(catalog, path, add_model, index, query) -> dict:
     )
     # rank groups past `ranks.UPDATE_MAX_MODELS` models are left to the next rebuild (the column says so)
     board = "select * exclude (rank_groups) from leaderboard order by model"
-    identical = query(board, path).equals(query(board, full)) and query(counts, path).equals(
-        query(counts, full)
+    # suspect_labels re-sums the per-model contributions the update replaced (exact sums: bit for bit)
+    labels, contributions = (
+        f"select * from {name} order by all" for name in ("suspect_labels", "suspect_contributions")
+    )
+    identical = all(
+        query(sql, path).equals(query(sql, full)) for sql in (board, counts, labels, contributions)
     )
     assert identical, "the incremental update differs from the full rebuild"
     verification = measure_verification(path)
     return {
         "verification": verification,
+        "suspect_labels": measure_suspect_labels(path, catalog),
         "seconds": seconds,
         "identical_to_rebuild": identical,
         "update_after_one_model_met": seconds["update_after_one_model_with_check"] <= 1.0,
+    }
+
+
+def former_suspect_labels(bodies: dict[str, str]) -> str:
+    """suspect_labels as it was computed before its per-model contributions were stored: their SQL in
+    place of their table (a CTE shadows the table's name), over every model's outcomes."""
+    contributions = bodies["suspect_contributions"]
+    return f"with suspect_contributions as ({contributions}) select * from ({bodies['suspect_labels']})"
+
+
+def measure_suspect_labels(path: Path, catalog) -> dict:
+    """What an update spends on `suspect_labels` (views.WHOLE_TABLES), old and new way, same file and
+    run (best of 3 each, into temporary tables): before, its SQL computed every model's outcomes and
+    weights from run_outcomes; now it re-sums `suspect_contributions` (stored per model, computed for
+    the touched models only by the update). The two tables must be equal."""
+    from rb_pipeline.warehouse.sql_rules import SQL_DIR
+    from rb_pipeline.warehouse.views import render_sql, sql_context
+
+    bodies = render_sql(SQL_DIR, sql_context(catalog))
+    new_sql, old_sql = bodies["suspect_labels"], former_suspect_labels(bodies)
+    ordered = "select * from {} order by all"
+    with duckdb.connect(str(path), read_only=True) as con:
+        old_s, _ = best_of(3, lambda: con.execute(f"create or replace temp table old_labels as {old_sql}"))
+        new_s, _ = best_of(3, lambda: con.execute(f"create or replace temp table new_labels as {new_sql}"))
+        equal = con.sql(ordered.format("old_labels")).pl().equals(con.sql(ordered.format("new_labels")).pl())
+        n_rows = con.sql("select count(*) from suspect_contributions").fetchall()[0][0]
+    assert equal, "suspect_labels re-summed differs from its former SQL"
+    eprint(
+        f"suspect_labels: former SQL {old_s:.2f} s, re-sum of {n_rows:,} contributions {new_s:.3f} s"
+        f" ({new_s / old_s:.3f} of it)"
+    )
+    return {
+        "former_sql_s": round(old_s, 3),
+        "re_sum_s": round(new_s, 4),
+        "ratio_new_to_old": round(new_s / old_s, 4),
+        "contribution_rows": n_rows,
+        "equal_to_former": equal,
     }
 
 

@@ -468,12 +468,13 @@ def cmd_suspects(args: argparse.Namespace) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> None:
     """Score a sample of each benchmark under batch sizes 1/8/64, both padding sides, float32/bfloat16
-    and eager/SDPA attention (one run each) and list, per setting, the outcomes that flip against the
-    baseline's and the largest score change."""
+    and eager/SDPA attention (one run each; only those the model reads) and list, per setting, the
+    outcomes that flip against the baseline's and the largest score change; for a judge also, per
+    setting and subset, the examples whose verdict changes with the answer order."""
     from assets.launch import materialize_datasets, run_audit
     from rb_pipeline.catalog.entries import load_benchmarks
     from rb_pipeline.catalog.steps import kind_mismatch
-    from rb_pipeline.engine.audit import AUDITED, DEFAULT_SAMPLE
+    from rb_pipeline.engine.audit import DEFAULT_SAMPLE, audited_values
     from rb_pipeline.sources.datasets import quality_path
 
     entry = resolve_model(args.model, None)
@@ -487,10 +488,17 @@ def cmd_audit(args: argparse.Namespace) -> None:
     if missing:  # the audit reads normalized data: build what is not there yet
         materialize_datasets(missing)
     sample = args.sample or DEFAULT_SAMPLE
-    report = run_audit({"model": entry.id, "sample": sample, "benchmarks": list(args.benchmark or [])})
-    baseline = ", ".join(f"{name}={values[0]}" for name, values in AUDITED.items())
+    report, orders = run_audit(
+        {"model": entry.id, "sample": sample, "benchmarks": list(args.benchmark or [])}
+    )
+    # a judge behind a server or an ensemble varies no setting: its baseline is the entry's settings
+    values = audited_values(entry).items()
+    baseline = ", ".join(f"{name}={options[0]}" for name, options in values) or "the entry's settings"
     print(f"{entry.id}: {sample} examples per benchmark; each setting against the baseline ({baseline})")
     print(render(report, args.format))
+    if orders.height:
+        print(f"{entry.id}: answer order, per setting and subset: examples whose verdict changes with it")
+        print(render(orders, args.format))
 
 
 def cmd_report(args: argparse.Namespace) -> None:

@@ -1,7 +1,8 @@
 -- judge_outcomes_history: one row per (model, run, benchmark, example) of every complete computed run
--- of a judge (a model_type that model_kinds marks judged; the judgments table), keyed by (model, run_id,
--- ended_at): what the judge's verdicts add up to, per example. example_outcomes_history unions it in
--- and turns it into credit by the example's rule (the credit macro of macros/rules.sql).
+-- (the invariance audit's runs too) of a judge (a model_type that model_kinds marks judged; the
+-- judgments table), keyed by (model, run_id, ended_at): what the judge's verdicts add up to, per
+-- example. example_outcomes_history unions it in and turns it into credit by the example's rule (the
+-- credit macro of macros/rules.sql).
 -- Every chosen response is compared with every rejected one, each comparison judged in both orders
 -- (chosen_first: A = chosen). A verdict is mapped back through the order to its winner: chosen,
 -- rejected, tie, or error (unparseable reply, input too long). Ensembles (an odd number of judges): the
@@ -29,7 +30,7 @@
 with judge_runs as (
     select model, run_id, ended_at, benchmark
     from runs_history
-    where provenance = 'computed' and model_type in (select kind from model_kinds where judged)
+    where provenance in ('computed', 'audit') and model_type in (select kind from model_kinds where judged)
 ),
 
 comparisons as (

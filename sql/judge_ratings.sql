@@ -1,5 +1,5 @@
 -- judge_ratings: RewardBench 2's `ratings` protocol as per-response scores, one row per (model, run,
--- benchmark, example, response) of every complete computed judge run that rated the example
+-- benchmark, example, response) of every complete computed (or audit) judge run that rated the example
 -- (judgments.protocol = 'ratings'; engine/judging.py). score = the judge's 1-10 rating, or -1 where it
 -- is unparseable or the call failed: rewardbench/generative_v2.py get_single_rating's value, so that
 -- (1) run_generative_v2.py's non-Ties credit, (chosen among the top valid ratings) / (number at the
@@ -11,7 +11,7 @@
 with judge_runs as (
     select model, run_id, ended_at, benchmark
     from runs_history
-    where provenance = 'computed' and model_type in (select kind from model_kinds where judged)
+    where provenance in ('computed', 'audit') and model_type in (select kind from model_kinds where judged)
 ),
 
 rated_examples as (

@@ -1,47 +1,26 @@
 -- suspect_labels: per benchmark example, how many models got it wrong, weighted by how good each model
 -- is elsewhere: a label most strong models contradict may be wrong (reward-bench #88).
--- Models: the latest run of each model (run_outcomes.is_latest, computed or imported per-example files),
--- null baselines and offline ensembles left out (not independent models); decided examples only.
+-- Models and each one's right or wrong: suspect_contributions (the latest run of each model, null
+-- baselines and offline ensembles left out; decided examples only).
 -- Rule: weight of a model = its accuracy on the rest of the example's subset, (right in the subset -
--- right here) / (n in the subset - 1) (a model with one example in the subset gives no weight);
--- weighted_wrong = sum(weight x wrong) / sum(weight); contradicted: weighted_wrong > 0.5 (most of the
--- weight says the rejected response is the better one). suspect: contradicted, once at least
--- min_models models scored it (the catalog's `suspect_min_models`; answers.suspects(min_models=)
--- asks with another threshold).
-with outcomes as (
-    select model, benchmark, subset, example_id, correct::int as is_right
-    from run_outcomes
-    where is_latest
-        and correct is not null
-        and coalesce(model_type not in ('baseline', 'ensemble'), true)
-),
-
-subset_totals as (
-    select model, benchmark, subset, sum(is_right) as n_right, count(*) as n
-    from outcomes
-    group by model, benchmark, subset
-),
-
-weighted as (
-    select
-        outcomes.*,
-        case when totals.n > 1 then (totals.n_right - outcomes.is_right) / (totals.n - 1) end as weight
-    from outcomes
-    inner join subset_totals as totals
-        on totals.model = outcomes.model
-        and totals.benchmark = outcomes.benchmark
-        and totals.subset = outcomes.subset
-),
-
-per_example as (
+-- right here) / (n in the subset - 1) (a model with one example in the subset gives no weight; computed
+-- per model in suspect_contributions); weighted_wrong = sum(weight x wrong) / sum(weight); contradicted:
+-- weighted_wrong > 0.5 (most of the weight says the rejected response is the better one). suspect:
+-- contradicted, once at least min_models models scored it (the catalog's `suspect_min_models`;
+-- answers.suspects(min_models=) asks with another threshold).
+-- The sums are exact (weights as DECIMAL(18, 15), summed in DECIMAL(38, 15)), so they do not depend on
+-- the order DuckDB's threads add rows in: an incremental update's table is the full rebuild's, bit for
+-- bit (a sum of doubles differs in its last bits from one computation to the next).
+with per_example as (
     select
         benchmark,
         subset,
         example_id,
         count(*) as n_models,
         count(*) filter (where is_right = 0) as n_wrong,
-        sum(weight * (1 - is_right)) / nullif(sum(weight), 0) as weighted_wrong
-    from weighted
+        sum((weight * (1 - is_right))::decimal(18, 15)) / nullif(sum(weight::decimal(18, 15)), 0)
+            as weighted_wrong
+    from suspect_contributions
     group by benchmark, subset, example_id
 ),
 

@@ -33,6 +33,8 @@ class ModelKind:
     fields: tuple[str, ...] = ()  # ModelEntry fields only this kind (and any other naming them) reads
     required: tuple[str, ...] = ()  # of those, the ones an entry of this kind must give
     options: type[BaseModel] | None = None  # entry fields of its own, validated into `entry.options`
+    # run settings its model never reads, so the invariance audit (engine/audit.py) does not vary them
+    unread_settings: tuple[str, ...] = ()
 
     @property
     def judges(self) -> bool:
@@ -76,7 +78,14 @@ def kinds_with(role: Role) -> tuple[str, ...]:
 _JUDGE_FIELDS = ("judges", "judge_prompt", "protocol")  # an ensemble, its prompt, RewardBench 2's protocol
 for _kind in (
     ModelKind("classifier", "scores", "rb_pipeline.models.classifier:ClassifierScorer"),
-    ModelKind("dpo", "scores", "rb_pipeline.models.dpo:DPOScorer", fields=("ref_model",)),
+    # dpo, prm and generative judges pad where their reading needs it (right; generation: left)
+    ModelKind(
+        "dpo",
+        "scores",
+        "rb_pipeline.models.dpo:DPOScorer",
+        fields=("ref_model",),
+        unread_settings=("padding_side",),
+    ),
     ModelKind(
         "pairwise-judge", "judges", "rb_pipeline.models.judges:PairwiseClassifierJudge", fields=_JUDGE_FIELDS
     ),
@@ -93,6 +102,7 @@ for _kind in (
             "request_timeout",
             "max_retries",
         ),
+        unread_settings=("padding_side",),
     ),
     ModelKind(
         "prm",
@@ -100,6 +110,7 @@ for _kind in (
         "rb_pipeline.models.prm:ProcessRewardScorer",
         fields=("prm",),
         required=("prm",),
+        unread_settings=("padding_side",),
     ),
 ):
     register_kind(_kind)

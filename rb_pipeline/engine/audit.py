@@ -1,13 +1,23 @@
-"""The invariance audit: score a sample of each benchmark under settings that should not change an
-outcome (batch size, padding side, dtype, attention kernel), each as a run of its own, so the
+"""The invariance audit: score (or judge) a sample of each benchmark under settings that should not
+change an outcome (batch size, padding side, dtype, attention kernel), each as a run of its own, so the
 comparison views (reproduction_diff, flips) say what flipped against the baseline run
 (`warehouse.answers.audit_report`).
 
 One setting changes at a time from the baseline (the first value of each in `AUDITED`): a full grid
 would be 3 x 2 x 2 x 2 = 24 runs, and a flip would not say which setting caused it. Every audit run
-keys its scores by batch size too (`ScorerSettings.keyed_batches`), so each batch size is scored
-rather than reused; ordinary runs keep reusing scores whatever their batch size. The token budget is
-the batch size times max_length, so the batch size, not the budget, decides what shares a batch.
+that varies the batch size keys its scores by it too (`ScorerSettings.keyed_batches`), so each batch
+size is scored rather than reused; ordinary runs keep reusing scores whatever their batch size. The
+token budget is the batch size times max_length, so the batch size, not the budget, decides what
+shares a batch.
+
+Only the settings that reach the model are varied (`audited_values`): not those its kind never reads
+(`core.kinds` `unread_settings`: dpo, prm and generative judges pad on the side their reading needs,
+so `padding_side` changes nothing there), and none for a judge behind a server (`api_base`: dtype,
+kernel and padding are the server's; the batch size only sets how many requests are in flight) or an
+ensemble (each member runs with its own catalog settings, `engine.judging.judge_plans`). Their audit is
+the baseline run alone. Judges (local or not) are also checked for answer order: every judge run
+judges each pair in both orders (engine/judging.py), and `warehouse.answers.audit_orders` lists, per
+audited run and subset, the examples whose verdicts differ between the two (position flips).
 """
 
 from __future__ import annotations
@@ -36,16 +46,26 @@ AUDIT = "audit"  # the runs' provenance: never a model's latest run (sql/runs_hi
 DEFAULT_SAMPLE = 50  # examples per benchmark
 
 
+def audited_values(entry: ModelEntry) -> dict[str, tuple[object, ...]]:
+    """The part of `AUDITED` that reaches this model (the module docstring says why the rest does not):
+    none for a judge behind a server or an ensemble, else all but its kind's unread settings."""
+    if entry.api_base or entry.judges:
+        return {}
+    unread = model_kind(entry.type).unread_settings
+    return {name: values for name, values in AUDITED.items() if name not in unread}
+
+
 def audit_settings(entry: ModelEntry) -> dict[str, ScorerSettings]:
     """{label: settings}: the baseline, then one per other value of each audited setting
     (`batch_size=64`), over the model entry's own settings (max_length, chat template, ...)."""
-    base = settings_for(entry, **{name: values[0] for name, values in AUDITED.items()})
+    values = audited_values(entry)
+    base = settings_for(entry, **{name: options[0] for name, options in values.items()})
     changes = {BASELINE: {}} | {
-        f"{name}={value}": {name: value} for name, values in AUDITED.items() for value in values[1:]
+        f"{name}={value}": {name: value} for name, options in values.items() for value in options[1:]
     }
     audited = {}
     for label, change in changes.items():
-        settings = replace(base, keyed_batches=True, **change)
+        settings = replace(base, keyed_batches="batch_size" in values, **change)
         audited[label] = replace(settings, token_budget=settings.batch_size * settings.max_length)
     return audited
 
@@ -77,10 +97,9 @@ def audit_model(
     device: str,
     log: Callable[[str], None] = print,
 ) -> dict[str, str]:
-    """Score `sample` examples of each benchmark the model can score under every audited setting, one
-    run each; returns {label: run id} (`audit_settings`'s labels, the baseline first)."""
-    if model_kind(entry.type).judges:
-        raise ValueError(f"model {entry.id}: the invariance audit covers scorers; {entry.type} is a judge")
+    """Score (a judge: judge, in both answer orders) `sample` examples of each benchmark the model can
+    score under every audited setting, one run each; returns {label: run id} (`audit_settings`'s labels,
+    the baseline first)."""
     chosen, _, responses, examples = scorable_rows(entry, benchmarks, log)
     examples, responses = sample_examples(examples, responses, sample)
     return audit_rows(entry, examples, responses, chosen, device, log)
@@ -94,7 +113,8 @@ def audit_rows(
     device: str,
     log: Callable[[str], None] = print,
 ) -> dict[str, str]:
-    """One run per audited setting over these rows; {label: run id}."""
+    """One run per audited setting over these rows (a judge's through `score_model` too, which hands
+    it to the judging engine with the same provenance); {label: run id}."""
     runs = {}
     for label, settings in audit_settings(entry).items():
         log(f"{entry.id}: audit {label}")

@@ -87,11 +87,30 @@ def audit_report(con: duckdb.DuckDBPyConnection, runs: dict[str, str]) -> pl.Dat
     """The invariance audit's answer: per audited setting ({label: run id}, the baseline first, as
     `engine.audit.audit_model` returns them), its run against the baseline's (sql/queries/answers/
     audit.sql): examples compared, flips (lost, gained; reproduction_diff's McNemar test), the largest
-    accuracy, margin and score changes. Every audited setting has a row."""
+    accuracy, margin and score changes. Every audited setting has a row (none when only the baseline
+    ran: a judge behind a server, an ensemble)."""
     baseline, *audited = runs.values()
     params = {f"run{index}": run for index, run in enumerate(audited)}
     found = con.sql(
         query_sql("answers/audit", runs=list(params)), params=params | {"baseline": baseline}
     ).pl()
-    labels = pl.DataFrame({"setting": list(runs)[1:], "run_id": audited})
+    return _labelled(dict(list(runs.items())[1:]), found)
+
+
+def audit_orders(con: duckdb.DuckDBPyConnection, runs: dict[str, str]) -> pl.DataFrame:
+    """The invariance audit's answer-order check, for a judge (no rows for a scorer): per audited
+    setting ({label: run id}, the baseline included), benchmark and subset, the examples judged in both
+    answer orders, the position flips among them (verdicts that differ between the orders) and their
+    ids (sql/queries/answers/audit_orders.sql)."""
+    params = {f"run{index}": run for index, run in enumerate(runs.values())}
+    found = con.sql(query_sql("answers/audit_orders", runs=list(params)), params=params).pl()
+    return _labelled(runs, found.sort("benchmark", "subset"))
+
+
+def _labelled(runs: dict[str, str], found: pl.DataFrame) -> pl.DataFrame:
+    """`found`'s rows (keyed by run_id) under their setting's label, in the order of `runs`."""
+    labels = pl.DataFrame(
+        {"setting": list(runs), "run_id": list(runs.values())},
+        schema={"setting": pl.String, "run_id": pl.String},
+    )
     return labels.join(found, on="run_id", how="inner", maintain_order="left")

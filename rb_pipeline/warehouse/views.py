@@ -83,11 +83,17 @@ LAKE_TABLES = {
     "imported_outcomes": ("imported_outcomes/*.parquet", IMPORTED_OUTCOMES_SCHEMA),
 }
 assert set(DATASET_TABLES) <= set(LAKE_TABLES)
-# SQL views the warehouse file stores as tables (every other view reads the lake at query time)
-MATERIALIZED = ("runs_history", "example_outcomes_history", "subset_accuracy_history")
+# SQL views the warehouse file stores as tables (every other view reads the lake at query time), every row
+# one model's (suspect_contributions: each model's part of suspect_labels, which an update only re-sums)
+MATERIALIZED = (
+    "runs_history",
+    "example_outcomes_history",
+    "subset_accuracy_history",
+    "suspect_contributions",
+)
 # SQL views the warehouse file stores as tables computed over every model at once (no row belongs to one
 # model): recomputed whole at each build and incremental update (suspect_labels: 8.7 s as a view over a
-# 500-model lake, bench/README.md)
+# 500-model lake; now a re-sum of suspect_contributions, bench/README.md)
 WHOLE_TABLES = ("suspect_labels",)
 
 

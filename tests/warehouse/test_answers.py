@@ -243,10 +243,20 @@ def test_suspect_labels_is_a_table_an_update_recomputes(catalog, rb_home):
     z5 = "select n_models, n_wrong, suspect from suspect_labels where example_id = 'z5'"
     # m1..m3 are all wrong on z5, but 3 models are below the catalog's 4
     assert query(z5, path).row(0) == (3, 3, False)
-    write_matrix_run("m4", 4)  # m4 arrives: the update recomputes the table over every model
+    write_matrix_run("m4", 4)  # m4 arrives: the update computes its contributions, then re-sums
     update = update_warehouse(catalog)
     assert update.mode == "incremental", update.reason
+    assert update.models == ("m4",)
     assert query(z5, path).row(0) == (4, 3, True)  # as test_suspect_labels_find_the_planted_flip
+    # m4's contributions (MATRIX: wrong on z1 only): weight on z1 (4 - 0) / 4, elsewhere (4 - 1) / 4
+    m4 = "select example_id, is_right, weight from suspect_contributions where model = 'm4' order by 1"
+    assert query(m4, path).rows() == [("z1", 0, 1.0)] + [(z, 1, 0.75) for z in ("z2", "z3", "z4", "z5")]
+    # the updated tables are the full rebuild's, bit for bit (suspect_labels' sums are exact)
+    rebuilt = update_warehouse(catalog, path=path.with_name("rebuilt.duckdb"), rebuild=True).path
+    for table in ("suspect_labels", "suspect_contributions"):
+        assert query(f"select * from {table} order by all", path).equals(
+            query(f"select * from {table} order by all", rebuilt)
+        )
 
 
 def judgment(
