@@ -39,7 +39,7 @@ from rb_pipeline.core.settings import run_config_fields, settings_for
 from rb_pipeline.core.text import validation_problem
 from rb_pipeline.engine.distributed import launch
 from rb_pipeline.engine.evaluation import Evaluation, evaluate
-from rb_pipeline.warehouse.run_report import coverage, model_report
+from rb_pipeline.warehouse.run_report import coverage, model_report, report_queries
 from rb_pipeline.warehouse.update import model_files
 from rb_pipeline.warehouse.views import in_memory
 
@@ -182,7 +182,8 @@ def scores_asset(benchmark_names: list[str]):
             result = evaluate(entry, chosen, settings, scoring.device, log=context.log.info)
             result = Evaluation(result.run, result.scored_benchmarks, unavailable | result.skipped)
         # one set of views for the report and the checks, over this model's files only
-        with in_memory(catalog, files=model_files([model_id])) as con:
+        reading = report_queries(entry.type)
+        with in_memory(catalog, files=model_files([model_id]), reading=reading) as con:
             row, subsets = model_report(con, model_id, entry.type)
             total, covered, nan, unit = coverage(con, model_id, entry.type, result.run.run_id)
         filled = {k: v for k, v in row.items() if v is not None}

@@ -9,15 +9,32 @@ import polars as pl
 from rb_pipeline.core.kinds import model_kind
 from rb_pipeline.warehouse.sql_rules import query_sql
 
+PRM_QUERIES = ("run/prm_leaderboard_row", "run/prm_subsets")  # a process reward model's row and subsets
+
+
+def report_queries(model_type: str) -> list[str]:
+    """The queries `model_report` and `coverage` run for a model of this kind (for `views.in_memory`'s
+    `reading`: only the views they need are made)."""
+    kind = model_kind(model_type)
+    names = ["run/leaderboard_row", "run/subset_accuracy", _coverage_query(model_type)[1]]
+    return [query_sql(name) for name in names + (list(PRM_QUERIES) if kind.scores_steps else [])]
+
+
+def _coverage_query(model_type: str) -> tuple[str, str]:
+    """(unit, query name) of a run's coverage: responses for pointwise models, examples for judges."""
+    if model_kind(model_type).judges:
+        return "examples", "run/coverage_judge"
+    return "responses", "run/coverage_pointwise"
+
 
 def coverage(
     con: duckdb.DuckDBPyConnection, model_id: str, model_type: str, run_id: str
 ) -> tuple[int, int, int, str]:
     """(to score, scored, NaN scores, unit) of one run, for the scores asset's checks: responses for
     pointwise models, examples for judges (core.kinds); `con` holds the views (`views.in_memory`)."""
-    unit, name = ("examples", "judge") if model_kind(model_type).judges else ("responses", "pointwise")
+    unit, name = _coverage_query(model_type)
     params = {"model": model_id, "run": run_id} if unit == "examples" else {"model": model_id}
-    total, covered, nan = con.execute(query_sql(f"run/coverage_{name}"), params).fetchall()[0]
+    total, covered, nan = con.execute(query_sql(name), params).fetchall()[0]
     return total, covered, nan, unit
 
 

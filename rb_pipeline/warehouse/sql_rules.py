@@ -41,3 +41,10 @@ def query_sql(name: str, sql_dir: Path | None = None, **context: object) -> str:
     """A query Python runs against the warehouse's views (exports, checks, stats, reports), from
     `sql/queries/<name>.sql`, rendered with `context`: never a view (those are `sql/*.sql`)."""
     return sql_environment(sql_dir).get_template(f"queries/{name}.sql").render(**context)
+
+
+def template_texts(*folders: str, sql_dir: Path | None = None) -> list[str]:
+    """The unrendered text of every template in these folders of `sql_dir` (e.g. `queries/stats`): what
+    they read, for `views.view_order`'s `reading` (names inside `{{ }}` are not read as names)."""
+    root = sql_dir or SQL_DIR
+    return [path.read_text() for folder in folders for path in sorted((root / folder).glob("*.sql"))]

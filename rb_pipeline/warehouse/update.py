@@ -335,7 +335,9 @@ def _apply(
     files = files_of(inputs.files.join(known, on=list(FILES_SCHEMA), how="inner"), set(models))
     with atomic_path(path) as tmp, duckdb.connect() as con:
         try:
-            views.populate(con, benchmarks, materialize=True, files=files, intervals=False)
+            views.populate(
+                con, benchmarks, materialize=True, files=files, intervals=False, reading=_computed()
+            )
             stats.store_outcome_digests(con)
             shutil.copyfile(path, tmp)
             con.execute(f"attach {views._quote(tmp)} as target")
@@ -362,6 +364,13 @@ def _apply(
         finally:
             Path(f"{tmp}.wal").unlink(missing_ok=True)
     return changed
+
+
+def _computed() -> list[str]:
+    """What an update computes in memory, as queries (views.view_order's `reading`): the per-model tables
+    and what the intervals and outcome digests read; the other views are the target file's own."""
+    tables = [f"select * from {table}" for table in views.MATERIALIZED]
+    return tables + sql_rules.template_texts("queries/stats", "macros")
 
 
 def _refresh_lake_views(con: duckdb.DuckDBPyConnection, lake: Path, present: frozenset[str]) -> None:

@@ -17,7 +17,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -291,18 +291,28 @@ def sql_context(benchmarks: dict[str, Benchmark]) -> dict:
     return {"leaderboard_columns": leaderboard_columns(benchmarks), **prm_sql_context(benchmarks)}
 
 
-def view_order(bodies: dict[str, str]) -> list[str]:
+def names_read(sql: str, names: Iterable[str]) -> set[str]:
+    """The `names` that `sql` reads: those it names after `from` or `join` (comments left out)."""
+    code = re.sub(r"--[^\n]*", "", sql)
+    return set(re.findall(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*)", code, flags=re.IGNORECASE)) & set(names)
+
+
+def view_order(bodies: dict[str, str], reading: Iterable[str] | None = None) -> list[str]:
     """The views in dependency order, read from the SQL itself: a view depends on every other view it
-    names after `from` or `join` (comments left out). A cycle is an error naming the views."""
-    graph = {}
-    for name, body in bodies.items():
-        code = re.sub(r"--[^\n]*", "", body)
-        referenced = set(re.findall(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*)", code, flags=re.IGNORECASE))
-        graph[name] = {other for other in referenced if other in bodies and other != name}
+    names (`names_read`). A cycle is an error naming the views. With `reading` (queries), only the views
+    those queries need, directly or through other views."""
+    graph = {name: names_read(body, bodies) - {name} for name, body in bodies.items()}
     try:
-        return list(graphlib.TopologicalSorter(graph).static_order())
+        order = list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:
         raise RuntimeError(f"sql/: views depend on each other in a cycle: {exc.args[1]}") from None
+    if reading is None:
+        return order
+    needed = set().union(*(names_read(sql, bodies) for sql in reading))
+    for name in reversed(order):  # dependents come after what they read: one backward pass closes the set
+        if name in needed:
+            needed |= graph[name]
+    return [name for name in order if name in needed]
 
 
 def create_sql_views(
@@ -310,11 +320,13 @@ def create_sql_views(
     benchmarks: dict[str, Benchmark],
     sql_dir: Path | None = None,
     materialize: tuple[str, ...] = (),
+    reading: Iterable[str] | None = None,
 ) -> list[str]:
-    """One view per `sql/<name>.sql` (a table for those in `materialize`), in dependency order."""
+    """One view per `sql/<name>.sql` (a table for those in `materialize`), in dependency order; with
+    `reading` (queries), only the ones they need (`view_order`)."""
     bodies = render_sql(sql_dir or sql_rules.SQL_DIR, sql_context(benchmarks))
     created = []
-    for name in view_order(bodies):
+    for name in view_order(bodies, reading):
         kind = "table" if name in materialize else "view"
         try:
             con.execute(f"create {kind} {name} as {bodies[name]}")
@@ -346,17 +358,21 @@ def populate(
     materialize: bool = False,
     files: dict[str, list[str]] | None = None,
     intervals: bool | None = None,
+    reading: Iterable[str] | None = None,
 ) -> None:
     """Catalog tables, lake views and SQL views into an open connection; with `materialize` (the
     warehouse file), the MATERIALIZED views as tables and (unless `intervals` is False) the bootstrap
-    intervals and the rank groups (ranks.py) computed; `files`: see create_lake_views."""
+    intervals and the rank groups (ranks.py) computed; `files`: see create_lake_views; `reading`: only
+    the SQL views these queries need (create_sql_views)."""
     for name, frame in catalog_tables(benchmarks).items():
         arrow = frame.to_arrow()  # noqa: F841 (read by DuckDB by name)
         con.execute(f"create table {name} as select * from arrow")
     create_lake_views(con, lake_dir(), files)
     create_bootstrap_table(con)
     create_rank_table(con)
-    create_sql_views(con, benchmarks, materialize=MATERIALIZED + WHOLE_TABLES if materialize else ())
+    create_sql_views(
+        con, benchmarks, materialize=MATERIALIZED + WHOLE_TABLES if materialize else (), reading=reading
+    )
     if materialize if intervals is None else intervals:
         add_confidence_intervals(con)
         store_outcome_digests(con)  # what they were computed from (update.py skips an unchanged model's)
@@ -365,14 +381,17 @@ def populate(
 
 
 def in_memory(
-    benchmarks: dict[str, Benchmark], files: dict[str, list[str]] | None = None
+    benchmarks: dict[str, Benchmark],
+    files: dict[str, list[str]] | None = None,
+    reading: Iterable[str] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """The warehouse in an in-memory database (for metadata, without locking the file), its
     MATERIALIZED views as tables (views over views over views cost seconds to bind), no bootstrap
     intervals; with `files` ({lake table: paths}, `update.model_files`), over those files only (a model's
-    rows come from its own files: see rb_pipeline.warehouse.update)."""
+    rows come from its own files: see rb_pipeline.warehouse.update); with `reading` (the queries to be
+    run), only the views they need."""
     con = duckdb.connect()
-    populate(con, benchmarks, materialize=True, files=files, intervals=False)
+    populate(con, benchmarks, materialize=True, files=files, intervals=False, reading=reading)
     return con
 
 
@@ -534,20 +553,26 @@ def lock_to_lake(con: duckdb.DuckDBPyConnection, lake: Path | Any) -> None:
 
 
 @contextmanager
-def _read_only(sql: str, path: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A warehouse connection that runs only query statements, reads no file outside the lake and
-    cannot be reconfigured."""
+def _read_only(sqls: list[str], path: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A warehouse connection that runs only query statements (`sqls`), reads no file outside the lake
+    and cannot be reconfigured."""
     with connect(read_only=True, path=path) as con:
-        check_read_only(con, sql)
+        for sql in sqls:
+            check_read_only(con, sql)
         lock_to_lake(con, lake_dir())
         yield con
 
 
 def query(sql: str, path: Path | None = None) -> pl.DataFrame:
     """Run a read-only query (see _read_only); DuckDB's error comes back as a one-line QueryError."""
-    with _read_only(sql, path) as con:
+    return queries([sql], path)[0]
+
+
+def queries(sqls: list[str], path: Path | None = None) -> list[pl.DataFrame]:
+    """Run read-only queries over one connection (opening one checks the lake: see `connect`)."""
+    with _read_only(sqls, path) as con:
         try:
-            return con.sql(sql).pl()
+            return [con.sql(sql).pl() for sql in sqls]
         except duckdb.Error as exc:
             raise query_error(exc) from None
 
@@ -562,7 +587,7 @@ def stream_query(
     that need not hold it whole. DuckDB runs it in a worker thread while this thread waits in Python,
     so Ctrl-C and SIGTERM (a KeyboardInterrupt here) and `timeout` seconds stop it: the query is
     interrupted (`DuckDBPyConnection.interrupt`), never left running. Closing the generator stops it too."""
-    with _read_only(sql, path) as con:
+    with _read_only([sql], path) as con:
         batches: queue.Queue = queue.Queue(maxsize=2)  # at most 2 batches wait for the reader
         stop = threading.Event()
 
