@@ -23,7 +23,7 @@ from rb_pipeline.catalog.entries import load_benchmarks
 from rb_pipeline.warehouse.plots import markdown_image, section_chart, subset_chart, subset_heatmap
 from rb_pipeline.warehouse.sql_rules import query_sql
 from rb_pipeline.warehouse.update import update_warehouse
-from rb_pipeline.warehouse.views import query
+from rb_pipeline.warehouse.views import queries
 
 
 class WarehouseConfig(Config):
@@ -66,10 +66,9 @@ def warehouse(context: AssetExecutionContext, config: WarehouseConfig) -> Materi
     )
     for moved in update.set_aside:
         context.log.warning(f"{moved}: set aside: its content hash differs from the one in its name")
-    leaderboard = query(query_sql("report/leaderboard"), path).drop("coverage")
-    sections = query(query_sql("report/section_coverage"), path)
-    subset_accuracy = query(query_sql("report/subset_accuracy_ci"), path)
-    counts = query(query_sql("report/lake_counts"), path).row(0, named=True)
+    names = ("leaderboard", "section_coverage", "subset_accuracy_ci", "lake_counts")
+    leaderboard, sections, subset_accuracy, counts = queries([query_sql(f"report/{n}") for n in names], path)
+    leaderboard, counts = leaderboard.drop("coverage"), counts.row(0, named=True)
     context.log.info(f"warehouse {path}: {counts}")
     non_empty = [c for c in leaderboard.columns if leaderboard[c].null_count() < leaderboard.height]
     charts = _charts(context, sections, subset_accuracy)

@@ -38,7 +38,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import tenacity
-from huggingface_hub import DatasetCard, DatasetCardData
 
 from rb_pipeline.core.paths import atomic_dir, encode_model_id, offline_var, rb_home, warehouse_path
 from rb_pipeline.core.settings import reproduce_flags
@@ -289,6 +288,8 @@ def render_card(
 ) -> str:
     """The README.md: YAML header (configs, license, tags) and the run's provenance and numbers,
     rendered from `CARD_TEMPLATE` by huggingface_hub's `DatasetCard`."""
+    from huggingface_hub import DatasetCard, DatasetCardData  # 0.2 s to import: only when a card is made
+
     model_id, runs, tables = snapshot.model_id, snapshot.runs, snapshot.tables
     benchmarks = [run["benchmark"] for run in runs]
     card_data = DatasetCardData(
