@@ -187,19 +187,31 @@ def _reused(benchmark: Benchmark, plan: DatasetPlan) -> DatasetOutcome:
     return DatasetOutcome(plan, {**metadata, "data_version": plan.version, "normalized": note}, checks)
 
 
-def build_dataset(benchmark: Benchmark, log) -> DatasetOutcome:
+REUSED = "normalization and quality suites skipped"  # what a reused dataset's log line ends with
+
+
+def build_dataset(benchmark: Benchmark, log, quiet_reuse: bool = False) -> DatasetOutcome:
     """Normalize the benchmark's data when missing or stale, reuse it when unchanged, skip it when it
-    cannot be had; says which in one log line naming the asset."""
+    cannot be had; says which in one log line naming the asset (a reuse not, with `quiet_reuse`: the
+    caller says it of all its datasets in one line, `reused_line`)."""
     plan = plan_dataset(benchmark)
     label = dataset_label(benchmark.benchmark)
     if plan.action == "skip":
         log.warning(f"{label} skipped: {plan.reason}")
         return DatasetOutcome(plan)
     if plan.action == "reuse":
-        log.info(f"{label}: {plan.reason}: normalization and quality suites skipped")
+        if not quiet_reuse:
+            log.info(f"{label}: {plan.reason}: {REUSED}")
         return _reused(benchmark, plan)
     log.info(f"{label}: {plan.reason}: normalizing")
     return _normalized(benchmark, plan)
+
+
+def reused_line(reused: dict[str, str]) -> str:
+    """One log line for the datasets a run reused ({benchmark: data version}): one Dagster event, where
+    a line each cost a SQLite commit each."""
+    named = ", ".join(f"{dataset_label(name)} ({version})" for name, version in reused.items())
+    return f"inputs unchanged (data version), {REUSED}: {named}"
 
 
 def check_findings(benchmark: str) -> list[str]:

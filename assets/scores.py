@@ -18,7 +18,7 @@ from dagster import (
 )
 from pydantic import Field, ValidationError, create_model
 
-from assets.datasets import build_dataset, dataset_key, dataset_label, report_dataset
+from assets.datasets import build_dataset, dataset_key, dataset_label, report_dataset, reused_line
 from assets.metadata import frame_table
 from assets.partitions import models_partitions, partition_model_id
 from assets.resources import ScoringResource
@@ -170,7 +170,7 @@ def scores_asset(benchmark_names: list[str]):
         if unknown:
             raise ValueError(f"unknown benchmarks {unknown} (known: {sorted(catalog)})")
         chosen = {k: v for k, v in catalog.items() if not config.benchmarks or k in config.benchmarks}
-        chosen, unavailable = prepare_datasets(context, chosen)
+        chosen, unavailable, reused = prepare_datasets(context, chosen)
         # the entry gives the rest of the settings (resolve_entry applied the run config's entry fields)
         settings = settings_for(entry, **{name: getattr(config, name) for name in SETTING_FIELDS})
         if config.nproc_per_node > 1:
@@ -199,6 +199,8 @@ def scores_asset(benchmark_names: list[str]):
                 "package_versions": MetadataValue.json(package_versions()),
                 "git_hash": git_hash(),
                 "benchmarks_scored": MetadataValue.json(result.scored_benchmarks),
+                # inputs unchanged: neither normalized nor checked again in this run ({asset: data version})
+                "datasets_reused": MetadataValue.json({dataset_label(k): v for k, v in reused.items()}),
                 "benchmarks_skipped": MetadataValue.md(
                     "\n".join(f"- {dataset_label(k)}: {v}" for k, v in result.skipped.items()) or "none"
                 ),
@@ -234,25 +236,30 @@ def scores_asset(benchmark_names: list[str]):
 
 def prepare_datasets(
     context: AssetExecutionContext, chosen: dict[str, Benchmark]
-) -> tuple[dict[str, Benchmark], dict[str, str]]:
+) -> tuple[dict[str, Benchmark], dict[str, str], dict[str, str]]:
     """Normalize, in this run, each chosen benchmark's dataset that is missing or stale (recorded as
-    that dataset asset's materialization), reuse the unchanged ones, and set aside those whose data
-    cannot be had (one warning line each). Returns (benchmarks to score, benchmark -> why skipped)."""
-    ready, unavailable = {}, {}
+    that dataset asset's materialization), reuse the unchanged ones (one line for them all), and set
+    aside those whose data cannot be had (one warning line each). Returns (benchmarks to score,
+    benchmark -> why skipped, benchmark -> data version of those reused)."""
+    ready, unavailable, reused = {}, {}, {}
     for name, benchmark in chosen.items():
-        outcome = build_dataset(benchmark, context.log)
+        outcome = build_dataset(benchmark, context.log, quiet_reuse=True)
         if outcome.plan.action == "skip":
             unavailable[name] = outcome.plan.reason
             continue
         if outcome.plan.action == "normalize":
             report_dataset(context.instance, context.log_event, name, outcome)
+        else:
+            reused[name] = outcome.plan.version
         ready[name] = benchmark
+    if reused:
+        context.log.info(reused_line(reused))
     if not ready:
         raise ValueError(
             "no benchmark's data can be had: "
             + "; ".join(f"{dataset_label(k)}: {v}" for k, v in unavailable.items())
         )
-    return ready, unavailable
+    return ready, unavailable, reused
 
 
 def hub_model_problem(repo_id: str) -> str | None:

@@ -49,6 +49,7 @@ def test_a_fresh_lake_scores_on_its_first_launch_and_reuses_unchanged_datasets(r
     scores = instance.get_latest_materialization_event(AssetKey("scores")).asset_materialization
     assert "normalized/reward_bench_2: " in scores.metadata["benchmarks_skipped"].value
     assert scores.metadata["responses"].value > 0
+    assert scores.metadata["datasets_reused"].value == {}  # rmb-bon was normalized in this run
 
     # the dataset asset normalized inside the scores run is recorded as materialized, checks included
     rmb = instance.get_latest_materialization_event(AssetKey(["normalized", "rmb_bon"]))
@@ -64,10 +65,11 @@ def test_a_fresh_lake_scores_on_its_first_launch_and_reuses_unchanged_datasets(r
     # a second launch with the same inputs normalizes nothing and runs no suite, and says so
     second = _score(instance, key, config)
     assert second.success
-    assert (
-        f"normalized/rmb_bon: inputs unchanged (data version {version}): normalization and quality suites skipped"
-        in _messages(second)
-    )
+    (line,) = [m for m in _messages(second) if m.startswith("inputs unchanged")]  # one line for them all
+    assert line.startswith("inputs unchanged (data version), normalization and quality suites skipped: ")
+    assert f"normalized/rmb_bon ({version})" in line
+    scores = instance.get_latest_materialization_event(AssetKey("scores")).asset_materialization
+    assert scores.metadata["datasets_reused"].value == {"normalized/rmb_bon": version}
     assert quality_path("rmb-bon").stat().st_mtime_ns == written
     assert (
         instance.get_latest_materialization_event(AssetKey(["normalized", "rmb_bon"])).run_id == first.run_id
