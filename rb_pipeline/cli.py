@@ -323,7 +323,7 @@ def cmd_sql(args: argparse.Namespace) -> None:
     """Run a read-only query over the warehouse."""
     from rb_pipeline.warehouse.views import stream_query
 
-    batches = stream_query(args.query, timeout=args.timeout)
+    batches = stream_query(args.query, timeout=args.timeout, stop_requested=args.stop_requested)
     try:
         write_result(batches, args.format, args.max_rows)
     finally:
@@ -586,9 +586,9 @@ def stop_signals() -> Iterator[Callable[[], int]]:
     KeyboardInterrupt, or Dagster's DagsterExecutionInterruptedError inside a run, which marks the run
     `interrupted`). Dagster installs its own handlers for both signals during a run, so which signal
     came is read from a wakeup pipe (written by the interpreter for every handled signal, whichever
-    handler runs); yields a function returning it (SIGINT if none was recorded)."""
+    handler runs); yields a function returning it (SIGTERM over SIGINT), or None if none came."""
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
-        yield lambda: signal.SIGINT
+        yield lambda: None
         return
     read, write = os.pipe()
     os.set_blocking(read, False)
@@ -596,12 +596,12 @@ def stop_signals() -> Iterator[Callable[[], int]]:
     previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
     previous_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
 
-    def received() -> int:
-        try:
-            numbers = os.read(read, 1024)
-        except BlockingIOError:
-            numbers = b""
-        return signal.SIGTERM if signal.SIGTERM in numbers else signal.SIGINT
+    seen: set[int] = set()
+
+    def received() -> int | None:
+        with suppress(BlockingIOError):
+            seen.update(os.read(read, 1024))
+        return next((number for number in (signal.SIGTERM, signal.SIGINT) if number in seen), None)
 
     try:
         yield received
@@ -687,6 +687,19 @@ def one_line(exc: BaseException, args: argparse.Namespace) -> str:
     return first_line(exc)
 
 
+def stopped(number: int, command: str, log: Path) -> int:
+    """Say that a stop signal ended the command; its exit status, 128 + the signal (130 for SIGINT,
+    143 for SIGTERM)."""
+    resumes = "; the run is marked interrupted and the next run resumes where it stopped"
+    print(
+        f"rb-pipeline: stopped by {signal.Signals(number).name}"
+        + ("" if command == "sql" else resumes),  # a query is stopped, not resumed
+        file=sys.stderr,
+    )
+    print(f"rb-pipeline: log: {log}", file=sys.stderr)
+    return 128 + number
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rb-pipeline` console script."""
     args = build_parser().parse_args(argv)
@@ -698,6 +711,7 @@ def main(argv: list[str] | None = None) -> int:
         # writes nothing that waits on a finalizer, so the console script leaves them to the exit.
         atexit.register(gc.freeze)
     with stop_signals() as received:
+        args.stop_requested = lambda: received() is not None  # for work that must poll (cmd_sql)
         try:
             with stderr_to(log):
                 try:
@@ -706,16 +720,12 @@ def main(argv: list[str] | None = None) -> int:
                     log = write_trace(log)  # the full trace goes to the log, never to the console
                     raise
         except interrupts():
-            number = received()  # exit 128 + the signal: 130 for SIGINT, 143 for SIGTERM
-            resumes = "; the run is marked interrupted and the next run resumes where it stopped"
-            print(
-                f"rb-pipeline: stopped by {signal.Signals(number).name}"
-                + ("" if args.command == "sql" else resumes),  # a query is stopped, not resumed
-                file=sys.stderr,
-            )
-            print(f"rb-pipeline: log: {log}", file=sys.stderr)
-            return 128 + number
+            return stopped(received() or signal.SIGINT, args.command, log)
         except Exception as exc:  # one clear line, never a traceback, for anything a user can cause
+            if (number := received()) is not None:
+                # DuckDB checks for signals in its calls on this thread and turns one into its own error
+                # ("Query interrupted"): still a stop, not a failure
+                return stopped(number, args.command, log)
             if os.environ.get("RB_DEBUG"):
                 raise
             print(f"rb-pipeline: error: {one_line(exc, args)}", file=sys.stderr)

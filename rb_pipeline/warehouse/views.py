@@ -484,7 +484,7 @@ def checked_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, int, int]]:
                 f"select path, size, mtime_ns from {INPUTS_TABLE} where lake_table = $1", [CHECKED_TABLE]
             ).fetchall()
         )
-    except duckdb.Error:  # a warehouse without a record
+    except duckdb.CatalogException:  # a warehouse without a record (an interruption is not one)
         return set()
 
 
@@ -581,7 +581,11 @@ STREAM_ROWS = 65_536  # rows per batch of `stream_query`
 
 
 def stream_query(
-    sql: str, path: Path | None = None, timeout: float | None = None, batch_rows: int = STREAM_ROWS
+    sql: str,
+    path: Path | None = None,
+    timeout: float | None = None,
+    batch_rows: int = STREAM_ROWS,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """A read-only query's result in batches (the first one holds at least the columns), for output
     that need not hold it whole. DuckDB runs it in a worker thread while this thread waits in Python,
@@ -621,6 +625,9 @@ def stream_query(
                 try:
                     item = batches.get(timeout=0.05)  # signals are handled between waits
                 except queue.Empty:
+                    # a stop signal whose KeyboardInterrupt DuckDB consumed in a call of this thread
+                    if stop_requested is not None and stop_requested():
+                        raise KeyboardInterrupt from None
                     if deadline is not None and time.monotonic() > deadline:
                         raise QueryError(
                             f"query stopped after its time limit (--timeout {timeout:g} s)"

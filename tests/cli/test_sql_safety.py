@@ -183,6 +183,48 @@ def test_a_long_query_stops_on_ctrl_c_and_sigterm_within_a_second(
     assert err.splitlines()[0] == f"rb-pipeline: stopped by {signal.Signals(number).name}", err
 
 
+# `sql` of a long query in a process where a SIGINT's KeyboardInterrupt is consumed while the warehouse
+# opens, as DuckDB consumes one that lands in its own calls on the main thread (seen: `execute` then
+# raises "Query interrupted", or nothing; a check catching DuckDB errors then went on)
+SIGNAL_CONSUMED = f"""
+import os, signal, sys, time
+from rb_pipeline import cli
+from rb_pipeline.warehouse import views
+
+opened = views.connect
+
+def connect_consuming_a_signal(*args, **kwargs):
+    con = opened(*args, **kwargs)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    return con
+
+views.connect = connect_consuming_a_signal
+sys.exit(cli.main(["sql", {ENDLESS!r}]))
+"""
+
+
+def test_a_stop_signal_whose_interrupt_was_consumed_still_stops_the_query(
+    rb_home: Path, warehouse: Path
+) -> None:
+    """A stop signal is recorded (the wakeup pipe) whatever becomes of its KeyboardInterrupt: the query's
+    wait polls for it. Before, the query then ran on, deaf to the signal: the Ctrl-C test's hang in full
+    runs, where the signal landed while `sql` was still opening the warehouse (its child's SIGINT was
+    neither ignored nor blocked). A stop signal carried by another error is a stop too (cli.main)."""
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNAL_CONSUMED],
+        env=os.environ | {"RB_HOME": str(rb_home), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.splitlines()[0] == "rb-pipeline: stopped by SIGINT", done.stderr
+
+
 def test_timeout_stops_a_long_query_with_one_line(warehouse: Path, capsys: pytest.CaptureFixture) -> None:
     started = time.monotonic()
     code = main(["sql", ENDLESS, "--timeout", "0.5"])
