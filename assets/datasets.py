@@ -187,21 +187,16 @@ def _reused(benchmark: Benchmark, plan: DatasetPlan) -> DatasetOutcome:
     return DatasetOutcome(plan, {**metadata, "data_version": plan.version, "normalized": note}, checks)
 
 
-REUSED = "normalization and quality suites skipped"  # what a reused dataset's log line ends with
-
-
-def build_dataset(benchmark: Benchmark, log, quiet_reuse: bool = False) -> DatasetOutcome:
+def build_dataset(benchmark: Benchmark, log) -> DatasetOutcome:
     """Normalize the benchmark's data when missing or stale, reuse it when unchanged, skip it when it
-    cannot be had; says which in one log line naming the asset (a reuse not, with `quiet_reuse`: the
-    caller says it of all its datasets in one line, `reused_line`)."""
+    cannot be had; says which in one log line naming the asset, but for a reuse: its caller says that
+    of all the datasets it reused in one line (`reused_line`)."""
     plan = plan_dataset(benchmark)
     label = dataset_label(benchmark.benchmark)
     if plan.action == "skip":
         log.warning(f"{label} skipped: {plan.reason}")
         return DatasetOutcome(plan)
     if plan.action == "reuse":
-        if not quiet_reuse:
-            log.info(f"{label}: {plan.reason}: {REUSED}")
         return _reused(benchmark, plan)
     log.info(f"{label}: {plan.reason}: normalizing")
     return _normalized(benchmark, plan)
@@ -211,7 +206,7 @@ def reused_line(reused: dict[str, str]) -> str:
     """One log line for the datasets a run reused ({benchmark: data version}): one Dagster event, where
     a line each cost a SQLite commit each."""
     named = ", ".join(f"{dataset_label(name)} ({version})" for name, version in reused.items())
-    return f"inputs unchanged (data version), {REUSED}: {named}"
+    return f"inputs unchanged (data version), normalization and quality suites skipped: {named}"
 
 
 def check_findings(benchmark: str) -> list[str]:
@@ -287,6 +282,8 @@ def dataset_asset(benchmark: Benchmark) -> AssetsDefinition:
     )
     def _dataset(context):
         outcome = build_dataset(benchmark, context.log)
+        if outcome.plan.action == "reuse":
+            context.log.info(reused_line({benchmark.benchmark: outcome.plan.version}))
         if outcome.plan.action == "skip":  # observed with its reason; its checks say they did not run
             context.log_event(AssetObservation(asset_key=key, metadata={"skipped": outcome.plan.reason}))
             for spec in checks:

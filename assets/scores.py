@@ -243,7 +243,7 @@ def prepare_datasets(
     benchmark -> why skipped, benchmark -> data version of those reused)."""
     ready, unavailable, reused = {}, {}, {}
     for name, benchmark in chosen.items():
-        outcome = build_dataset(benchmark, context.log, quiet_reuse=True)
+        outcome = build_dataset(benchmark, context.log)
         if outcome.plan.action == "skip":
             unavailable[name] = outcome.plan.reason
             continue

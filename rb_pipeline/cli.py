@@ -113,13 +113,15 @@ def print_prm_scores(model_id: str) -> None:
     """A process reward model's numbers: PRMBench's PRMScore per category, overall and group, ProcessBench's
     F1 per subset with its threshold (sql/prm_*.sql), then its row of the PRM leaderboard."""
     from rb_pipeline.warehouse.sql_rules import query_sql
-    from rb_pipeline.warehouse.views import query
+    from rb_pipeline.warehouse.views import queries
 
-    for name in ("cli/prmbench_scores", "cli/processbench_scores"):
-        frame = query(query_sql(name)).filter(pl.col("model") == model_id).drop("model")
+    names = ("cli/prmbench_scores", "cli/processbench_scores", "report/prm_leaderboard")
+    *scores, board = (
+        frame.filter(pl.col("model") == model_id) for frame in queries(list(map(query_sql, names)))
+    )
+    for frame in scores:
         if frame.height:
-            print(render(frame))
-    board = query(query_sql("report/prm_leaderboard")).filter(pl.col("model") == model_id)
+            print(render(frame.drop("model")))
     print(render(board.select([c for c in board.columns if board[c].null_count() < board.height])))
 
 

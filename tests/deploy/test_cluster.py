@@ -207,8 +207,8 @@ def runs_in_flight() -> list:
     """The runs queued, launching or running on the cluster."""
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-    busy = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING]
-    busy.append(DagsterRunStatus.STARTED)
+    statuses = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+    busy = [DagsterRunStatus[status] for status in statuses]
     return DagsterInstance.get().get_runs(filters=RunsFilter(statuses=busy))
 
 
