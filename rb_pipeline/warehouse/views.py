@@ -443,6 +443,9 @@ def connect(read_only: bool = True, path: Path | None = None) -> duckdb.DuckDBPy
         if "lock" in str(exc).lower():  # another process holds it: not broken
             raise
         raise QueryError(f"{path}: {first_line(exc)} ({REBUILD_HINT})") from None
+    # DuckDB takes a caller without a script file (`python -c`, a notebook) for a terminal and draws its
+    # progress bar on stdout, into the query's CSV or JSON
+    con.execute("set enable_progress_bar = false")
     lake = lake_dir()
     attach_lake(con, lake)  # views read the lake at query time: an object store needs its reader
     if not is_remote(lake):  # (an object store's files would be downloaded to be hashed: not checked)

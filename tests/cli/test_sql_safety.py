@@ -293,6 +293,21 @@ def test_timeout_stops_a_long_query_with_one_line(warehouse: Path, capsys: pytes
     assert "argument --timeout: must be above 0, not '0'" in capsys.readouterr().err
 
 
+def test_a_query_from_python_c_writes_no_progress_bar_into_its_output(warehouse: Path, rb_home: Path) -> None:
+    """DuckDB takes a caller without a script file (`python -c`, a notebook) for a terminal and, once a query
+    runs 2 s, drew its progress bar on stdout, into the rows."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from rb_pipeline.cli import main; sys.exit(main(sys.argv[1:]))"]
+        + ["sql", ENDLESS, "--timeout", "2.5", "--format", "csv"],
+        env=os.environ | {"RB_HOME": str(rb_home), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert "time limit" in done.stderr.splitlines()[0], done.stderr
+
+
 def test_output_streams_and_escapes(warehouse: Path, capsys: pytest.CaptureFixture) -> None:
     """JSON has no NaN or Infinity (they are null); a table escapes control characters, so a cell stays
     on its line and cannot drive the terminal; a table shows at most --max-rows rows, CSV and JSON every
