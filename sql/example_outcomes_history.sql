@@ -15,6 +15,7 @@
 -- correct and credit NULL (never counted as right or wrong).
 -- The warehouse file stores this view as a table (warehouse.MATERIALIZED), built with the file.
 {% import 'macros/rules.sql' as rules with context %}
+{% import 'macros/run_rules.sql' as run_rules %}
 with responses_scored as (
     select
         runs.model,
@@ -30,7 +31,7 @@ with responses_scored as (
     left join run_scores as scores
         on scores.run_id = runs.run_id
         and scores.response_id = responses.response_id
-    where runs.provenance in ('computed', 'audit')
+    where {{ run_rules.scored_here('runs') }}
         and coalesce(runs.model_type not in (select kind from model_kinds where judged), true)
 ),
 

@@ -27,10 +27,9 @@
 -- order_consistent: the same answer wins in all four arrangements (the chosen at A, B, C, D), failures
 -- counting as one answer (as in the pairwise rule above); won_both_orders is NULL (JudgeBench's rule
 -- is pairwise).
+{% import 'macros/run_rules.sql' as run_rules %}
 with judge_runs as (
-    select model, run_id, ended_at, benchmark
-    from runs_history
-    where provenance in ('computed', 'audit') and model_type in (select kind from model_kinds where judged)
+    {{ run_rules.judge_runs() }}
 ),
 
 comparisons as (

@@ -8,10 +8,9 @@
 -- (2) Ties, which upstream scores from the raw ratings with -1 kept (process_single_model), is the
 -- rb2-ties rule over them. example_outcomes_history takes these rows as scores; the rules are there.
 -- A response without a rating row (a run that died) has a NULL score: the example is left unscored.
+{% import 'macros/run_rules.sql' as run_rules %}
 with judge_runs as (
-    select model, run_id, ended_at, benchmark
-    from runs_history
-    where provenance in ('computed', 'audit') and model_type in (select kind from model_kinds where judged)
+    {{ run_rules.judge_runs() }}
 ),
 
 rated_examples as (
