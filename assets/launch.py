@@ -2,7 +2,9 @@
 
 import functools
 import os
+import signal
 import socket
+import threading
 from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
@@ -66,24 +68,35 @@ def reap_dead_runs(instance: DagsterInstance) -> list[str]:
     return dead
 
 
+def run_job(name: str, run_config: dict, **kwargs: object):
+    """Run the code location's job `name` in-process on the persistent instance (quiet console, this
+    process's tags) and return its result. Dagster puts SIGINT's handler back after a run and copies it
+    to SIGTERM: where SIGINT is ignored (a background job of a script), SIGTERM would then be ignored for
+    the rest of the command, so SIGTERM's own handler is put back too."""
+    from assets.definitions import defs
+
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        return defs.resolve_job_def(name).execute_in_process(
+            instance=_instance(), run_config=QUIET | run_config, tags=process_tags(), **kwargs
+        )
+    finally:
+        if threading.current_thread() is threading.main_thread() and sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
+
+
 def materialize_datasets(benchmarks: list[str] | None = None) -> None:
     """Materialize the dataset assets (all, or the named benchmarks') with their blocking checks."""
     from assets.datasets import dataset_key
-    from assets.definitions import defs
 
     if benchmarks is None:  # every benchmark whose data can be had (sources.normalize.planned_origin)
         benchmarks = [name for name, bench in load_benchmarks().items() if source_problem(bench) is None]
-    job = defs.resolve_job_def("materialize_datasets")
-    selection = [dataset_key(name) for name in benchmarks]
-    job.execute_in_process(
-        instance=_instance(), asset_selection=selection, run_config=QUIET, tags=process_tags()
-    )
+    run_job("materialize_datasets", {}, asset_selection=[dataset_key(name) for name in benchmarks])
 
 
 def materialize_scores(model_id: str, run_config: dict) -> None:
     """Add the model's partition if new and materialize its scores (after reaping dead runs, whose
     pool slots would otherwise block it)."""
-    from assets.definitions import defs
     from assets.partitions import models_partitions
 
     instance = _instance()
@@ -92,35 +105,18 @@ def materialize_scores(model_id: str, run_config: dict) -> None:
     with _instance_lock():  # check-then-add, one process at a time
         if not instance.has_dynamic_partition(models_partitions.name, key):
             instance.add_dynamic_partitions(models_partitions.name, [key])
-    job = defs.resolve_job_def("score_model")
-    job.execute_in_process(
-        instance=instance,
-        partition_key=key,
-        run_config=QUIET | {"ops": {"scores": {"config": run_config}}},
-        tags=process_tags(),
-    )
+    run_job("score_model", {"ops": {"scores": {"config": run_config}}}, partition_key=key)
 
 
 def materialize_warehouse(rebuild: bool = False) -> None:
     """Update the DuckDB warehouse with what is new in the lake (with `rebuild`: rebuild it whole)."""
-    from assets.definitions import defs
-
-    config = {"ops": {"warehouse": {"config": {"rebuild": rebuild}}}}
-    defs.resolve_job_def("build_warehouse").execute_in_process(
-        instance=_instance(), run_config=QUIET | config, tags=process_tags()
-    )
+    run_job("build_warehouse", {"ops": {"warehouse": {"config": {"rebuild": rebuild}}}})
 
 
 def run_audit(run_config: dict):
     """Run the invariance audit job (assets/audit.py) and return its reports (polars frames): per
     setting against the baseline, and a judge's position flips per setting and subset."""
-    from assets.definitions import defs
-
-    result = defs.resolve_job_def("audit_model").execute_in_process(
-        instance=_instance(),
-        run_config=QUIET | {"ops": {"invariance_audit": {"config": run_config}}},
-        tags=process_tags(),
-    )
+    result = run_job("audit_model", {"ops": {"invariance_audit": {"config": run_config}}})
     return tuple(result.output_for_node("invariance_audit", name) for name in ("report", "orders"))
 
 

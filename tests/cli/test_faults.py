@@ -194,6 +194,24 @@ def test_sigterm_and_ctrl_c_stop_cleanly_and_the_next_run_resumes(rb_home, regis
     assert complete["n_scored"][0] + stored_before == complete["n_responses"][0] == 290
 
 
+def test_sigterm_still_stops_a_command_after_a_dagster_run_where_sigint_is_ignored(rb_home) -> None:
+    """A command started as a background job of a script inherits SIGINT ignored. Dagster puts SIGINT's
+    handler back after an in-process run and copies it to SIGTERM: SIGTERM was then ignored for the rest
+    of the command (`assets.launch.run_job` puts SIGTERM's own handler back)."""
+    from assets.launch import materialize_warehouse
+
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as cli.stop_signals installs it
+    try:
+        materialize_warehouse()  # an in-process run (of the empty lake)
+        assert signal.getsignal(signal.SIGTERM) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # honoured, as the shell set it
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def test_kill_9_under_a_pool_limit_of_one_frees_the_slot(rb_home, registered_tiny, tmp_path):
     """kill -9 while scoring with the `scoring` pool limited to 1: the next run finds the dead run,
     marks it failed (Dagster's run and the lake's), frees its slot, and completes."""
