@@ -180,9 +180,10 @@ def why_still_running(process: subprocess.Popen, rb_home: Path) -> str:
 
 def started_by_a_shell(argv: list[str], sigint: signal.Handlers) -> list[str]:
     """`argv` as a shell starts it with SIGINT at `sigint`: SIG_DFL at a terminal, SIG_IGN for a background
-    job of a non-interactive shell (`cmd &`), whatever this test process inherited. An ignored signal stays
-    ignored across exec, and CI may start the suite in the background: the Ctrl-C test's child then ignored
-    SIGINT and ran on (the hang of past full runs, which no run in the foreground showed)."""
+    job of a script (`cmd &`), whatever this test process inherited. A suite started as such a job runs
+    with SIGINT ignored, and an ignored signal stays ignored across fork and exec: the Ctrl-C test's child
+    then ran on (the hang of past full runs). Its /proc status showed SIGINT caught, not ignored: importing
+    polars installs a C handler that chains to the disposition it found, here "ignore"."""
     shim = f"import os, signal, sys; signal.signal(signal.SIGINT, signal.{sigint.name}); os.execv(sys.argv[1], sys.argv[1:])"
     return [sys.executable, "-c", shim, *argv]
 
@@ -259,9 +260,9 @@ def test_a_stop_signal_whose_interrupt_was_consumed_still_stops_the_query(
     rb_home: Path, warehouse: Path
 ) -> None:
     """A stop signal is recorded (the wakeup pipe) whatever becomes of its KeyboardInterrupt: the query's
-    wait polls for it. Before, the query then ran on, deaf to the signal: the Ctrl-C test's hang in full
-    runs, where the signal landed while `sql` was still opening the warehouse (its child's SIGINT was
-    neither ignored nor blocked). A stop signal carried by another error is a stop too (cli.main)."""
+    wait polls for it. Before, the query then ran on, deaf to the signal (seen in a stress loop: DuckDB
+    consumed a signal landing while `sql` opened the warehouse). A stop signal carried by another error is
+    a stop too (cli.main)."""
     process = subprocess.Popen(
         [sys.executable, "-c", SIGNAL_CONSUMED],
         env=os.environ | {"RB_HOME": str(rb_home), "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"},
