@@ -233,6 +233,16 @@ def celery_worker_of(run_id: str) -> str | None:
     return None
 
 
+def materialized_by(run_id: str) -> bool:
+    """Whether the run's events hold a materialization (its step succeeded)."""
+    from dagster import DagsterInstance
+
+    return any(
+        event.dagster_event and event.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+        for event in DagsterInstance.get().all_logs(run_id)
+    )
+
+
 def run_failure(run_id: str) -> str:
     """The error a failed run ended with (its RUN_FAILURE event's error, in full)."""
     from dagster import DagsterInstance
@@ -500,13 +510,21 @@ def test_redis_stopped_mid_run_then_relaunch_completes(cluster):
         failure = run_failure(final.run_id)
         line = next(x for x in failure.splitlines() if "ConnectionError" in x)  # the one clear line
         assert "Connection refused" in line or "Connection closed" in line, failure
-        # the re-launch: the daemon's run retry (run_retries), from the failed step
-        retry = wait_until("the retry", lambda: runs_with({"dagster/parent_run_id": final.run_id}))[0]
-        retry = wait_until(
-            "it to finish", lambda: (x := instance.get_run_by_id(retry.run_id)).is_finished and x
+        # the re-launch: the daemon's run retry (run_retries), from the failed step; or none, where the step
+        # went on in its Celery worker and materialized the scores after the run was marked failed (seen
+        # once: the retry from the failure then finds no step left to run)
+        retried = wait_until(
+            "the retry, or the step finishing after the run failed",
+            lambda: runs_with({"dagster/parent_run_id": final.run_id}) or materialized_by(final.run_id),
         )
-        assert retry.status == DagsterRunStatus.SUCCESS
-        outcome = f"failed ({line.strip()[:120]}), completed by the daemon's retry"
+        if retried is True:
+            outcome = f"failed ({line.strip()[:120]}), yet its step went on and materialized the scores"
+        else:
+            retry = wait_until(
+                "it to finish", lambda: (x := instance.get_run_by_id(retried[0].run_id)).is_finished and x
+            )
+            assert retry.status == DagsterRunStatus.SUCCESS
+            outcome = f"failed ({line.strip()[:120]}), completed by the daemon's retry"
     print(f"\nRedis stopped 5 s mid-run: {outcome}")
 
 
