@@ -167,7 +167,11 @@ def why_still_running(process: subprocess.Popen, rb_home: Path) -> str:
         for t in (proc / "task").iterdir()
     }
     environ = dict(item.split("=", 1) for item in (proc / "environ").read_text().split("\0") if "=" in item)
-    changed = {k: v for k, v in environ.items() if ENV_AT_COLLECTION.get(k) != v}
+    changed = {  # values of the lake's own variables only: no credential is ever printed
+        k: v if k.startswith(("RB_", "DAGSTER_")) else "..."
+        for k, v in environ.items()
+        if ENV_AT_COLLECTION.get(k) != v
+    }
     gone = sorted(set(ENV_AT_COLLECTION) - set(environ))
     limits = (proc / "limits").read_text()
     cwd = os.readlink(proc / "cwd")
