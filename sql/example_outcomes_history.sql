@@ -32,7 +32,7 @@ with responses_scored as (
         on scores.run_id = runs.run_id
         and scores.response_id = responses.response_id
     where {{ run_rules.scored_here('runs') }}
-        and coalesce(runs.model_type not in (select kind from model_kinds where judged), true)
+        and coalesce(not {{ run_rules.is_judge('runs') }}, true)
 ),
 
 all_scored as (  -- computed runs, judges' ratings (judge_ratings) and offline ensembles alike
