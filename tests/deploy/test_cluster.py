@@ -220,13 +220,20 @@ def wait_until(what: str, condition, timeout: float = RUN_TIMEOUT, every: float 
     return value
 
 
-def celery_worker_of(run_id: str) -> str | None:
-    """The Celery worker (`workerN@host`) that took the run's scores step, from its Dagster events."""
+def run_events(run_id: str, event_type: str) -> list:
+    """The run's event log entries of one Dagster event type (e.g. "ENGINE_EVENT")."""
     from dagster import DagsterInstance
 
-    for event in DagsterInstance.get().all_logs(run_id):
-        if not event.dagster_event or event.dagster_event.event_type_value != "ENGINE_EVENT":
-            continue
+    return [
+        event
+        for event in DagsterInstance.get().all_logs(run_id)
+        if event.dagster_event and event.dagster_event.event_type_value == event_type
+    ]
+
+
+def celery_worker_of(run_id: str) -> str | None:
+    """The Celery worker (`workerN@host`) that took the run's scores step, from its Dagster events."""
+    for event in run_events(run_id, "ENGINE_EVENT"):
         data = event.dagster_event.engine_event_data
         if "Celery worker" in (data.metadata or {}):
             return data.metadata["Celery worker"].value
@@ -235,22 +242,14 @@ def celery_worker_of(run_id: str) -> str | None:
 
 def materialized_by(run_id: str) -> bool:
     """Whether the run's events hold a materialization (its step succeeded)."""
-    from dagster import DagsterInstance
-
-    return any(
-        event.dagster_event and event.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
-        for event in DagsterInstance.get().all_logs(run_id)
-    )
+    return bool(run_events(run_id, "ASSET_MATERIALIZATION"))
 
 
 def run_failure(run_id: str) -> str:
     """The error a failed run ended with (its RUN_FAILURE event's error, in full)."""
-    from dagster import DagsterInstance
-
-    for event in DagsterInstance.get().all_logs(run_id):
-        if event.dagster_event and event.dagster_event.event_type_value == "PIPELINE_FAILURE":
-            error = event.dagster_event.event_specific_data.error
-            return (event.message or "") + "\n" + (error.to_string() if error else "")
+    for event in run_events(run_id, "PIPELINE_FAILURE"):
+        error = event.dagster_event.event_specific_data.error
+        return (event.message or "") + "\n" + (error.to_string() if error else "")
     return ""
 
 
