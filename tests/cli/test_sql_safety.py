@@ -240,7 +240,6 @@ def test_a_long_query_stops_on_ctrl_c_and_sigterm_within_a_second(
 # raises "Query interrupted", or nothing; a check catching DuckDB errors then went on)
 SIGNAL_CONSUMED = f"""
 import os, signal, sys, time
-signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal (see started_by_a_shell)
 from rb_pipeline import cli
 from rb_pipeline.warehouse import views
 
@@ -268,7 +267,7 @@ def test_a_stop_signal_whose_interrupt_was_consumed_still_stops_the_query(
     consumed a signal landing while `sql` opened the warehouse). A stop signal carried by another error is
     a stop too (cli.main)."""
     process = subprocess.Popen(
-        [sys.executable, "-c", SIGNAL_CONSUMED],
+        started_by_a_shell([sys.executable, "-c", SIGNAL_CONSUMED], signal.SIG_DFL),  # as at a terminal
         env=os.environ | {"RB_HOME": str(rb_home), "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
